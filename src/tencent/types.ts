@@ -1,0 +1,60 @@
+/**
+ * The contract between the Tencent client and the rest of the product.
+ * Everything the poller knows about `v4/openim/query_online_status` answers is expressed in these types.
+ */
+
+/** A user's top-level login status as Tencent reports it. */
+export type PresenceState = 'Online' | 'PushOnline' | 'Offline';
+
+export const PRESENCE_STATES: readonly PresenceState[] = ['Online', 'PushOnline', 'Offline'];
+
+/** Normalised platform names (Tencent spells them several ways: iPhone, IPhone, iOS, IOS...). */
+export type Platform = 'iPhone' | 'Android' | 'Web' | 'PC' | 'iPad' | 'Mac' | 'Windows' | 'Linux' | 'Unknown';
+
+/** One logged-in device, present only when the query asked for detail (`IsNeedDetail: 1`). */
+export interface DeviceStatus {
+  platform: Platform;
+  status: PresenceState;
+  isBackground?: boolean;
+  instId?: number;
+  customIdentifier?: string;
+}
+
+/** The observed status of one user. `devices` is set only for detail queries. */
+export interface UserPresence {
+  userId: string;
+  state: PresenceState;
+  devices?: DeviceStatus[];
+}
+
+/** An account the API could not answer for (70107 = not imported / does not exist). */
+export interface AccountError {
+  userId: string;
+  errorCode: number;
+}
+
+/** A successful (possibly partial) answer: every asked ID is in exactly one of the two lists. */
+export interface OnlineStatusResult {
+  results: UserPresence[];
+  accountErrors: AccountError[];
+}
+
+export interface QueryOptions {
+  /** Ask for per-device detail (`IsNeedDetail: 1`). */
+  detail: boolean;
+  /** Aborts the HTTP request; the promise then rejects with a `TencentError` of kind `aborted`. */
+  signal?: AbortSignal;
+}
+
+/** The one operation the poller needs from Tencent. */
+export interface OnlineStatusClient {
+  /**
+   * Queries 1..500 distinct UserIDs. Resolves with the parsed answer or rejects with a classified `TencentError`.
+   * Never resolves with a guess: a malformed body rejects.
+   */
+  queryOnlineStatus(userIds: readonly string[], options: QueryOptions): Promise<OnlineStatusResult>;
+  close(): Promise<void>;
+}
+
+/** Tencent's per-call limit on `To_Account`. */
+export const MAX_IDS_PER_CALL = 500;

@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` needs no network at all; `integration` (*.int.test.ts) talks to a real
+// Redis and a real Kafka broker, brought up once by test/setup/global-services.ts.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.int.test.ts'],
+          setupFiles: ['test/setup/leak-guard.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.int.test.ts'],
+          globalSetup: ['test/setup/global-services.ts'],
+          setupFiles: ['test/setup/leak-guard.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Integration files share one broker and one Redis; two at a time keeps a 2-core machine honest.
+          maxWorkers: 2,
+          fileParallelism: true,
+        },
+      },
+    ],
+  },
+});
