@@ -19,12 +19,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       base: { service: 'presence-poller' },
-      redact: { paths: ['secretKey', '*.secretKey', 'usersig', '*.usersig', 'userSig', '*.userSig'], censor: '[redacted]' },
+      redact: {
+        paths: ['secretKey', '*.secretKey', 'usersig', '*.usersig', 'userSig', '*.userSig'],
+        censor: '[redacted]',
+      },
       hooks: {
         logMethod(args, method) {
           method.apply(
             this,
-            args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)) as Parameters<typeof method>,
+            args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)) as Parameters<
+              typeof method
+            >,
           );
         },
       },

@@ -73,5 +73,7 @@ export async function waitForKafka(brokers: string[], timeoutMs: number): Promis
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`Kafka at ${brokers.join(',')} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(
+    `Kafka at ${brokers.join(',')} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
+  );
 }

@@ -33,19 +33,39 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = await findFreePort();
   const url = `redis://127.0.0.1:${port}`;
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', options.appendOnly === false ? 'no' : 'yes', '--appendfsync', 'always',
-    '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendOnly === false ? 'no' : 'yes',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
   ];
   let child: ChildProcess | undefined;
 
   const start = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
     const exited = new Promise<never>((_, reject) =>
-      child?.once('exit', (code) => reject(new Error(`redis-server exited early with code ${code}; see ${dir}/redis.log`))),
+      child?.once('exit', (code) =>
+        reject(new Error(`redis-server exited early with code ${code}; see ${dir}/redis.log`)),
+      ),
     );
     exited.catch(() => undefined);
-    await Promise.race([waitFor(() => ping(url), { timeoutMs: 15_000, description: `redis on ${port}` }), exited]);
+    await Promise.race([
+      waitFor(() => ping(url), { timeoutMs: 15_000, description: `redis on ${port}` }),
+      exited,
+    ]);
   };
   const waitExit = (signal: NodeJS.Signals) =>
     new Promise<void>((resolveExit) => {

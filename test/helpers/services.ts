@@ -9,7 +9,12 @@ import { afterAll, inject } from 'vitest';
  */
 const closers: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
-  await Promise.allSettled(closers.splice(0).reverse().map((close) => close()));
+  await Promise.allSettled(
+    closers
+      .splice(0)
+      .reverse()
+      .map((close) => close()),
+  );
 });
 
 /** Registers a cleanup to run after the test file (in reverse order of registration). */

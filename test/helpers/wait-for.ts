@@ -9,7 +9,10 @@ export interface WaitOptions {
  * Polls `condition` until it returns a truthy value and resolves with that value; rejects when the deadline passes.
  * Tests wait on conditions with deadlines, never on fixed sleeps.
  */
-export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  options: WaitOptions = {},
+): Promise<NonNullable<T>> {
   const { timeoutMs = 20_000, intervalMs = 50, description = 'condition' } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

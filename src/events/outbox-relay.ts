@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Message, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { AppKeys } from '../state/keys.js';
+import { loadLua } from '../state/lua-script.js';
+import type { WatchlistName, WatchlistRegistry } from '../state/watchlist-registry.js';
+import { cloudEventHeaders } from './cloudevents.js';
+import { parseOutboxEntry, toCurrentState, toPresenceEvent, type OutboxEntry } from './outbox-entry.js';
+
+export interface RelayOptions {
+  sdkAppId: number;
+  /** Default topic for events of watchlists without their own. */
+  transitionsTopic: string;
+  /** Compacted topic with the latest state per user. */
+  stateTopic: string;
+  /** Entries per Kafka batch. Default 1000. */
+  batchSize?: number;
+  /** Lease time; renewed every third of it. Default 10 s. */
+  leaseMs?: number;
+  /** Longest wait between publish retries while Kafka is unavailable. Default 5 s. */
+  maxBackoffMs?: number;
+}
+
+export interface RelayDeps {
+  redis: Redis;
+  /** A separate connection: it blocks in XREAD while the outbox is empty. */
+  blockingRedis: Redis;
+  keys: AppKeys;
+  registry: WatchlistRegistry;
+  producer: Producer;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface OutboxRelay {
+  /** Runs until `stop()`: competes for the lease, then publishes the outbox in order. */
+  run(): Promise<void>;
+  /** Stops after the batch in flight (its outcome is kept: acked entries are trimmed, others stay). */
+  stop(): Promise<void>;
+  readonly isLeader: boolean;
+}
+
+const trimLua = loadLua(new URL('./lua/trim-outbox.lua', import.meta.url));
+const leaseLua = loadLua(new URL('./lua/hold-lease.lua', import.meta.url));
+
+/**
+ * The outbox relay of one app. Exactly one process holds the lease and publishes; the outbox is trimmed only
+ * after Kafka acknowledged (acks=-1), so a crash anywhere re-publishes rather than loses. A re-published event
+ * has the same eventId. One batch in flight keeps every user's events in seq order.
+ */
+export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): OutboxRelay {
+  const { redis, blockingRedis, keys, registry, producer, metrics, logger } = deps;
+  const {
+    sdkAppId,
+    transitionsTopic,
+    stateTopic,
+    batchSize = 1_000,
+    leaseMs = 10_000,
+    maxBackoffMs = 5_000,
+  } = options;
+  const app = String(sdkAppId);
+  const token = randomUUID();
+  const stopController = new AbortController();
+  let leader = false;
+  let names = new Map<number, WatchlistName>();
+  let stopped: Promise<void> | undefined;
+
+  const holdLease = async () => (await redis.eval(leaseLua, 1, keys.relayLease, token, leaseMs)) === 1;
+
+  async function watchlistNames(ids: readonly number[]): Promise<WatchlistName[]> {
+    if (ids.some((id) => !names.has(id))) names = await registry.namesById();
+    return ids.map((id) => names.get(id) ?? { name: `#${id}` });
+  }
+
+  async function toMessages(entries: OutboxEntry[]) {
+    const byTopic = new Map<string, Message[]>();
+    const add = (topic: string, message: Message) => {
+      const list = byTopic.get(topic) ?? [];
+      list.push(message);
+      byTopic.set(topic, list);
+    };
+    for (const entry of entries) {
+      const watchlists = await watchlistNames(entry.watchlistIds);
+      const event = toPresenceEvent(
+        entry,
+        sdkAppId,
+        watchlists.map((w) => w.name),
+      );
+      const headers = cloudEventHeaders(event);
+      const value = JSON.stringify(event);
+      const topics = new Set(watchlists.map((w) => w.topic ?? transitionsTopic));
+      if (topics.size === 0) topics.add(transitionsTopic);
+      for (const topic of topics) add(topic, { key: event.userId, value, headers });
+      const current = toCurrentState(event);
+      add(stateTopic, {
+        key: event.userId,
+        value: current === null ? null : JSON.stringify(current),
+        headers,
+      });
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  async function publish(entries: OutboxEntry[]): Promise<void> {
+    const topicMessages = await toMessages(entries);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await producer.sendBatch({ topicMessages, acks: -1 });
+        break;
+      } catch (error) {
+        metrics.relayErrors.inc({ app });
+        if (stopController.signal.aborted) throw error;
+        const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
+        logger.warn(
+          { app, err: error, attempt, backoffMs, pending: entries.length },
+          'Kafka publish failed; retrying the same batch',
+        );
+        await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
+        if (stopController.signal.aborted) throw error;
+      }
+    }
+    const ackedAt = Date.now();
+    const deleted = await redis.eval(
+      trimLua,
+      3,
+      keys.relayLease,
+      keys.outbox,
+      keys.relayState,
+      token,
+      ...entries.map((e) => e.id),
+    );
+    if (deleted === -1) {
+      leader = false;
+      logger.warn(
+        { app },
+        'relay lease lost before trimming; the new holder will publish the batch again (same eventIds)',
+      );
+      return;
+    }
+    for (const entry of entries) {
+      metrics.eventsPublished.inc({ app, kind: entry.kind });
+      metrics.publishLatency.observe({ app }, (ackedAt - entry.observedAtMs) / 1000);
+    }
+  }
+
+  async function loop(): Promise<void> {
+    const signal = stopController.signal;
+    const renew = setInterval(
+      () => {
+        if (!leader) return;
+        holdLease()
+          .then((held) => {
+            if (!held) logger.warn({ app }, 'relay lease taken over by another process');
+            leader = held;
+            metrics.relayActive.set({ app }, held ? 1 : 0);
+          })
+          .catch((error: unknown) => logger.warn({ app, err: error }, 'relay lease renewal failed'));
+      },
+      Math.floor(leaseMs / 3),
+    );
+    try {
+      while (!signal.aborted) {
+        try {
+          if (!leader) {
+            leader = await holdLease();
+            metrics.relayActive.set({ app }, leader ? 1 : 0);
+            if (!leader) {
+              await sleep(Math.floor(leaseMs / 3), undefined, { signal }).catch(() => undefined);
+              continue;
+            }
+            logger.info({ app }, 'relay lease acquired; publishing the outbox');
+          }
+          const raw = (await redis.xrange(keys.outbox, '-', '+', 'COUNT', batchSize)) as Array<
+            [string, string[]]
+          >;
+          metrics.outboxLength.set({ app }, await redis.xlen(keys.outbox));
+          if (raw.length === 0) {
+            // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
+            // From 0-0: an entry appended since the XRANGE above wakes it at once (the stream holds only unpublished ones).
+            await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', keys.outbox, '0-0');
+            continue;
+          }
+          await publish(raw.map(parseOutboxEntry));
+        } catch (error) {
+          if (signal.aborted) break;
+          logger.error({ app, err: error }, 'relay iteration failed; retrying');
+          await sleep(1_000, undefined, { signal }).catch(() => undefined);
+        }
+      }
+    } finally {
+      clearInterval(renew);
+      if (leader) {
+        await redis
+          .eval(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+            1,
+            keys.relayLease,
+            token,
+          )
+          .catch(() => undefined);
+        leader = false;
+        metrics.relayActive.set({ app }, 0);
+      }
+    }
+  }
+
+  return {
+    run() {
+      stopped ??= loop();
+      return stopped;
+    },
+    async stop() {
+      stopController.abort();
+      // Wake a blocked XREAD at once rather than waiting out its timeout.
+      blockingRedis.disconnect();
+      await stopped;
+    },
+    get isLeader() {
+      return leader;
+    },
+  };
+}

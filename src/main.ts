@@ -1,0 +1,244 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Kafka, Producer } from 'kafkajs';
+import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from './config/index.js';
+import { createKafka, createProducer, ensureTopics, type TopicSpec } from './events/kafka.js';
+import { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
+import type { Logger } from './ops/logger.js';
+import type { Metrics } from './ops/metrics.js';
+import { createChunkProcessor } from './schedule/chunk-job.js';
+import { createPacer } from './schedule/pacer.js';
+import { POLL_QUEUE, SWEEP_QUEUE, type ChunkJobData, type SweepJobData } from './schedule/queues.js';
+import { createSchedulerKeeper, type SchedulerKeeper } from './schedule/schedulers.js';
+import { createSweepProcessor } from './schedule/sweep-job.js';
+import { createSweepTracker } from './schedule/sweep-tracker.js';
+import { syncWatchlists, type SyncReport } from './schedule/watchlist-sync.js';
+import { appKeys } from './state/keys.js';
+import { createStateStore } from './state/state-store.js';
+import { createWatchlistRegistry } from './state/watchlist-registry.js';
+import { createTencentClient, type OnlineStatusClient } from './tencent/index.js';
+
+/**
+ * The one place that wires modules together. Each app (SDKAppID) gets its own pacer, queues, state, outbox and
+ * relay, so apps never share a cap and one app's outage never stalls another.
+ */
+
+export type Role = 'scheduler' | 'poller' | 'relay';
+export const ALL_ROLES: readonly Role[] = ['scheduler', 'poller', 'relay'];
+
+export interface ServiceOptions {
+  roles: readonly Role[];
+  logger: Logger;
+  metrics: Metrics;
+  /** Chunk jobs in flight per app per process. Default 64 (needs ~ cap x call latency). */
+  pollConcurrency?: number;
+  /** Attempts per chunk before its users wait for the next sweep. Default 5. */
+  chunkAttempts?: number;
+  /** How often the scheduler role checks its job schedulers. Default 30 s. */
+  watchdogIntervalMs?: number;
+  /** Replaces the Tencent client (tests use it to shorten timeouts). */
+  createClient?: (app: LoadedApp) => OnlineStatusClient;
+}
+
+export interface AppRuntime {
+  app: LoadedApp;
+  keys: ReturnType<typeof appKeys>;
+  redis: Redis;
+  keeper: SchedulerKeeper;
+  relay?: OutboxRelay;
+}
+
+export interface Service {
+  apps: AppRuntime[];
+  /** Syncs a new set of watchlists into Redis and reconciles the schedulers (scheduler role only). */
+  applyWatchlists(watchlists: readonly ResolvedWatchlist[]): Promise<SyncReport[]>;
+  /** Graceful stop: no new jobs, in-flight chunks finish, the relay flushes its batch, connections close. */
+  stop(): Promise<void>;
+}
+
+export async function startService(config: LoadedConfig, options: ServiceOptions): Promise<Service> {
+  const { roles, logger, metrics } = options;
+  const has = (role: Role) => roles.includes(role);
+  const closers: Array<() => Promise<unknown>> = [];
+  let kafka: Kafka | undefined;
+  let producer: Producer | undefined;
+
+  if (has('relay')) {
+    kafka = createKafka({ ...config.kafka, sasl: config.kafka.sasl }, logger);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const created = await ensureTopics(admin, topicSpecs(config));
+      if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
+    } finally {
+      await admin.disconnect();
+    }
+    producer = createProducer(kafka);
+    await producer.connect();
+    closers.push(() => producer!.disconnect());
+  }
+
+  const apps: AppRuntime[] = [];
+  try {
+    for (const app of config.apps) apps.push(await startApp(app));
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+
+  async function startApp(app: LoadedApp): Promise<AppRuntime> {
+    const label = String(app.sdkAppId);
+    const appLogger = logger.child({ app: label });
+    const keys = appKeys(config.redis.prefix, app.sdkAppId);
+    const redis = new Redis(config.redis.url, {
+      maxRetriesPerRequest: null,
+      connectionName: `presence:${label}`,
+    });
+    closers.push(() => redis.quit());
+    const registry = createWatchlistRegistry(redis, keys);
+    const stateStore = createStateStore(redis, keys);
+    const sweeps = createSweepTracker(redis, keys);
+    const sweepQueue = new Queue<SweepJobData>(SWEEP_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+    const pollQueue = new Queue<ChunkJobData>(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+    closers.push(
+      () => sweepQueue.close(),
+      () => pollQueue.close(),
+    );
+    const keeper = createSchedulerKeeper({
+      app: label,
+      registry,
+      sweepQueue,
+      sweeps,
+      metrics,
+      logger: appLogger,
+    });
+    const runtime: AppRuntime = { app, keys, redis, keeper };
+
+    if (has('scheduler')) {
+      await syncApp(runtime, config.watchlists);
+      const timer = setInterval(() => {
+        keeper
+          .reconcile()
+          .then(() => keeper.repairStalled())
+          .catch((error: unknown) => appLogger.warn({ err: error }, 'scheduler watchdog failed'));
+      }, options.watchdogIntervalMs ?? 30_000);
+      closers.push(async () => clearInterval(timer));
+    }
+
+    if (has('poller')) {
+      const client =
+        options.createClient?.(app) ??
+        createTencentClient({
+          sdkAppId: app.sdkAppId,
+          identifier: app.identifier,
+          secretKey: app.secretKey,
+          endpoint: app.endpoint,
+          timeoutMs: app.requestTimeoutMs,
+          connections: app.connections,
+          userSigTtlSeconds: app.userSigTtlSeconds,
+          logger: appLogger,
+        });
+      closers.push(() => client.close());
+      const pacer = createPacer(redis, keys.pacer, { callsPerSecond: app.callsPerSecond });
+      const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
+        POLL_QUEUE,
+        createChunkProcessor({
+          app: label,
+          registry,
+          pacer,
+          client,
+          stateStore,
+          sweeps,
+          metrics,
+          logger: appLogger,
+          pauseQueue: (ms) => pollWorker.rateLimit(ms),
+        }),
+        { connection: redis, prefix: keys.bullPrefix, concurrency: options.pollConcurrency ?? 64 },
+      );
+      const sweepWorker = new Worker<SweepJobData>(
+        SWEEP_QUEUE,
+        createSweepProcessor({
+          app: label,
+          registry,
+          sweeps,
+          pollQueue,
+          metrics,
+          chunkAttempts: options.chunkAttempts ?? 5,
+        }),
+        { connection: redis, prefix: keys.bullPrefix, concurrency: 4 },
+      );
+      for (const worker of [pollWorker, sweepWorker]) {
+        worker.on('error', (error) => appLogger.error({ err: error }, 'worker error'));
+      }
+      // Workers close first (stop taking jobs, let in-flight ones finish), before the connections they use.
+      closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
+    }
+
+    if (has('relay') && producer) {
+      const blockingRedis = redis.duplicate();
+      closers.push(async () => blockingRedis.disconnect());
+      const relay = createOutboxRelay(
+        { redis, blockingRedis, keys, registry, producer, metrics, logger: appLogger },
+        {
+          sdkAppId: app.sdkAppId,
+          transitionsTopic: config.kafka.topics.transitions,
+          stateTopic: config.kafka.topics.state,
+        },
+      );
+      void relay.run().catch((error: unknown) => appLogger.error({ err: error }, 'relay stopped'));
+      closers.push(() => relay.stop());
+      runtime.relay = relay;
+    }
+    return runtime;
+  }
+
+  async function syncApp(runtime: AppRuntime, watchlists: readonly ResolvedWatchlist[]): Promise<SyncReport> {
+    const { app, keys, redis } = runtime;
+    const specs = watchlists.filter((w) => w.sdkAppId === app.sdkAppId);
+    const report = await syncWatchlists(
+      {
+        redis,
+        keys,
+        registry: createWatchlistRegistry(redis, keys),
+        stateStore: createStateStore(redis, keys),
+      },
+      specs,
+    );
+    await runtime.keeper.reconcile();
+    if (report.changed) logger.info({ app: app.sdkAppId, ...report }, 'watchlists synced');
+    return report;
+  }
+
+  async function closeAll(): Promise<void> {
+    // Reverse order of creation: workers and relay before queues, queues before connections.
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((error: unknown) => logger.warn({ err: error }, 'error while closing'));
+    }
+  }
+
+  return {
+    apps,
+    async applyWatchlists(watchlists) {
+      if (!has('scheduler')) return [];
+      return Promise.all(apps.map((runtime) => syncApp(runtime, watchlists)));
+    },
+    stop: closeAll,
+  };
+}
+
+/** Topics the relay needs: the default transitions topic, the compacted state topic, every watchlist's own. */
+export function topicSpecs(config: LoadedConfig): TopicSpec[] {
+  const { partitions, replicationFactor, topics } = config.kafka;
+  const spec = (topic: string, cleanupPolicy: TopicSpec['cleanupPolicy'] = 'delete'): TopicSpec => ({
+    topic,
+    numPartitions: partitions,
+    replicationFactor,
+    cleanupPolicy,
+  });
+  const watchlistTopics = config.watchlists.flatMap((w) => (w.topic ? [w.topic] : []));
+  return [
+    spec(topics.transitions),
+    spec(topics.state, 'compact'),
+    ...[...new Set(watchlistTopics)].filter((t) => t !== topics.transitions).map((t) => spec(t)),
+  ];
+}

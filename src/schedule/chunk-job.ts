@@ -1,0 +1,134 @@
+import type { Job } from 'bullmq';
+import { Worker } from 'bullmq';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { StateStore } from '../state/state-store.js';
+import type { WatchlistRegistry } from '../state/watchlist-registry.js';
+import { isTencentError, type OnlineStatusClient } from '../tencent/index.js';
+import { classifyChunkFailure, unrecoverable } from './job-errors.js';
+import { toObservations } from './observations.js';
+import type { Pacer } from './pacer.js';
+import type { ChunkJobData } from './queues.js';
+import type { SweepTracker } from './sweep-tracker.js';
+
+export interface ChunkJobDeps {
+  app: string;
+  registry: WatchlistRegistry;
+  pacer: Pacer;
+  client: OnlineStatusClient;
+  stateStore: StateStore;
+  sweeps: SweepTracker;
+  metrics: Metrics;
+  logger: Logger;
+  /** Pauses this app's poll queue (all processes) after a rate-limit answer. */
+  pauseQueue(ms: number): Promise<void>;
+}
+
+export type ChunkOutcome =
+  { status: 'observed'; users: number; events: number; stale: number } | { status: 'obsolete' };
+
+/**
+ * One chunk job = one Tencent call: wait for a send slot, query up to 500 users, diff the answer into Redis
+ * (state + outbox in one script), count the chunk as done for its sweep.
+ */
+export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData>) => Promise<ChunkOutcome> {
+  const { app, registry, pacer, client, stateStore, sweeps, metrics, logger } = deps;
+  const lastFatalLogAt = new Map<string, number>();
+
+  const finish = (data: ChunkJobData) =>
+    sweeps.finishChunk({
+      watchlist: data.watchlist,
+      sweepId: data.sweepId,
+      chunk: data.chunk,
+      nowMs: Date.now(),
+    });
+
+  return async function processChunk(job) {
+    const data = job.data;
+    const [definition, userIds] = await Promise.all([
+      registry.get(data.watchlist),
+      registry.readChunk(data.watchlist, data.version, data.chunk),
+    ]);
+    if (!definition || !userIds) {
+      // The watchlist changed or went away after this job was queued; the new version has its own sweep.
+      metrics.chunksObsolete.inc({ app, watchlist: data.watchlist });
+      await finish(data);
+      return { status: 'obsolete' };
+    }
+
+    const waitStarted = performance.now();
+    await pacer.acquire();
+    metrics.pacerWait.observe({ app }, (performance.now() - waitStarted) / 1000);
+
+    const callStarted = performance.now();
+    let result;
+    try {
+      result = await client.queryOnlineStatus(userIds, { detail: definition.detail });
+      metrics.calls.inc({ app, outcome: 'ok' });
+    } catch (error) {
+      metrics.calls.inc({ app, outcome: 'error' });
+      return await handleFailure(job, error);
+    } finally {
+      metrics.callDuration.observe({ app }, (performance.now() - callStarted) / 1000);
+    }
+    const observedAtMs = Date.now();
+
+    const { observations, otherAccountErrors } = toObservations(result, definition.detail);
+    for (const { errorCode } of otherAccountErrors)
+      metrics.accountErrors.inc({ app, error_code: String(errorCode) });
+    const applied = await stateStore.applyObservations({
+      observedAtMs,
+      firstObservation: definition.firstObservation,
+      deviceEvents: definition.deviceEvents,
+      observations,
+    });
+    metrics.usersObserved.inc({ app, watchlist: definition.name }, observations.length);
+    metrics.eventsRecorded.inc({ app }, applied.events);
+    if (applied.stale > 0) metrics.staleObservations.inc({ app }, applied.stale);
+    await recordSweepProgress(data);
+    return { status: 'observed', users: observations.length, events: applied.events, stale: applied.stale };
+  };
+
+  async function recordSweepProgress(data: ChunkJobData): Promise<void> {
+    if ((await finish(data)) === 0) {
+      const stats = await sweeps.stats(data.watchlist);
+      if (stats.lastDurationMs !== undefined) {
+        metrics.sweepDuration.observe({ app, watchlist: data.watchlist }, stats.lastDurationMs / 1000);
+      }
+    }
+  }
+
+  async function handleFailure(job: Job<ChunkJobData>, error: unknown): Promise<never> {
+    const action = classifyChunkFailure(error);
+    if (isTencentError(error)) {
+      metrics.tencentErrors.inc({ app, kind: error.kind, error_code: String(error.errorCode ?? '') });
+    }
+    if (action.type === 'rate_limit') {
+      metrics.rateLimitPenalties.inc({ app });
+      await pacer.penalize(action.pauseMs);
+      await deps.pauseQueue(action.pauseMs);
+      throw Worker.RateLimitError();
+    }
+    const lastAttempt = action.type === 'give_up' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (lastAttempt) {
+      metrics.chunksGivenUp.inc({ app, watchlist: job.data.watchlist });
+      await recordSweepProgress(job.data);
+    }
+    if (action.type === 'give_up') {
+      if (action.fatalConfig) logFatal(error);
+      throw unrecoverable(error);
+    }
+    throw error;
+  }
+
+  function logFatal(error: unknown): void {
+    const key = isTencentError(error) ? String(error.errorCode ?? error.code) : 'unknown';
+    const now = Date.now();
+    if (now - (lastFatalLogAt.get(key) ?? 0) < 60_000) return;
+    lastFatalLogAt.set(key, now);
+    logger.error(
+      { app, err: error },
+      'Tencent rejected the configuration: polling cannot succeed until it is fixed',
+    );
+  }
+}

@@ -1,0 +1,51 @@
+import type { Observation } from '../state/state-store.js';
+import { codeOf } from '../state/record.js';
+import type { DeviceStatus, OnlineStatusResult } from '../tencent/types.js';
+
+/** Tencent's code for an account that was never imported. */
+export const ACCOUNT_NOT_FOUND = 70107;
+
+export interface ChunkObservations {
+  observations: Observation[];
+  /** ErrorList entries other than 70107: those users are left untouched this sweep. */
+  otherAccountErrors: Array<{ userId: string; errorCode: number }>;
+}
+
+/** Turns a parsed answer into the diff script's input. Users with a transient per-account error are skipped. */
+export function toObservations(result: OnlineStatusResult, detail: boolean): ChunkObservations {
+  const observations: Observation[] = result.results.map((user) => {
+    const devices = detail ? (user.devices ?? []) : undefined;
+    return {
+      userId: user.userId,
+      code: codeOf(user.state),
+      deviceHash: devices ? hashDevices(devices) : '',
+      devicesJson: devices ? JSON.stringify(devices) : '',
+    };
+  });
+  const otherAccountErrors: ChunkObservations['otherAccountErrors'] = [];
+  for (const error of result.accountErrors) {
+    if (error.errorCode === ACCOUNT_NOT_FOUND) {
+      observations.push({ userId: error.userId, code: 'X', deviceHash: '', devicesJson: '' });
+    } else {
+      otherAccountErrors.push(error);
+    }
+  }
+  return { observations, otherAccountErrors };
+}
+
+/**
+ * 8 hex chars identifying a device list regardless of order. Background flips are left out on purpose: a phone
+ * going to the background while staying connected is not a presence change.
+ */
+export function hashDevices(devices: readonly DeviceStatus[]): string {
+  const canonical = devices
+    .map((d) => `${d.platform}/${d.status}/${d.instId ?? ''}/${d.customIdentifier ?? ''}`)
+    .sort()
+    .join(';');
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < canonical.length; i++) {
+    hash ^= canonical.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,58 @@
+import type { Job, Queue } from 'bullmq';
+import type { Metrics } from '../ops/metrics.js';
+import type { WatchlistRegistry } from '../state/watchlist-registry.js';
+import { safeJobId, type ChunkJobData, type SweepJobData } from './queues.js';
+import type { SweepTracker } from './sweep-tracker.js';
+
+export interface SweepJobDeps {
+  app: string;
+  registry: WatchlistRegistry;
+  sweeps: SweepTracker;
+  pollQueue: Queue<ChunkJobData>;
+  metrics: Metrics;
+  /** Attempts per chunk job before its users wait for the next sweep. */
+  chunkAttempts: number;
+}
+
+/** A sweep still running after this many intervals (and at least `MIN_STALE_MS`) is abandoned, not waited on. */
+export const STALE_AFTER_INTERVALS = 10;
+export const MIN_STALE_MS = 5 * 60_000;
+
+/**
+ * One sweep job per scheduler tick: applies the overlap policy, then queues one chunk job per 500 members in a
+ * single atomic `addBulk`. Chunk job ids are deterministic, so a re-run sweep job never duplicates its chunks.
+ */
+export function createSweepProcessor(deps: SweepJobDeps): (job: Job<SweepJobData>) => Promise<string> {
+  const { app, registry, sweeps, pollQueue, metrics, chunkAttempts } = deps;
+  return async function processSweep(job) {
+    const definition = await registry.get(job.data.watchlist);
+    if (!definition) return 'removed';
+    const sweepId = safeJobId(job.id ?? `${definition.name}-${job.timestamp}`);
+    const decision = await sweeps.begin({
+      watchlist: definition.name,
+      sweepId,
+      chunks: definition.chunkCount,
+      version: definition.version,
+      nowMs: Date.now(),
+      staleAfterMs: Math.max(MIN_STALE_MS, STALE_AFTER_INTERVALS * definition.intervalMs),
+    });
+    metrics.sweeps.inc({ app, watchlist: definition.name, decision });
+    if (decision === 'skip') return decision;
+
+    const chunkJobs = Array.from({ length: definition.chunkCount }, (_, chunk) => ({
+      name: 'chunk',
+      data: { watchlist: definition.name, version: definition.version, sweepId, chunk },
+      opts: {
+        jobId: `${sweepId}-${chunk}`,
+        priority: definition.priority,
+        attempts: chunkAttempts,
+        backoff: { type: 'exponential', delay: 250 },
+        removeOnComplete: true,
+        removeOnFail: { age: 3_600, count: 1_000 },
+      },
+    }));
+    // addBulk is one round trip; bounded batches keep a million-user sweep from building one huge command.
+    for (let i = 0; i < chunkJobs.length; i += 1_000) await pollQueue.addBulk(chunkJobs.slice(i, i + 1_000));
+    return decision;
+  };
+}

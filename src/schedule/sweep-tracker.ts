@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import type { AppKeys } from '../state/keys.js';
+import { loadLua } from '../state/lua-script.js';
+
+export type SweepDecision = 'start' | 'resume' | 'skip';
+
+export interface SweepStats {
+  started: number;
+  skipped: number;
+  abandoned: number;
+  completed: number;
+  remaining: number;
+  lastDurationMs?: number;
+  lastCompletedAt?: number;
+  startedAt?: number;
+  /** Last scheduler tick seen, whatever the decision (the watchdog's heartbeat). */
+  lastTickAt?: number;
+}
+
+/** Per-watchlist sweep progress in Redis: the overlap policy and the sweep counters (see lua/begin-sweep.lua). */
+export interface SweepTracker {
+  begin(input: {
+    watchlist: string;
+    sweepId: string;
+    chunks: number;
+    version: string;
+    nowMs: number;
+    staleAfterMs: number;
+  }): Promise<SweepDecision>;
+  /** Counts a chunk as done once; returns the chunks still outstanding, or -1 if it was already counted. */
+  finishChunk(input: { watchlist: string; sweepId: string; chunk: number; nowMs: number }): Promise<number>;
+  stats(watchlist: string): Promise<SweepStats>;
+}
+
+const beginLua = loadLua(new URL('./lua/begin-sweep.lua', import.meta.url));
+const finishLua = loadLua(new URL('./lua/finish-chunk.lua', import.meta.url));
+
+type Script = (...args: (string | number)[]) => Promise<string | number>;
+
+export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
+  if (!('presenceBeginSweep' in redis)) {
+    redis.defineCommand('presenceBeginSweep', { lua: beginLua, numberOfKeys: 2 });
+    redis.defineCommand('presenceFinishChunk', { lua: finishLua, numberOfKeys: 2 });
+  }
+  const scripts = redis as unknown as Record<'presenceBeginSweep' | 'presenceFinishChunk', Script>;
+  return {
+    async begin({ watchlist, sweepId, chunks, version, nowMs, staleAfterMs }) {
+      return (await scripts.presenceBeginSweep(
+        keys.sweep(watchlist),
+        keys.sweepDone(watchlist),
+        sweepId,
+        nowMs,
+        chunks,
+        staleAfterMs,
+        version,
+      )) as SweepDecision;
+    },
+    async finishChunk({ watchlist, sweepId, chunk, nowMs }) {
+      return Number(
+        await scripts.presenceFinishChunk(
+          keys.sweep(watchlist),
+          keys.sweepDone(watchlist),
+          sweepId,
+          chunk,
+          nowMs,
+        ),
+      );
+    },
+    async stats(watchlist) {
+      const raw = await redis.hgetall(keys.sweep(watchlist));
+      const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+      return {
+        started: num(raw.started) ?? 0,
+        skipped: num(raw.skipped) ?? 0,
+        abandoned: num(raw.abandoned) ?? 0,
+        completed: num(raw.completed) ?? 0,
+        remaining: num(raw.remaining) ?? 0,
+        lastDurationMs: num(raw.lastDurationMs),
+        lastCompletedAt: num(raw.lastCompletedAt),
+        startedAt: num(raw.startedAt),
+        lastTickAt: num(raw.lastTickAt),
+      };
+    },
+  };
+}

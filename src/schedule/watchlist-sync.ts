@@ -1,0 +1,175 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FirstObservationPolicy } from '../events/event.js';
+import type { AppKeys } from '../state/keys.js';
+import type { StateStore } from '../state/state-store.js';
+import type { WatchlistDefinition, WatchlistRegistry } from '../state/watchlist-registry.js';
+import { MAX_IDS_PER_CALL } from '../tencent/types.js';
+
+/** A watchlist as the configuration describes it (the config module's resolved watchlist fits this shape). */
+export interface WatchlistSpec {
+  name: string;
+  intervalMs: number;
+  detail: boolean;
+  deviceEvents: boolean;
+  firstObservation: FirstObservationPolicy;
+  topic?: string | undefined;
+  priority: number;
+  /** Distinct UserIDs, in file order. */
+  userIds: readonly string[];
+}
+
+export interface SyncReport {
+  /** False when Redis already held this exact configuration (nothing written). */
+  changed: boolean;
+  version: string;
+  added: string[];
+  removed: string[];
+  updated: string[];
+  usersAdded: number;
+  usersRemoved: number;
+  untracked: number;
+}
+
+const LOCK_TTL_MS = 120_000;
+
+/** Splits members into chunk blobs of at most 500 IDs each (the unit of one API call). */
+export function chunkMembers(userIds: readonly string[]): string[] {
+  const blobs: string[] = [];
+  for (let i = 0; i < userIds.length; i += MAX_IDS_PER_CALL) {
+    blobs.push(userIds.slice(i, i + MAX_IDS_PER_CALL).join('\n'));
+  }
+  return blobs;
+}
+
+function versionOf(userIds: readonly string[]): string {
+  return createHash('sha256').update(userIds.join('\n')).digest('hex').slice(0, 16);
+}
+
+/** Hash of the whole desired configuration: processes with the same files compute the same value. */
+function configVersionOf(specs: readonly WatchlistSpec[]): string {
+  const hash = createHash('sha256');
+  for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
+    const { userIds, ...settings } = spec;
+    hash.update(JSON.stringify(settings)).update(versionOf(userIds));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Makes Redis hold exactly `specs` as the app's watchlists: new and changed member lists are stored as chunks,
+ * membership of each user is updated (users left in no watchlist get `untracked` and lose their state), and
+ * removed watchlists disappear. Runs under a lock so two processes never interleave; idempotent, so a sync that
+ * died half-way is completed by the next one.
+ */
+export async function syncWatchlists(
+  deps: { redis: Redis; keys: AppKeys; registry: WatchlistRegistry; stateStore: StateStore },
+  specs: readonly WatchlistSpec[],
+): Promise<SyncReport> {
+  const { redis, keys, registry, stateStore } = deps;
+  const version = configVersionOf(specs);
+  const report: SyncReport = {
+    changed: false,
+    version,
+    added: [],
+    removed: [],
+    updated: [],
+    usersAdded: 0,
+    usersRemoved: 0,
+    untracked: 0,
+  };
+  if ((await redis.get(keys.configVersion)) === version) return report;
+
+  const token = randomUUID();
+  while ((await redis.set(keys.syncLock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') await sleep(200);
+  try {
+    if ((await redis.get(keys.configVersion)) === version) return report;
+    report.changed = true;
+    const current = new Map((await registry.list()).map((definition) => [definition.name, definition]));
+    const staleChunkKeys: string[] = [];
+
+    for (const spec of specs) {
+      const old = current.get(spec.name);
+      const memberVersion = versionOf(spec.userIds);
+      const id = old?.id ?? (await redis.incr(keys.watchlistIdCounter));
+      const definition: WatchlistDefinition = {
+        id,
+        name: spec.name,
+        intervalMs: spec.intervalMs,
+        detail: spec.detail,
+        deviceEvents: spec.deviceEvents,
+        firstObservation: spec.firstObservation,
+        priority: spec.priority,
+        version: memberVersion,
+        chunkCount: Math.ceil(spec.userIds.length / MAX_IDS_PER_CALL),
+        userCount: spec.userIds.length,
+        ...(spec.topic ? { topic: spec.topic } : {}),
+      };
+      await redis.hset(keys.watchlistIds, String(id), JSON.stringify({ name: spec.name, topic: spec.topic }));
+
+      if (old?.version !== memberVersion) {
+        const chunkKey = keys.watchlistChunks(spec.name, memberVersion);
+        const blobs = chunkMembers(spec.userIds);
+        const write = redis.multi().del(chunkKey);
+        for (let i = 0; i < blobs.length; i += 1_000) write.rpush(chunkKey, ...blobs.slice(i, i + 1_000));
+        await write.exec();
+
+        const before = old ? new Set(await registry.readMembers(old)) : new Set<string>();
+        const after = new Set(spec.userIds);
+        const added = spec.userIds.filter((userId) => !before.has(userId));
+        const removed = [...before].filter((userId) => !after.has(userId));
+        const now = Date.now();
+        // Add before publishing the new version, so its chunks only name users that have a record.
+        report.usersAdded += (
+          await stateStore.updateMembership({ op: 'add', watchlistId: id, userIds: added, nowMs: now })
+        ).changed;
+        const dropped = await stateStore.updateMembership({
+          op: 'remove',
+          watchlistId: id,
+          userIds: removed,
+          nowMs: now,
+        });
+        report.usersRemoved += dropped.changed;
+        report.untracked += dropped.untracked;
+        if (old) staleChunkKeys.push(keys.watchlistChunks(old.name, old.version));
+      }
+      if (!old) report.added.push(spec.name);
+      else if (JSON.stringify(old) !== JSON.stringify(definition)) report.updated.push(spec.name);
+      await redis.hset(keys.watchlists, spec.name, JSON.stringify(definition));
+    }
+
+    const wanted = new Set(specs.map((spec) => spec.name));
+    for (const old of current.values()) {
+      if (wanted.has(old.name)) continue;
+      const members = await registry.readMembers(old);
+      const dropped = await stateStore.updateMembership({
+        op: 'remove',
+        watchlistId: old.id,
+        userIds: members,
+        nowMs: Date.now(),
+      });
+      report.usersRemoved += dropped.changed;
+      report.untracked += dropped.untracked;
+      report.removed.push(old.name);
+      await redis.hdel(keys.watchlists, old.name);
+      staleChunkKeys.push(
+        keys.watchlistChunks(old.name, old.version),
+        keys.sweep(old.name),
+        keys.sweepDone(old.name),
+      );
+    }
+
+    // Chunk jobs of an old version that are still queued find their list gone and finish as obsolete.
+    if (staleChunkKeys.length > 0) await redis.del(...staleChunkKeys);
+    await redis.set(keys.configVersion, version);
+    return report;
+  } finally {
+    await redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      keys.syncLock,
+      token,
+    );
+  }
+}

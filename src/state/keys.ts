@@ -1,0 +1,71 @@
+/**
+ * Every Redis key the product uses, in one place. All keys of one app share the hash tag `{<prefix>:<sdkAppId>}`,
+ * so Lua scripts that touch several of them stay valid on Redis Cluster and apps spread over slots.
+ */
+
+/** Per-user state lives in this many hash buckets per app: small hashes stay listpack-encoded (compact). */
+export const STATE_BUCKETS = 65_536;
+
+export interface AppKeys {
+  /** The hash tag shared by every key of the app, e.g. `{presence:1400000000}`. */
+  tag: string;
+  /** BullMQ prefix for the app's queues (inside the same hash tag). */
+  bullPrefix: string;
+  /** Stream of events not yet acknowledged by Kafka. */
+  outbox: string;
+  /** Hash: relay bookkeeping (last published id, counters). */
+  relayState: string;
+  /** String: the relay lease (value = holder token). */
+  relayLease: string;
+  /** Hash: pacer reservations (`next`, `factor`, `adjustedAt`). */
+  pacer: string;
+  /** Hash: watchlist name -> JSON definition of the active version (the registry). */
+  watchlists: string;
+  /** Hash: watchlist numeric id -> JSON {name, topic}; ids are never reused, names outlive removal. */
+  watchlistIds: string;
+  /** String: the last watchlist id handed out. */
+  watchlistIdCounter: string;
+  /** String: content hash of the config last synced (processes converge on it). */
+  configVersion: string;
+  /** String: a short lock held while one process syncs a new config. */
+  syncLock: string;
+  /** List of chunk blobs (newline-joined UserIDs, at most 500 each) of one watchlist version. */
+  watchlistChunks(name: string, version: string): string;
+  /** Hash: progress of the current sweep of a watchlist (overlap policy) and its counters. */
+  sweep(name: string): string;
+  /** Bitmap of the chunks of the current sweep that have finished (so a re-run chunk is counted once). */
+  sweepDone(name: string): string;
+  /** Hash bucket holding the state records of the users that hash to it. */
+  stateBucket(bucket: number): string;
+}
+
+export function appKeys(prefix: string, sdkAppId: number): AppKeys {
+  const tag = `{${prefix}:${sdkAppId}}`;
+  return {
+    tag,
+    bullPrefix: `${tag}:bull`,
+    outbox: `${tag}:outbox`,
+    relayState: `${tag}:relay`,
+    relayLease: `${tag}:relay:lease`,
+    pacer: `${tag}:pacer`,
+    watchlists: `${tag}:watchlists`,
+    watchlistIds: `${tag}:watchlist-ids`,
+    watchlistIdCounter: `${tag}:watchlist-id-counter`,
+    configVersion: `${tag}:config-version`,
+    syncLock: `${tag}:sync-lock`,
+    watchlistChunks: (name, version) => `${tag}:wl:${name}:${version}`,
+    sweep: (name) => `${tag}:sweep:${name}`,
+    sweepDone: (name) => `${tag}:sweep:${name}:done`,
+    stateBucket: (bucket) => `${tag}:s:${bucket.toString(36)}`,
+  };
+}
+
+/** FNV-1a (32-bit) of the UserID, reduced to a bucket number. Stable forever: changing it orphans stored state. */
+export function bucketOf(userId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i++) {
+    hash ^= userId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % STATE_BUCKETS;
+}

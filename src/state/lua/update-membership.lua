@@ -1,0 +1,73 @@
+--[[
+  update-membership: add users to, or remove them from, one watchlist, atomically.
+  A user removed from its last watchlist gets an `untracked` event (if anything was ever published for it)
+  and its state record is deleted.
+
+  KEYS[1]       outbox stream
+  KEYS[2..]     state buckets referenced below
+  ARGV[1]       nowMs (the untracked event's time; the epoch of newly tracked users)
+  ARGV[2]       'add' | 'remove'
+  ARGV[3]       watchlist id
+  ARGV[4..]     pairs: userId, KEYS index of its bucket
+
+  Returns {changed, untracked}
+    changed     records created or whose membership changed
+    untracked   users whose last watchlist was removed (records deleted)
+]]
+local now = tonumber(ARGV[1])
+local op, wid = ARGV[2], ARGV[3]
+local changed, untracked = 0, 0
+
+local function toBase36(n)
+  local digits, out = '0123456789abcdefghijklmnopqrstuvwxyz', ''
+  repeat
+    local d = n % 36
+    out = string.sub(digits, d + 1, d + 1) .. out
+    n = math.floor(n / 36)
+  until n == 0
+  return out
+end
+local epoch = toBase36(now)
+
+for i = 4, #ARGV, 2 do
+  local user, bucket = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+  local record = redis.call('HGET', bucket, user)
+  if op == 'add' then
+    if not record then
+      redis.call('HSET', bucket, user, wid .. '|-|0|0||' .. epoch)
+      changed = changed + 1
+    else
+      local members, rest = string.match(record, '^([^|]*)(|.*)$')
+      if not string.find(',' .. members .. ',', ',' .. wid .. ',', 1, true) then
+        if members == '' then members = wid else members = members .. ',' .. wid end
+        redis.call('HSET', bucket, user, members .. rest)
+        changed = changed + 1
+      end
+    end
+  elseif record then
+    local members, state, seq, seenAt, devHash, epochOf =
+      string.match(record, '^([^|]*)|([^|]*)|(%d+)|(%d+)|([^|]*)|([^|]*)$')
+    local kept, wasMember = {}, false
+    for id in string.gmatch(members, '[^,]+') do
+      if id == wid then wasMember = true else kept[#kept + 1] = id end
+    end
+    if wasMember then
+      changed = changed + 1
+      if #kept == 0 then
+        if tonumber(seq) > 0 then
+          local from = state
+          if state == '-' or state == 'X' then from = '' end
+          redis.call('XADD', KEYS[1], '*', 'u', user, 'k', 'untracked', 'f', from, 't', '', 's', tonumber(seq) + 1,
+            'o', now, 'p', seenAt, 'w', wid, 'd', '', 'e', epochOf)
+        end
+        redis.call('HDEL', bucket, user)
+        untracked = untracked + 1
+      else
+        redis.call('HSET', bucket, user,
+          table.concat(kept, ',') .. '|' .. state .. '|' .. seq .. '|' .. seenAt .. '|' .. devHash .. '|' .. epochOf)
+      end
+    end
+  end
+end
+
+return {changed, untracked}

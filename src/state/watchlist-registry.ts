@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+import type { FirstObservationPolicy } from '../events/event.js';
+import type { AppKeys } from './keys.js';
+
+/**
+ * The watchlists of one app as every process sees them: definitions in one Redis hash, members stored as chunk
+ * blobs (newline-joined UserIDs, at most 500 per blob) under a content-addressed version. Redis is the one source
+ * of truth; config files reach it only through `syncWatchlists`.
+ */
+export interface WatchlistDefinition {
+  /** Stable numeric id (never reused): the compact form stored in state records and outbox entries. */
+  id: number;
+  name: string;
+  intervalMs: number;
+  detail: boolean;
+  deviceEvents: boolean;
+  firstObservation: FirstObservationPolicy;
+  /** Kafka topic for this watchlist's events; the app's default transitions topic when absent. */
+  topic?: string;
+  /** BullMQ priority of its chunk jobs: 1 is served first. */
+  priority: number;
+  /** Content hash of the member list: chunk jobs name it, so a job never mixes two versions. */
+  version: string;
+  chunkCount: number;
+  userCount: number;
+}
+
+/** Id -> name and topic, kept for removed watchlists too (their untracked events still need routing). */
+export interface WatchlistName {
+  name: string;
+  topic?: string;
+}
+
+export interface WatchlistRegistry {
+  list(): Promise<WatchlistDefinition[]>;
+  get(name: string): Promise<WatchlistDefinition | undefined>;
+  /** The UserIDs of one chunk, or undefined when that version is gone (the watchlist changed meanwhile). */
+  readChunk(name: string, version: string, index: number): Promise<string[] | undefined>;
+  readMembers(definition: WatchlistDefinition): Promise<string[]>;
+  namesById(): Promise<Map<number, WatchlistName>>;
+}
+
+export function createWatchlistRegistry(redis: Redis, keys: AppKeys): WatchlistRegistry {
+  const parse = (json: string) => JSON.parse(json) as WatchlistDefinition;
+  return {
+    async list() {
+      const all = await redis.hvals(keys.watchlists);
+      return all.map(parse).sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async get(name) {
+      const json = await redis.hget(keys.watchlists, name);
+      return json === null ? undefined : parse(json);
+    },
+    async readChunk(name, version, index) {
+      const blob = await redis.lindex(keys.watchlistChunks(name, version), index);
+      return blob === null ? undefined : blob.split('\n');
+    },
+    async readMembers(definition) {
+      const blobs = await redis.lrange(keys.watchlistChunks(definition.name, definition.version), 0, -1);
+      return blobs.flatMap((blob) => blob.split('\n'));
+    },
+    async namesById() {
+      const all = await redis.hgetall(keys.watchlistIds);
+      return new Map(
+        Object.entries(all).map(([id, json]) => [Number(id), JSON.parse(json) as WatchlistName]),
+      );
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from '../../src/config/index.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { createSilentLogger, type Logger } from '../../src/ops/logger.js';
+import { startService, type Role, type Service, type ServiceOptions } from '../../src/main.js';
+import { DEFAULT_SIMULATOR_APP, type Simulator } from '../../src/simulator/index.js';
+import { testKafkaBrokers, testRedisUrl, uniqueName } from './services.js';
+
+export type WatchlistInput = Pick<ResolvedWatchlist, 'name' | 'userIds'> & Partial<ResolvedWatchlist>;
+
+/** An app pointing at a simulator, with the simulator's key. */
+export function simulatorApp(simulator: Simulator, overrides: Partial<LoadedApp> = {}): LoadedApp {
+  return {
+    name: String(overrides.sdkAppId ?? DEFAULT_SIMULATOR_APP.sdkAppId),
+    sdkAppId: DEFAULT_SIMULATOR_APP.sdkAppId,
+    region: undefined,
+    endpoint: simulator.url,
+    backupEndpoint: undefined,
+    identifier: 'administrator',
+    secretKey: DEFAULT_SIMULATOR_APP.secretKey,
+    secretKeySource: 'test',
+    userSigTtlSeconds: 86_400,
+    callsPerSecond: 200,
+    requestTimeoutMs: 5_000,
+    connections: 16,
+    ...overrides,
+  };
+}
+
+/**
+ * A complete config for one test: unique Redis prefix and Kafka topics, so test files sharing the services never
+ * see each other's data.
+ */
+export function testConfig(
+  apps: LoadedApp[],
+  watchlists: WatchlistInput[],
+  redisUrl = testRedisUrl(),
+): LoadedConfig {
+  const id = uniqueName('t');
+  const firstApp = apps[0]!;
+  return {
+    configPath: '/dev/null',
+    apps,
+    redis: { url: redisUrl, prefix: `presence-${id}` },
+    kafka: {
+      brokers: testKafkaBrokers(),
+      clientId: `presence-${id}`,
+      ssl: false,
+      sasl: undefined,
+      topics: { transitions: `${id}.transitions`, state: `${id}.state` },
+      partitions: 3,
+      replicationFactor: 1,
+    } as LoadedConfig['kafka'],
+    defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
+    http: { host: '127.0.0.1', port: 0 },
+    watchlistsDir: '/dev/null',
+    logLevel: 'info',
+    watchlists: watchlists.map((w) => ({
+      app: firstApp.name,
+      sdkAppId: firstApp.sdkAppId,
+      intervalMs: 1_000,
+      detail: false,
+      deviceEvents: false,
+      firstObservation: 'snapshot',
+      topic: undefined,
+      priority: 5,
+      sources: [],
+      ...w,
+    })),
+  };
+}
+
+/** Starts the service in-process with quiet defaults suited to tests. */
+export function startTestService(
+  config: LoadedConfig,
+  options: Partial<ServiceOptions> & { roles?: Role[]; logger?: Logger } = {},
+): Promise<Service> {
+  return startService(config, {
+    roles: options.roles ?? ['scheduler', 'poller', 'relay'],
+    logger: options.logger ?? createSilentLogger(),
+    metrics: options.metrics ?? createMetrics(),
+    watchdogIntervalMs: 1_000,
+    ...options,
+  });
+}
