@@ -1,0 +1,229 @@
+/**
+ * The `query_online_status` client: a keep-alive undici pool, one POST per call, answers parsed strictly.
+ * Retries nothing except once after a credentials error (70001 / 70052), with a fresh UserSig; every other retry
+ * decision belongs to the caller, driven by `TencentError.retriable`.
+ */
+import { randomInt } from 'node:crypto';
+import { Pool } from 'undici';
+import { createSilentLogger, type Logger } from '../ops/logger.js';
+import { redactSecrets, registerSecret } from '../ops/redact.js';
+import { TencentError } from './errors.js';
+import { parseOnlineStatusResponse } from './parse.js';
+import { resolveEndpoint } from './regions.js';
+import {
+  MAX_IDS_PER_CALL,
+  type OnlineStatusClient,
+  type OnlineStatusResult,
+  type QueryOptions,
+} from './types.js';
+import { createUserSigCache, DEFAULT_USERSIG_TTL_SECONDS } from './usersig-cache.js';
+
+/** Path of the API on every Tencent host. */
+export const QUERY_ONLINE_STATUS_PATH = '/v4/openim/query_online_status';
+/** Tencent gives up on a REST call after about 3 s; the client must wait longer than that. */
+export const MIN_TIMEOUT_MS = 3_000;
+
+export interface TencentClientOptions {
+  /** The app's SDKAppID. */
+  sdkAppId: number;
+  /** An app admin account; its UserSig signs every call. */
+  identifier: string;
+  /** The app's secret key (console). Registered for redaction; never logged. */
+  secretKey: string;
+  /** Explicit base URL, e.g. the simulator's `http://127.0.0.1:port`. Exclusive with `region`. */
+  endpoint?: string;
+  /** Data-centre name (`china`, `singapore`, `seoul`, `tokyo`, `frankfurt`, `silicon-valley`, `jakarta`). */
+  region?: string;
+  /** Use the region's backup host; default false. */
+  useBackupHost?: boolean;
+  /** Whole-call deadline in ms (connect, send, headers and body); default 5000; must be > 3000. */
+  timeoutMs?: number;
+  /** Test-only: accept `timeoutMs` <= 3000 (anything > 0). Never set it against the real service. */
+  unsafeAllowShortTimeout?: boolean;
+  /** Keep-alive connections in the pool; default 32. */
+  connections?: number;
+  /** UserSig lifetime in seconds; default 604800 (7 days). */
+  userSigTtlSeconds?: number;
+  /** Default: a silent logger. */
+  logger?: Logger;
+  /** Wall clock in Unix ms for UserSig issue times; default `Date.now`. */
+  now?: () => number;
+}
+
+export const DEFAULT_CLIENT_OPTIONS = {
+  timeoutMs: 5_000,
+  connections: 32,
+  userSigTtlSeconds: DEFAULT_USERSIG_TTL_SECONDS,
+  useBackupHost: false,
+} satisfies Partial<TencentClientOptions>;
+
+/** Creates a client; throws `TencentError` kind `fatal_config` for invalid options. */
+export function createTencentClient(options: TencentClientOptions): OnlineStatusClient {
+  validateOptions(options);
+  registerSecret(options.secretKey);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_OPTIONS.timeoutMs;
+  const logger = options.logger ?? createSilentLogger();
+  const base = resolveEndpoint({
+    endpoint: options.endpoint,
+    region: options.region,
+    useBackupHost: options.useBackupHost ?? DEFAULT_CLIENT_OPTIONS.useBackupHost,
+  });
+  const path = `${base.pathname.replace(/\/+$/, '')}${QUERY_ONLINE_STATUS_PATH}`;
+  const userSigs = createUserSigCache({
+    sdkAppId: options.sdkAppId,
+    secretKey: options.secretKey,
+    ttlSeconds: options.userSigTtlSeconds ?? DEFAULT_CLIENT_OPTIONS.userSigTtlSeconds,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const pool = new Pool(base.origin, {
+    connections: options.connections ?? DEFAULT_CLIENT_OPTIONS.connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: timeoutMs },
+  });
+  let closed = false;
+
+  async function callOnce(userIds: readonly string[], query: QueryOptions): Promise<OnlineStatusResult> {
+    const userSig = userSigs.get(options.identifier);
+    const search =
+      `?sdkappid=${options.sdkAppId}&identifier=${encodeURIComponent(options.identifier)}` +
+      `&usersig=${encodeURIComponent(userSig)}&random=${randomInt(0, 2 ** 32)}&contenttype=json`;
+    const body = JSON.stringify({ To_Account: userIds, IsNeedDetail: query.detail ? 1 : 0 });
+
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const onCallerAbort = (): void => deadline.abort();
+    query.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const startedAt = performance.now();
+    try {
+      const response = await pool.request({
+        path: path + search,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: deadline.signal,
+      });
+      const text = await response.body.text();
+      const elapsedMs = Math.round(performance.now() - startedAt);
+      logger.debug(
+        { ids: userIds.length, status: response.statusCode, elapsedMs },
+        'query_online_status answered',
+      );
+      if (response.statusCode !== 200) {
+        throw new TencentError(`HTTP ${response.statusCode} from ${base.host}: ${text.slice(0, 200)}`, {
+          kind: 'http',
+          httpStatus: response.statusCode,
+          retriable: response.statusCode >= 500 || response.statusCode === 429,
+        });
+      }
+      return parseOnlineStatusResponse(text, userIds, { detail: query.detail });
+    } catch (error) {
+      if (error instanceof TencentError) throw error;
+      if (query.signal?.aborted) {
+        throw new TencentError('query_online_status aborted by the caller', {
+          kind: 'aborted',
+          cause: error,
+        });
+      }
+      throw transportError(error, deadline.signal.aborted, timeoutMs, base.host);
+    } finally {
+      clearTimeout(timer);
+      query.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  return {
+    async queryOnlineStatus(userIds, query) {
+      if (closed) throw new TencentError('client is closed', { kind: 'request' });
+      checkUserIds(userIds);
+      if (query.signal?.aborted) {
+        throw new TencentError('query_online_status aborted by the caller', { kind: 'aborted' });
+      }
+      try {
+        return await callOnce(userIds, query);
+      } catch (error) {
+        if (!(error instanceof TencentError) || error.kind !== 'credentials') throw error;
+        logger.warn({ errorCode: error.errorCode }, 'UserSig rejected; renewing it and retrying once');
+        userSigs.invalidate(options.identifier);
+        try {
+          return await callOnce(userIds, query);
+        } catch (retryError) {
+          if (!(retryError instanceof TencentError) || retryError.kind !== 'credentials') throw retryError;
+          throw new TencentError(
+            `${retryError.message}; still rejected after renewing the UserSig (check the host clock and the key)`,
+            { kind: 'credentials', retriable: false, errorCode: retryError.errorCode, cause: retryError },
+          );
+        }
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.close();
+    },
+  };
+}
+
+function checkUserIds(userIds: readonly string[]): void {
+  const reject = (message: string): never => {
+    throw new TencentError(`Refusing to send query_online_status: ${message}`, { kind: 'request' });
+  };
+  if (userIds.length === 0) reject('no UserIDs');
+  if (userIds.length > MAX_IDS_PER_CALL)
+    reject(`${userIds.length} UserIDs, at most ${MAX_IDS_PER_CALL} allowed`);
+  const seen = new Set<string>();
+  for (const id of userIds) {
+    if (typeof id !== 'string' || id.length === 0) reject('a UserID is not a non-empty string');
+    if (seen.has(id)) reject(`duplicate UserID ${JSON.stringify(id)}`);
+    seen.add(id);
+  }
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function transportError(error: unknown, deadlineHit: boolean, timeoutMs: number, host: string): TencentError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail = redactSecrets(error instanceof Error ? error.message : String(error));
+  if (deadlineHit || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+    return new TencentError(`query_online_status to ${host} timed out after ${timeoutMs} ms`, {
+      kind: 'timeout',
+      cause: error,
+    });
+  }
+  return new TencentError(`query_online_status to ${host} failed: ${detail}`, {
+    kind: 'network',
+    cause: error,
+  });
+}
+
+function validateOptions(options: TencentClientOptions): void {
+  const fail = (message: string): never => {
+    throw new TencentError(`Tencent client configuration: ${message}`, { kind: 'fatal_config' });
+  };
+  if (!Number.isSafeInteger(options.sdkAppId) || options.sdkAppId <= 0)
+    fail('sdkAppId must be a positive integer');
+  if (typeof options.identifier !== 'string' || options.identifier.length === 0)
+    fail('identifier is required');
+  if (typeof options.secretKey !== 'string' || options.secretKey.length === 0) fail('secretKey is required');
+  if (options.timeoutMs !== undefined) {
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0)
+      fail('timeoutMs must be a positive number');
+    if (options.timeoutMs <= MIN_TIMEOUT_MS && !options.unsafeAllowShortTimeout) {
+      fail(`timeoutMs must be > ${MIN_TIMEOUT_MS} (Tencent may take up to 3 s), got ${options.timeoutMs}`);
+    }
+  }
+  if (
+    options.connections !== undefined &&
+    (!Number.isSafeInteger(options.connections) || options.connections < 1)
+  ) {
+    fail('connections must be a positive integer');
+  }
+  if (
+    options.userSigTtlSeconds !== undefined &&
+    (!Number.isSafeInteger(options.userSigTtlSeconds) || options.userSigTtlSeconds <= 0)
+  ) {
+    fail('userSigTtlSeconds must be a positive integer');
+  }
+}
