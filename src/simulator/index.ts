@@ -1,0 +1,27 @@
+/** Public surface of the Tencent Chat simulator. */
+export {
+  createSimulator,
+  startSimulator,
+  DEFAULT_SIMULATOR_APP,
+  type Simulator,
+  type SimulatorOptions,
+  type SimulatorAppOptions,
+  type SimulatorStats,
+  type AppStats,
+  type SimulatedUserState,
+} from './simulator.js';
+export { runSimulatorFromCli, DEFAULT_SIMULATOR_CLI_OPTIONS, type SimulatorCliOptions } from './main.js';
+export type { GroundTruthEntry, ChangeCause } from './ground-truth.js';
+export {
+  FAULT_KINDS,
+  RETRYABLE_CODES,
+  type Fault,
+  type FaultKind,
+  type FaultRates,
+  type LatencyRange,
+} from './faults.js';
+export { createRateWindow, maxInAnyWindow, type RateWindow } from './rate-window.js';
+export { deriveState, MOBILE_PLATFORMS, SIM_PLATFORMS, type PopulationOptions } from './population.js';
+export { createRng, type Rng } from './prng.js';
+export { API_PATHS } from './server.js';
+export type { StateFieldName } from './render.js';
