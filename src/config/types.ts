@@ -1,0 +1,95 @@
+/**
+ * The configuration as the rest of the service sees it: validated, defaults applied, durations in milliseconds (or
+ * seconds where the consumer wants seconds), secrets resolved, watchlists resolved to their members.
+ * Each module should receive only its slice (`config.redis`, `config.apps[i]`, ...).
+ */
+import type { ConfigIssue } from './issues.js';
+import type { Region } from './regions.js';
+import type {
+  FirstObservation,
+  HttpConfig,
+  KafkaFile,
+  LogLevel,
+  RedisConfig,
+  SaslMechanism,
+} from './schema.js';
+
+export interface LoadedApp {
+  /** `apps[].name`, default the SDKAppID as a string. */
+  name: string;
+  sdkAppId: number;
+  /** The region when one was configured; `undefined` with an explicit endpoint. */
+  region: Region | undefined;
+  /** Base URL of the REST API without a trailing slash, e.g. `https://console.tim.qq.com`. */
+  endpoint: string;
+  /** The region's backup host as a base URL; `undefined` with an explicit endpoint. */
+  backupEndpoint: string | undefined;
+  /** Admin UserID the UserSig is made for. */
+  identifier: string;
+  /** The app secret key. Never log it; see `redactConfig`. */
+  secretKey: string;
+  /** Where the key came from, e.g. `env TENCENT_IM_SECRET_KEY` or `file /run/secrets/im` (safe to log). */
+  secretKeySource: string;
+  userSigTtlSeconds: number;
+  /** Cap on calls per second for this app across all processes. */
+  callsPerSecond: number;
+  requestTimeoutMs: number;
+  /** Keep-alive connections per process. */
+  connections: number;
+}
+
+export interface LoadedKafka extends Omit<KafkaFile, 'sasl'> {
+  sasl: { mechanism: SaslMechanism; username: string; password: string } | undefined;
+}
+
+export interface LoadedDefaults {
+  intervalMs: number;
+  detail: boolean;
+  deviceEvents: boolean;
+  firstObservation: FirstObservation;
+}
+
+export interface ResolvedWatchlist {
+  name: string;
+  /** Name of the app (`LoadedApp.name`). */
+  app: string;
+  sdkAppId: number;
+  intervalMs: number;
+  detail: boolean;
+  deviceEvents: boolean;
+  firstObservation: FirstObservation;
+  /** The list's own topic, or `undefined` for `kafka.topics.transitions`. */
+  topic: string | undefined;
+  /** 1 (served first) .. 10 (last). */
+  priority: number;
+  /** Members, deduplicated, in order of appearance (inline `users` first, then each user file). */
+  userIds: string[];
+  /** Absolute paths this list was read from: the watchlist file, then its user files. */
+  sources: string[];
+}
+
+export interface LoadedConfig {
+  /** Absolute path of presence.yaml. */
+  configPath: string;
+  apps: LoadedApp[];
+  redis: RedisConfig;
+  kafka: LoadedKafka;
+  defaults: LoadedDefaults;
+  http: HttpConfig;
+  /** Absolute path of the watchlist directory. */
+  watchlistsDir: string;
+  logLevel: LogLevel;
+  watchlists: ResolvedWatchlist[];
+}
+
+export interface LoadConfigResult {
+  config: LoadedConfig;
+  /** Problems that do not stop the service (sorted). */
+  warnings: ConfigIssue[];
+}
+
+export interface LoadWatchlistsResult {
+  watchlists: ResolvedWatchlist[];
+  /** Problems that do not stop the service (sorted). */
+  warnings: ConfigIssue[];
+}

@@ -1,0 +1,95 @@
+/**
+ * UserID rules (reference §6) and streaming reader for user files.
+ *
+ * Tencent's pages disagree on the allowed characters, so: at most 32 bytes of printable ASCII and not starting with
+ * `@` (system IDs) is an error otherwise; anything outside `[A-Za-z0-9_-]` is accepted with a warning.
+ */
+import { createReadStream } from 'node:fs';
+
+export const MAX_USER_ID_BYTES = 32;
+
+const SAFE_USER_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+export type UserIdVerdict =
+  | { ok: true; warning?: undefined }
+  | { ok: true; warning: string; column: number }
+  | { ok: false; error: string; column: number; warning?: undefined };
+
+/** Checks one UserID. `column` is the 1-based position of the first offending character. */
+export function checkUserId(id: string): UserIdVerdict {
+  if (SAFE_USER_ID.test(id)) return { ok: true };
+  if (id.length === 0) return { ok: false, error: 'empty UserID', column: 1 };
+  for (let index = 0; index < id.length; index += 1) {
+    const code = id.charCodeAt(index);
+    if (code < 0x20 || code > 0x7e) {
+      return {
+        ok: false,
+        error: `UserID ${quoteId(id)} contains ${describeChar(id, index)}; only printable ASCII is allowed`,
+        column: index + 1,
+      };
+    }
+  }
+  // Printable ASCII is one byte per character.
+  if (id.length > MAX_USER_ID_BYTES) {
+    return {
+      ok: false,
+      error: `UserID ${quoteId(id)} is ${id.length} bytes; at most ${MAX_USER_ID_BYTES} are allowed`,
+      column: MAX_USER_ID_BYTES + 1,
+    };
+  }
+  if (id.startsWith('@')) {
+    return {
+      ok: false,
+      error: `UserID ${quoteId(id)} starts with "@", which marks Tencent system accounts`,
+      column: 1,
+    };
+  }
+  const index = id.search(/[^A-Za-z0-9_-]/);
+  return {
+    ok: true,
+    warning: `UserID ${quoteId(id)} contains ${describeChar(id, index)}; some Tencent APIs accept only letters, digits, "_" and "-"`,
+    column: index + 1,
+  };
+}
+
+function quoteId(id: string): string {
+  return JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id);
+}
+
+function describeChar(id: string, index: number): string {
+  const code = id.codePointAt(index)!;
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return code >= 0x20 && code !== 0x7f
+    ? `"${String.fromCodePoint(code)}" (${hex})`
+    : `the control character ${hex}`;
+}
+
+/**
+ * Streams a user file and calls `onId(id, line)` for every ID: one per line, blank lines and lines starting with
+ * `#` skipped, surrounding whitespace trimmed, LF or CRLF. Memory stays bounded by the chunk size plus what
+ * `onId` keeps. Rejects with the file system error (e.g. ENOENT).
+ */
+export async function readUserFile(path: string, onId: (id: string, line: number) => void): Promise<number> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let rest = '';
+  let line = 0;
+  const handle = (raw: string) => {
+    line += 1;
+    const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1).trim() : raw.trim();
+    if (text.length === 0 || text.charCodeAt(0) === 0x23 /* # */) return;
+    onId(text, line);
+  };
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const text = rest + chunk;
+    let start = 0;
+    let end = text.indexOf('\n', start);
+    while (end !== -1) {
+      handle(text.slice(start, end));
+      start = end + 1;
+      end = text.indexOf('\n', start);
+    }
+    rest = text.slice(start);
+  }
+  if (rest.length > 0) handle(rest);
+  return line;
+}
