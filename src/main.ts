@@ -34,6 +34,12 @@ export interface ServiceOptions {
   pollConcurrency?: number;
   /** Attempts per chunk before its users wait for the next sweep. Default 5. */
   chunkAttempts?: number;
+  /**
+   * Lock on an active chunk job, renewed while it runs; a worker that dies loses it and the job is re-run by another
+   * worker after at most lockDurationMs + stalledIntervalMs. Defaults 30 s / 30 s (BullMQ's).
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
   /** How often the scheduler role checks its job schedulers. Default 30 s. */
   watchdogIntervalMs?: number;
   /** Replaces the Tencent client (tests use it to shorten timeouts). */
@@ -78,6 +84,10 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
     closers.push(() => producer!.disconnect());
   }
 
+  const stallSettings = {
+    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+  };
   const apps: AppRuntime[] = [];
   try {
     for (const app of config.apps) apps.push(await startApp(app));
@@ -153,7 +163,12 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
           logger: appLogger,
           pauseQueue: (ms) => pollWorker.rateLimit(ms),
         }),
-        { connection: redis, prefix: keys.bullPrefix, concurrency: options.pollConcurrency ?? 64 },
+        {
+          connection: redis,
+          prefix: keys.bullPrefix,
+          concurrency: options.pollConcurrency ?? 64,
+          ...stallSettings,
+        },
       );
       const sweepWorker = new Worker<SweepJobData>(
         SWEEP_QUEUE,
@@ -165,7 +180,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
           metrics,
           chunkAttempts: options.chunkAttempts ?? 5,
         }),
-        { connection: redis, prefix: keys.bullPrefix, concurrency: 4 },
+        { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
       );
       for (const worker of [pollWorker, sweepWorker]) {
         worker.on('error', (error) => appLogger.error({ err: error }, 'worker error'));

@@ -1,0 +1,25 @@
+/**
+ * A real worker process for the multi-process and crash tests: starts the service from a JSON config passed in
+ * PRESENCE_TEST_CONFIG (roles in PRESENCE_TEST_ROLES), prints `ready` once running, stops on SIGTERM.
+ *   spawn('npx', ['tsx', 'test/helpers/worker-process.ts'], { env: {...} })
+ */
+import type { LoadedConfig } from '../../src/config/index.js';
+import { startService, type Role } from '../../src/main.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+
+const config = JSON.parse(process.env.PRESENCE_TEST_CONFIG ?? '') as LoadedConfig;
+const roles = (process.env.PRESENCE_TEST_ROLES ?? 'poller').split(',') as Role[];
+const service = await startService(config, {
+  roles,
+  logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
+  metrics: createMetrics(),
+  lockDurationMs: 4_000,
+  stalledIntervalMs: 1_000,
+  watchdogIntervalMs: 1_000,
+  pollConcurrency: Number(process.env.PRESENCE_TEST_CONCURRENCY ?? 64),
+});
+process.stdout.write('ready\n');
+process.once('SIGTERM', () => {
+  void service.stop().then(() => process.exit(0));
+});
