@@ -162,6 +162,13 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
           metrics,
           logger: appLogger,
           pauseQueue: (ms) => pollWorker.rateLimit(ms),
+          startFollowUpSweep: async (watchlist, afterSweepId) => {
+            await sweepQueue.add(
+              'sweep',
+              { watchlist },
+              { jobId: `after-${afterSweepId}`, removeOnComplete: true, removeOnFail: { count: 100 } },
+            );
+          },
         }),
         {
           connection: redis,

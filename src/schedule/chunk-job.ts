@@ -22,6 +22,8 @@ export interface ChunkJobDeps {
   logger: Logger;
   /** Pauses this app's poll queue (all processes) after a rate-limit answer. */
   pauseQueue(ms: number): Promise<void>;
+  /** Queues the follow-up sweep of a watchlist whose tick was deferred while `afterSweepId` ran. */
+  startFollowUpSweep(watchlist: string, afterSweepId: string): Promise<void>;
 }
 
 export type ChunkOutcome =
@@ -52,7 +54,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     if (!definition || !userIds) {
       // The watchlist changed or went away after this job was queued; the new version has its own sweep.
       metrics.chunksObsolete.inc({ app, watchlist: data.watchlist });
-      await finish(data);
+      await recordSweepProgress(data);
       return { status: 'obsolete' };
     }
 
@@ -90,12 +92,13 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
   };
 
   async function recordSweepProgress(data: ChunkJobData): Promise<void> {
-    if ((await finish(data)) === 0) {
-      const stats = await sweeps.stats(data.watchlist);
-      if (stats.lastDurationMs !== undefined) {
-        metrics.sweepDuration.observe({ app, watchlist: data.watchlist }, stats.lastDurationMs / 1000);
-      }
+    const { remaining, startNext } = await finish(data);
+    if (remaining !== 0) return;
+    const stats = await sweeps.stats(data.watchlist);
+    if (stats.lastDurationMs !== undefined) {
+      metrics.sweepDuration.observe({ app, watchlist: data.watchlist }, stats.lastDurationMs / 1000);
     }
+    if (startNext) await deps.startFollowUpSweep(data.watchlist, data.sweepId);
   }
 
   async function handleFailure(job: Job<ChunkJobData>, error: unknown): Promise<never> {

@@ -62,7 +62,11 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
         // The slot time is on Redis's clock; measure lateness locally from when the answer arrived.
         const due = performance.now() + waitMs;
         // Rounding up: a start a little late is covered by maxLatenessMs, an early one would not be.
-        if (waitMs > 0) await sleep(Math.ceil(waitMs), undefined, { signal });
+        if (waitMs > 0) {
+          await sleep(Math.ceil(waitMs), undefined, { signal }).catch((error: unknown) => {
+            throw signal?.aborted ? signal.reason : error;
+          });
+        }
         if (performance.now() - due <= maxLatenessMs) return;
         lateReservations++;
       }

@@ -27,8 +27,16 @@ export interface SweepTracker {
     nowMs: number;
     staleAfterMs: number;
   }): Promise<SweepDecision>;
-  /** Counts a chunk as done once; returns the chunks still outstanding, or -1 if it was already counted. */
-  finishChunk(input: { watchlist: string; sweepId: string; chunk: number; nowMs: number }): Promise<number>;
+  /**
+   * Counts a chunk as done once: `remaining` chunks still outstanding (-1 if it was already counted);
+   * `startNext` when it completed a sweep that had a tick deferred meanwhile (start a follow-up sweep now).
+   */
+  finishChunk(input: {
+    watchlist: string;
+    sweepId: string;
+    chunk: number;
+    nowMs: number;
+  }): Promise<{ remaining: number; startNext: boolean }>;
   stats(watchlist: string): Promise<SweepStats>;
 }
 
@@ -56,15 +64,14 @@ export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
       )) as SweepDecision;
     },
     async finishChunk({ watchlist, sweepId, chunk, nowMs }) {
-      return Number(
-        await scripts.presenceFinishChunk(
-          keys.sweep(watchlist),
-          keys.sweepDone(watchlist),
-          sweepId,
-          chunk,
-          nowMs,
-        ),
-      );
+      const [remaining, startNext] = (await scripts.presenceFinishChunk(
+        keys.sweep(watchlist),
+        keys.sweepDone(watchlist),
+        sweepId,
+        chunk,
+        nowMs,
+      )) as unknown as [number, number];
+      return { remaining, startNext: startNext === 1 };
     },
     async stats(watchlist) {
       const raw = await redis.hgetall(keys.sweep(watchlist));

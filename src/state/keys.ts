@@ -3,8 +3,12 @@
  * so Lua scripts that touch several of them stay valid on Redis Cluster and apps spread over slots.
  */
 
-/** Per-user state lives in this many hash buckets per app: small hashes stay listpack-encoded (compact). */
-export const STATE_BUCKETS = 65_536;
+/**
+ * Per-user state lives in this many hash buckets per app. Small hashes stay listpack-encoded (~35 bytes a user
+ * instead of ~90): Redis keeps a hash compact up to 128 fields (hash-max-listpack-entries), so 16,384 buckets keep
+ * an app compact up to ~2M users. It must be the same in every process of a deployment: changing it orphans state.
+ */
+export const DEFAULT_STATE_BUCKETS = 16_384;
 
 export interface AppKeys {
   /** The hash tag shared by every key of the app, e.g. `{presence:1400000000}`. */
@@ -35,11 +39,11 @@ export interface AppKeys {
   sweep(name: string): string;
   /** Bitmap of the chunks of the current sweep that have finished (so a re-run chunk is counted once). */
   sweepDone(name: string): string;
-  /** Hash bucket holding the state records of the users that hash to it. */
-  stateBucket(bucket: number): string;
+  /** The hash bucket holding a user's state record. */
+  stateBucketOf(userId: string): string;
 }
 
-export function appKeys(prefix: string, sdkAppId: number): AppKeys {
+export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT_STATE_BUCKETS): AppKeys {
   const tag = `{${prefix}:${sdkAppId}}`;
   return {
     tag,
@@ -56,16 +60,16 @@ export function appKeys(prefix: string, sdkAppId: number): AppKeys {
     watchlistChunks: (name, version) => `${tag}:wl:${name}:${version}`,
     sweep: (name) => `${tag}:sweep:${name}`,
     sweepDone: (name) => `${tag}:sweep:${name}:done`,
-    stateBucket: (bucket) => `${tag}:s:${bucket.toString(36)}`,
+    stateBucketOf: (userId) => `${tag}:s:${(hashUserId(userId) % stateBuckets).toString(36)}`,
   };
 }
 
-/** FNV-1a (32-bit) of the UserID, reduced to a bucket number. Stable forever: changing it orphans stored state. */
-export function bucketOf(userId: string): number {
+/** FNV-1a (32-bit) of the UserID. Stable forever: changing it orphans stored state. */
+function hashUserId(userId: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < userId.length; i++) {
     hash ^= userId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return (hash >>> 0) % STATE_BUCKETS;
+  return hash >>> 0;
 }

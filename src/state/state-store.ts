@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { FirstObservationPolicy } from '../events/event.js';
-import { bucketOf, type AppKeys } from './keys.js';
+import type { AppKeys } from './keys.js';
 import { loadLua } from './lua-script.js';
 import { decodeRecord, type StateCode, type StoredState } from './record.js';
 
@@ -41,11 +41,14 @@ export interface StateStore {
     userIds: readonly string[];
     nowMs: number;
   }): Promise<MembershipResult>;
+  /** Re-publishes the current state of these users as `snapshot` events (next seq each); returns how many. */
+  emitSnapshots(userIds: readonly string[]): Promise<number>;
   readState(userId: string): Promise<StoredState | undefined>;
 }
 
 const applyLua = loadLua(new URL('./lua/apply-observations.lua', import.meta.url));
 const membershipLua = loadLua(new URL('./lua/update-membership.lua', import.meta.url));
+const snapshotsLua = loadLua(new URL('./lua/emit-snapshots.lua', import.meta.url));
 /** Users per membership script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
 
@@ -56,24 +59,25 @@ type ScriptRunner = (...args: (string | number)[]) => Promise<number[]>;
  * automatic fallback to EVAL).
  */
 export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
-  if (!('presenceApplyObservations' in redis)) {
+  if (!('presenceEmitSnapshots' in redis)) {
     redis.defineCommand('presenceApplyObservations', { lua: applyLua });
     redis.defineCommand('presenceUpdateMembership', { lua: membershipLua });
+    redis.defineCommand('presenceEmitSnapshots', { lua: snapshotsLua });
   }
   const commands = redis as unknown as Record<
-    'presenceApplyObservations' | 'presenceUpdateMembership',
+    'presenceApplyObservations' | 'presenceUpdateMembership' | 'presenceEmitSnapshots',
     ScriptRunner
   >;
 
   /** KEYS = [outbox, ...distinct buckets]; returns the KEYS index (1-based) for each user, in order. */
   function bucketKeys(userIds: readonly string[]): { keys: string[]; indexOf: number[] } {
     const keysList = [keys.outbox];
-    const slot = new Map<number, number>();
+    const slot = new Map<string, number>();
     const indexOf = userIds.map((userId) => {
-      const bucket = bucketOf(userId);
+      const bucket = keys.stateBucketOf(userId);
       let index = slot.get(bucket);
       if (index === undefined) {
-        keysList.push(keys.stateBucket(bucket));
+        keysList.push(bucket);
         index = keysList.length;
         slot.set(bucket, index);
       }
@@ -114,8 +118,19 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
       return total;
     },
 
+    async emitSnapshots(userIds) {
+      let emitted = 0;
+      for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
+        const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
+        const { keys: scriptKeys, indexOf } = bucketKeys(batch);
+        const args = batch.flatMap((userId, i) => [userId, indexOf[i]!]);
+        emitted += Number(await commands.presenceEmitSnapshots(scriptKeys.length, ...scriptKeys, ...args));
+      }
+      return emitted;
+    },
+
     async readState(userId) {
-      const record = await redis.hget(keys.stateBucket(bucketOf(userId)), userId);
+      const record = await redis.hget(keys.stateBucketOf(userId), userId);
       return record === null ? undefined : decodeRecord(record);
     },
   };

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../../src/config/index.js';
 import type { Role } from '../../src/main.js';
 import { onTeardown } from './services.js';
@@ -17,10 +19,24 @@ export interface WorkerProcess {
 }
 
 /** Starts the service in a separate Node process and resolves once it printed `ready`. */
-export async function spawnWorker(config: LoadedConfig, roles: Role[], env: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function spawnWorker(
+  config: LoadedConfig,
+  roles: Role[],
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
+  // Through a file: a config with thousands of members is too large for the environment.
+  const dir = mkdtempSync(join(tmpdir(), 'presence-worker-'));
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  onTeardown(async () => rmSync(dir, { recursive: true, force: true }));
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-process.ts'], {
     cwd: root,
-    env: { ...process.env, PRESENCE_TEST_CONFIG: JSON.stringify(config), PRESENCE_TEST_ROLES: roles.join(','), ...env },
+    env: {
+      ...process.env,
+      PRESENCE_TEST_CONFIG_FILE: configFile,
+      PRESENCE_TEST_ROLES: roles.join(','),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,14 +1,15 @@
 /**
- * A real worker process for the multi-process and crash tests: starts the service from a JSON config passed in
- * PRESENCE_TEST_CONFIG (roles in PRESENCE_TEST_ROLES), prints `ready` once running, stops on SIGTERM.
+ * A real worker process for the multi-process and crash tests: starts the service from the JSON config in the
+ * file PRESENCE_TEST_CONFIG_FILE (roles in PRESENCE_TEST_ROLES), prints `ready` once running, stops on SIGTERM.
  *   spawn('npx', ['tsx', 'test/helpers/worker-process.ts'], { env: {...} })
  */
+import { readFileSync } from 'node:fs';
 import type { LoadedConfig } from '../../src/config/index.js';
 import { startService, type Role } from '../../src/main.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 
-const config = JSON.parse(process.env.PRESENCE_TEST_CONFIG ?? '') as LoadedConfig;
+const config = JSON.parse(readFileSync(process.env.PRESENCE_TEST_CONFIG_FILE ?? '', 'utf8')) as LoadedConfig;
 const roles = (process.env.PRESENCE_TEST_ROLES ?? 'poller').split(',') as Role[];
 const service = await startService(config, {
   roles,

@@ -1,0 +1,85 @@
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { POLL_QUEUE, schedulerIdOf } from '../../src/schedule/queues.js';
+import { createSweepTracker } from '../../src/schedule/sweep-tracker.js';
+import { DEFAULT_SIMULATOR_APP, startSimulator } from '../../src/simulator/index.js';
+import { simulatorApp, startTestService, testConfig } from '../helpers/pipeline.js';
+import { onTeardown } from '../helpers/services.js';
+import { spawnWorker } from '../helpers/spawn-worker.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const ids = (count: number) => Array.from({ length: count }, (_, i) => `u${String(i).padStart(6, '0')}`);
+
+describe('the call cap and the overlap policy under more demand than the cap allows', () => {
+  it('two worker processes share one cap: the simulator counts no call over it, and sweeps are skipped, not piled up', async () => {
+    const cap = 20;
+    const simulator = await startSimulator({
+      seed: 21,
+      apps: [{ ...DEFAULT_SIMULATOR_APP, callsPerSecond: cap }],
+      population: { size: 20_000, notImportedShare: 0 },
+      latency: { minMs: 30, maxMs: 80 },
+    });
+    onTeardown(() => simulator.close());
+    // 40 chunks every second against a cap of 20 calls/s: twice what the cap allows.
+    // Silent first observation: no Kafka flood in this process, whose event loop also serves the simulator.
+    const config = testConfig(
+      [simulatorApp(simulator, { callsPerSecond: cap })],
+      [{ name: 'big', userIds: ids(20_000), firstObservation: 'silent' }],
+    );
+    const service = await startTestService(config, { roles: ['scheduler'] });
+    onTeardown(() => service.stop());
+    const workers = await Promise.all([spawnWorker(config, ['poller']), spawnWorker(config, ['poller'])]);
+
+    const runtime = service.apps[0]!;
+    const pollQueue = new Queue(POLL_QUEUE, { connection: runtime.redis, prefix: runtime.keys.bullPrefix });
+    onTeardown(() => pollQueue.close());
+    const sweeps = createSweepTracker(runtime.redis, runtime.keys);
+    let mostQueued = 0;
+    await waitFor(() => simulator.stats().calls > 2 * cap, {
+      timeoutMs: 20_000,
+      description: 'both workers polling',
+    });
+    simulator.resetStats();
+    const started = performance.now();
+    await waitFor(
+      async () => {
+        mostQueued = Math.max(mostQueued, await pollQueue.count());
+        return performance.now() - started > 6_000;
+      },
+      { timeoutMs: 15_000, intervalMs: 100, description: 'six seconds of saturated polling' },
+    );
+    const elapsedS = (performance.now() - started) / 1000;
+    const stats = simulator.stats();
+    const appStats = stats.apps['1400000000']!;
+    await Promise.all(workers.map((w) => w.stop()));
+
+    expect(appStats.rejectedOverCap).toBe(0);
+    expect(appStats.maxCallsInAnyWindow).toBeLessThanOrEqual(cap);
+    // The cap is the limit, and it is used: at least 90% of it over the window.
+    expect(appStats.admitted / elapsedS).toBeGreaterThan(cap * 0.9);
+    // Overlap policy: one sweep's chunks at most are ever queued, and the ticks in between were skipped.
+    expect(mostQueued).toBeLessThanOrEqual(40);
+    expect((await sweeps.stats('big')).skipped).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('repairs a job scheduler that disappeared', async () => {
+    const simulator = await startSimulator({ seed: 22, population: { size: 100, notImportedShare: 0 } });
+    onTeardown(() => simulator.close());
+    const config = testConfig([simulatorApp(simulator)], [{ name: 'small', userIds: ids(100) }]);
+    const metrics = createMetrics();
+    const service = await startTestService(config, { roles: ['scheduler'], metrics });
+    onTeardown(() => service.stop());
+    const runtime = service.apps[0]!;
+    const sweepQueue = new Queue('sweep', { connection: runtime.redis, prefix: runtime.keys.bullPrefix });
+    onTeardown(() => sweepQueue.close());
+    expect(await sweepQueue.getJobScheduler(schedulerIdOf('small'))).toBeDefined();
+
+    await sweepQueue.removeJobScheduler(schedulerIdOf('small'));
+    expect(await runtime.keeper.repairStalled()).toEqual(['small']);
+    expect(await sweepQueue.getJobScheduler(schedulerIdOf('small'))).toMatchObject({ every: 1_000 });
+    expect(await metrics.registry.getSingleMetricAsString('presence_scheduler_repairs_total')).toContain(
+      'watchlist="small"} 1',
+    );
+  });
+});

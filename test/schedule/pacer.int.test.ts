@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createPacer } from '../../src/schedule/pacer.js';
+import { maxInAnyWindow } from '../../src/simulator/index.js';
+import { testRedis, uniqueName } from '../helpers/services.js';
+
+describe('the global pacer', () => {
+  it('keeps starts from two processes (two connections) under the cap in every one-second window, near the cap', async () => {
+    const key = uniqueName('pacer');
+    const cap = 50;
+    const pacers = [
+      createPacer(testRedis(), key, { callsPerSecond: cap }),
+      createPacer(testRedis(), key, { callsPerSecond: cap }),
+    ];
+    const starts: number[] = [];
+    // 20 concurrent callers per pacer, 150 starts in all: ~3 s at 50/s.
+    let remaining = 150;
+    await Promise.all(
+      pacers.flatMap((pacer) =>
+        Array.from({ length: 20 }, async () => {
+          while (remaining-- > 0) {
+            await pacer.acquire();
+            starts.push(performance.now());
+          }
+        }),
+      ),
+    );
+    starts.sort((a, b) => a - b);
+    expect(starts).toHaveLength(150);
+    expect(maxInAnyWindow(starts, 1_000)).toBeLessThanOrEqual(cap);
+    const rate = ((starts.length - 1) / (starts.at(-1)! - starts[0]!)) * 1_000;
+    expect(rate).toBeGreaterThan(cap * 0.9);
+  });
+
+  it('pauses everyone after a rate-limit answer and runs slower until it recovers', async () => {
+    const key = uniqueName('pacer');
+    const pacer = createPacer(testRedis(), key, { callsPerSecond: 100, recoveryPerSecond: 0.01 });
+    await pacer.acquire();
+    expect(await pacer.penalize(300)).toBeCloseTo(0.9);
+    const pausedFrom = performance.now();
+    await pacer.acquire();
+    expect(performance.now() - pausedFrom).toBeGreaterThanOrEqual(280);
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) await pacer.acquire();
+    // 20 calls at 90% of 100/s (less the 2% margin) take at least ~200 ms.
+    expect(performance.now() - started).toBeGreaterThan(200);
+  });
+
+  it('rejects with the abort reason when the caller gives up while waiting', async () => {
+    const key = uniqueName('pacer');
+    const pacer = createPacer(testRedis(), key, { callsPerSecond: 1 });
+    await pacer.acquire();
+    const controller = new AbortController();
+    const waiting = pacer.acquire(controller.signal);
+    controller.abort(new Error('shutting down'));
+    await expect(waiting).rejects.toThrow('shutting down');
+  });
+});

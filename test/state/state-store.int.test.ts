@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { parseOutboxEntry } from '../../src/events/outbox-entry.js';
+import { appKeys } from '../../src/state/keys.js';
+import { createStateStore, type Observation } from '../../src/state/state-store.js';
+import { testRedis, uniqueName } from '../helpers/services.js';
+
+function setup(stateBuckets?: number) {
+  const redis = testRedis();
+  const keys = appKeys(uniqueName('state'), 1400000000, stateBuckets);
+  const store = createStateStore(redis, keys);
+  const outbox = async () =>
+    ((await redis.xrange(keys.outbox, '-', '+')) as Array<[string, string[]]>).map(parseOutboxEntry);
+  return { redis, keys, store, outbox };
+}
+const see = (userId: string, code: Observation['code'], deviceHash = ''): Observation => ({
+  userId,
+  code,
+  deviceHash,
+  devicesJson: deviceHash ? '[]' : '',
+});
+const apply = (
+  store: ReturnType<typeof setup>['store'],
+  observedAtMs: number,
+  observations: Observation[],
+  extra = {},
+) =>
+  store.applyObservations({
+    observedAtMs,
+    firstObservation: 'snapshot',
+    deviceEvents: false,
+    observations,
+    ...extra,
+  });
+
+describe('apply-observations (one atomic script per chunk)', () => {
+  it('ignores users that are not tracked: untracked counts them and nothing is written', async () => {
+    const { store, outbox } = setup();
+    expect(await apply(store, 1_000, [see('ghost', 'N')])).toEqual({
+      applied: 0,
+      events: 0,
+      stale: 0,
+      untracked: 1,
+    });
+    expect(await outbox()).toEqual([]);
+    expect(await store.readState('ghost')).toBeUndefined();
+  });
+
+  it('emits a snapshot on first sight, a transition on change, nothing when unchanged', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b'], nowMs: 500 });
+    expect(await apply(store, 1_000, [see('a', 'N'), see('b', 'F')])).toEqual({
+      applied: 2,
+      events: 2,
+      stale: 0,
+      untracked: 0,
+    });
+    expect(await apply(store, 2_000, [see('a', 'N'), see('b', 'F')])).toEqual({
+      applied: 2,
+      events: 0,
+      stale: 0,
+      untracked: 0,
+    });
+    expect(await apply(store, 3_000, [see('a', 'P'), see('b', 'F')])).toEqual({
+      applied: 2,
+      events: 1,
+      stale: 0,
+      untracked: 0,
+    });
+    const entries = await outbox();
+    expect(entries.map((e) => [e.userId, e.kind, e.fromCode, e.toCode, e.seq])).toEqual([
+      ['a', 'snapshot', '', 'N', 1],
+      ['b', 'snapshot', '', 'F', 1],
+      ['a', 'transition', 'N', 'P', 2],
+    ]);
+    expect(entries[2]).toMatchObject({ observedAtMs: 3_000, previousObservedAtMs: 2_000, watchlistIds: [1] });
+    expect(await store.readState('a')).toMatchObject({
+      state: 'PushOnline',
+      seq: 2,
+      observedAtMs: 3_000,
+      watchlistIds: [1],
+    });
+  });
+
+  it('never applies an observation older than (or as old as) the stored one: stale', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1 });
+    await apply(store, 5_000, [see('a', 'N')]);
+    expect(await apply(store, 4_000, [see('a', 'F')])).toEqual({
+      applied: 0,
+      events: 0,
+      stale: 1,
+      untracked: 0,
+    });
+    expect(await apply(store, 5_000, [see('a', 'F')])).toMatchObject({ stale: 1 });
+    expect((await outbox()).map((e) => e.toCode)).toEqual(['N']);
+    expect(await store.readState('a')).toMatchObject({ state: 'Online', observedAtMs: 5_000 });
+  });
+
+  it('stays silent on first sight under the silent policy, then reports real transitions from seq 1', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1 });
+    expect(await apply(store, 1_000, [see('a', 'N')], { firstObservation: 'silent' })).toMatchObject({
+      applied: 1,
+      events: 0,
+    });
+    await apply(store, 2_000, [see('a', 'F')], { firstObservation: 'silent' });
+    expect((await outbox()).map((e) => [e.kind, e.fromCode, e.toCode, e.seq])).toEqual([
+      ['transition', 'N', 'F', 1],
+    ]);
+  });
+
+  it('reports not_found once, and a snapshot when the account appears later', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1 });
+    await apply(store, 1_000, [see('a', 'X')]);
+    await apply(store, 2_000, [see('a', 'X')]);
+    await apply(store, 3_000, [see('a', 'N')]);
+    expect((await outbox()).map((e) => [e.kind, e.toCode, e.seq])).toEqual([
+      ['not_found', 'X', 1],
+      ['snapshot', 'N', 2],
+    ]);
+  });
+
+  it('emits devices events for device-only changes only when asked', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1 });
+    await apply(store, 1_000, [see('a', 'N', 'aaaa0000')], { deviceEvents: true });
+    expect(await apply(store, 2_000, [see('a', 'N', 'bbbb0000')], { deviceEvents: false })).toMatchObject({
+      events: 0,
+    });
+    expect(await apply(store, 3_000, [see('a', 'N', 'cccc0000')], { deviceEvents: true })).toMatchObject({
+      events: 1,
+    });
+    expect((await outbox()).map((e) => e.kind)).toEqual(['snapshot', 'devices']);
+  });
+
+  it('gives the same answer whichever of two concurrent chunks for the same users runs first', async () => {
+    const { store, outbox } = setup();
+    const users = Array.from({ length: 500 }, (_, i) => `u${i}`);
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: users, nowMs: 1 });
+    await Promise.all([
+      apply(
+        store,
+        2_000,
+        users.map((u) => see(u, 'F')),
+      ),
+      apply(
+        store,
+        1_000,
+        users.map((u) => see(u, 'N')),
+      ),
+    ]);
+    const states = await Promise.all(users.map((u) => store.readState(u)));
+    expect(states.every((s) => s?.state === 'Offline' && s.observedAtMs === 2_000)).toBe(true);
+    // Each user ends on the newer observation; at most snapshot + one transition each, seq in order.
+    const byUser = new Map<string, number[]>();
+    for (const entry of await outbox())
+      byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry.seq]);
+    expect([...byUser.values()].every((seqs) => seqs.every((s, i) => s === i + 1))).toBe(true);
+  });
+});
+
+describe('update-membership', () => {
+  it('tracks a user in several watchlists once and untracks it only when the last one lets go', async () => {
+    const { store, outbox } = setup();
+    expect(await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1_000 })).toEqual(
+      { changed: 1, untracked: 0 },
+    );
+    expect(await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['a'], nowMs: 1_000 })).toEqual(
+      { changed: 1, untracked: 0 },
+    );
+    expect(await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['a'], nowMs: 1_000 })).toEqual(
+      { changed: 0, untracked: 0 },
+    );
+    await apply(store, 2_000, [see('a', 'N')]);
+    expect(
+      await store.updateMembership({ op: 'remove', watchlistId: 1, userIds: ['a'], nowMs: 3_000 }),
+    ).toEqual({ changed: 1, untracked: 0 });
+    expect(await store.readState('a')).toMatchObject({ watchlistIds: [2], state: 'Online' });
+    expect(
+      await store.updateMembership({ op: 'remove', watchlistId: 2, userIds: ['a'], nowMs: 4_000 }),
+    ).toEqual({ changed: 1, untracked: 1 });
+    expect(await store.readState('a')).toBeUndefined();
+    expect((await outbox()).map((e) => [e.kind, e.fromCode, e.seq, e.watchlistIds])).toEqual([
+      ['snapshot', '', 1, [1, 2]],
+      ['untracked', 'N', 2, [2]],
+    ]);
+  });
+
+  it('untracks a never-published user silently, and re-tracking starts a new epoch', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1_000 });
+    expect(
+      await store.updateMembership({ op: 'remove', watchlistId: 1, userIds: ['a'], nowMs: 2_000 }),
+    ).toEqual({ changed: 1, untracked: 1 });
+    expect(await outbox()).toEqual([]);
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1_000 });
+    const first = (await store.readState('a'))!.epoch;
+    await apply(store, 3_000, [see('a', 'F')]);
+    await store.updateMembership({ op: 'remove', watchlistId: 1, userIds: ['a'], nowMs: 4_000 });
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 5_000 });
+    expect((await store.readState('a'))!.epoch).not.toBe(first);
+  });
+
+  it('re-emits current states as snapshots with the next seq', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b', 'never'], nowMs: 1 });
+    await apply(store, 1_000, [see('a', 'N'), see('b', 'X')]);
+    expect(await store.emitSnapshots(['a', 'b', 'never', 'ghost'])).toBe(1);
+    expect((await outbox()).filter((e) => e.userId === 'a').map((e) => [e.kind, e.toCode, e.seq])).toEqual([
+      ['snapshot', 'N', 1],
+      ['snapshot', 'N', 2],
+    ]);
+  });
+
+  it('stores a tracked user in under 100 bytes of Redis at production bucket density', async () => {
+    // 30 users a bucket, as 500,000 users have with the default 16,384 buckets.
+    const { redis, store } = setup(1_000);
+    const users = Array.from({ length: 30_000 }, (_, i) => `user${String(i).padStart(7, '0')}`);
+    const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: users, nowMs: 1_795_600_000_000 });
+    for (let i = 0; i < users.length; i += 500) {
+      await apply(
+        store,
+        1_795_600_001_000,
+        users.slice(i, i + 500).map((u) => see(u, 'N')),
+        { firstObservation: 'silent' },
+      );
+    }
+    const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+    expect((after - before) / users.length).toBeLessThan(100);
+  });
+});
