@@ -213,12 +213,18 @@ describe('reliability: nothing lost, invented or reordered', () => {
     expect(published()).toHaveLength(states.size + changed.length);
   });
 
-  it('turns failed calls (502, retryable codes, malformed bodies, resets) into retries, never into events', async () => {
+  it('turns failed calls (502, retryable codes, malformed bodies, resets, rate limits) into retries, never into events', async () => {
     const simulator = await simulatorWith({ seed: 14, population: { size: 1_500, notImportedShare: 0 } });
     const users = ids(1_500);
     const config = testConfig([simulatorApp(simulator)], [{ name: 'all', userIds: users }]);
     const states = initialStates(simulator, users);
-    simulator.setFaultRates({ http502: 0.15, retryable: 0.15, malformed: 0.15, reset: 0.1 });
+    simulator.setFaultRates({
+      http502: 0.15,
+      retryable: 0.15,
+      malformed: 0.15,
+      reset: 0.1,
+      'rate-limit': 0.1,
+    });
     const service = await startTestService(config, { chunkAttempts: 20 });
     onTeardown(() => service.stop());
     const collector = await collectRecords(testKafka(), [config.kafka.topics.transitions]);
