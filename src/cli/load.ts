@@ -1,0 +1,59 @@
+/** Loading the configuration and reaching Redis the way every command does it, with the documented exit codes. */
+import { Redis } from 'ioredis';
+import { ConfigError, formatIssues, loadConfig, type LoadConfigResult } from '../config/index.js';
+import { registerSecret } from '../ops/redact.js';
+import { CliError, displayUrl } from './errors.js';
+import { EXIT_CODES } from './exit-codes.js';
+import type { CliIo } from './io.js';
+
+/**
+ * Loads the configuration; prints warnings to stderr; registers every secret for redaction. An invalid
+ * configuration becomes a `CliError` (exit 3) carrying every issue as `file:line:col  field  message`.
+ */
+export async function loadCliConfig(configPath: string, io: CliIo): Promise<LoadConfigResult> {
+  let result: LoadConfigResult;
+  try {
+    result = await loadConfig({ configPath, env: io.env, cwd: io.cwd });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const errors = error.errors.length;
+      throw new CliError(
+        `invalid configuration (${errors} error${errors === 1 ? '' : 's'}):\n${formatIssues(error.issues)}`,
+        EXIT_CODES.config,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  for (const app of result.config.apps) registerSecret(app.secretKey);
+  if (result.config.kafka.sasl) registerSecret(result.config.kafka.sasl.password);
+  if (result.warnings.length > 0) io.stderr(`${formatIssues(result.warnings)}\n`);
+  return result;
+}
+
+/**
+ * A Redis connection for a one-off command: fails fast (exit 4) instead of retrying forever when Redis is down.
+ * The caller quits it.
+ */
+export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    connectionName: 'presence-cli',
+  });
+  redis.on('error', () => undefined); // surfaced by connect() below
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    throw new CliError(
+      `cannot reach Redis at ${displayUrl(url)}: ${(error as Error).message}`,
+      EXIT_CODES.unavailable,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,109 @@
+/** `simulator`: run the Tencent Chat simulator on a local port until SIGINT / SIGTERM. */
+import { Option, type Command } from 'commander';
+import { createLogger } from '../ops/logger.js';
+import {
+  DEFAULT_SIMULATOR_APP,
+  DEFAULT_SIMULATOR_CLI_OPTIONS,
+  runSimulatorFromCli,
+} from '../simulator/index.js';
+import { EXIT_CODES } from './exit-codes.js';
+import type { CliContext } from './context.js';
+import { onceSignal } from './io.js';
+import { integerParser, parseRatePerSecond, parseShare } from './options.js';
+
+export const DEFAULT_SIMULATOR_PORT = 8089;
+
+interface SimulatorCommandOptions {
+  host: string;
+  port: number;
+  users: number;
+  notImportedShare: number;
+  churn: number;
+  seed: number;
+  latencyMin: number;
+  latencyMax: number;
+  sdkappid: number;
+  admin: string[];
+  cap: number;
+  stateField?: 'Status' | 'State';
+  secretKeyEnv: string;
+}
+
+export function registerSimulatorCommand(program: Command, ctx: CliContext): void {
+  const defaults = DEFAULT_SIMULATOR_CLI_OPTIONS;
+  program
+    .command('simulator')
+    .description('run the local Tencent Chat simulator of query_online_status until SIGINT/SIGTERM')
+    .option('--host <address>', 'interface to listen on', defaults.host)
+    .option('--port <port>', 'port (0 = any free port)', integerParser(0, 65_535), DEFAULT_SIMULATOR_PORT)
+    .option('--users <n>', 'generated users u000000..', integerParser(0, 10_000_000), defaults.users)
+    .option(
+      '--not-imported-share <x>',
+      'share of users not imported (70107), 0..1',
+      parseShare,
+      defaults.notImportedShare,
+    )
+    .option('--churn <n/s>', 'users changed per second', parseRatePerSecond, defaults.churnPerSecond)
+    .option('--seed <n>', 'PRNG seed', integerParser(0), defaults.seed)
+    .option('--latency-min <ms>', 'added latency per answer, lower bound in ms', integerParser(0, 60_000), 0)
+    .option('--latency-max <ms>', 'added latency per answer, upper bound in ms', integerParser(0, 60_000), 0)
+    .option(
+      '--sdkappid <id>',
+      'SDKAppID of the simulated app',
+      integerParser(1, 4_294_967_295),
+      DEFAULT_SIMULATOR_APP.sdkAppId,
+    )
+    .option('--admin <identifier...>', 'admin identifiers allowed to call', [...DEFAULT_SIMULATOR_APP.admins])
+    .option(
+      '--cap <calls/s>',
+      'call cap per sliding second',
+      integerParser(1, 100_000),
+      DEFAULT_SIMULATOR_APP.callsPerSecond,
+    )
+    .addOption(
+      new Option('--state-field <name>', 'top-level state field in answers').choices(['Status', 'State']),
+    )
+    .option(
+      '--secret-key-env <name>',
+      'environment variable holding the app secret key',
+      'TENCENT_IM_SECRET_KEY',
+    )
+    .action(async (options: SimulatorCommandOptions) => {
+      let secretKey = ctx.io.env[options.secretKeyEnv]?.trim();
+      if (!secretKey) {
+        secretKey = DEFAULT_SIMULATOR_APP.secretKey;
+        ctx.io.stderr(
+          `note: ${options.secretKeyEnv} is not set; the simulator uses its built-in demo key ` +
+            '(DEFAULT_SIMULATOR_APP.secretKey). Set the same key for the poller.\n',
+        );
+      }
+      const stop = onceSignal();
+      const simulator = await runSimulatorFromCli({
+        host: options.host,
+        port: options.port,
+        users: options.users,
+        notImportedShare: options.notImportedShare,
+        churnPerSecond: options.churn,
+        seed: options.seed,
+        latencyMinMs: options.latencyMin,
+        latencyMaxMs: options.latencyMax,
+        apps: [
+          {
+            sdkAppId: options.sdkappid,
+            secretKey,
+            admins: options.admin,
+            callsPerSecond: options.cap,
+          },
+        ],
+        ...(options.stateField ? { stateFieldName: options.stateField } : {}),
+        logger: createLogger(),
+      }).catch((error: unknown) => {
+        stop.dispose();
+        throw error;
+      });
+      const signal = await stop.received;
+      ctx.io.stderr(`${signal}: stopping the simulator\n`);
+      await simulator.close();
+      ctx.exitCode = EXIT_CODES.ok;
+    });
+}

@@ -1,0 +1,139 @@
+import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, type ResolvedWatchlist } from '../../src/config/index.js';
+import { createSilentLogger } from '../../src/ops/logger.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { createConfigReloader, type ConfigReloaderOptions } from '../../src/ops/reload.js';
+import type { SyncReport } from '../../src/schedule/watchlist-sync.js';
+import { BASE_PRESENCE, removeTrees, SECRET_ENV, writeTree } from '../config/config-tree.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+afterAll(() => removeTrees());
+
+const report = (changed: boolean): SyncReport => ({
+  changed,
+  version: 'v',
+  added: [],
+  removed: [],
+  updated: changed ? ['vip'] : [],
+  usersAdded: changed ? 1 : 0,
+  usersRemoved: 0,
+  untracked: 0,
+});
+
+/** A service double that records every watchlist set it is given. */
+function fakeService(applyMs = 0) {
+  const applied: ResolvedWatchlist[][] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  return {
+    applied,
+    maxInFlight: () => maxInFlight,
+    inFlight: () => inFlight,
+    async applyWatchlists(watchlists: readonly ResolvedWatchlist[]) {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, applyMs));
+      inFlight -= 1;
+      applied.push([...watchlists]);
+      return [
+        report(applied.length === 1 || JSON.stringify(applied.at(-1)) !== JSON.stringify(applied.at(-2))),
+      ];
+    },
+  };
+}
+
+async function setup(overrides: Partial<ConfigReloaderOptions> & { applyMs?: number } = {}) {
+  const root = writeTree();
+  const { config: running } = await loadConfig({ configPath: 'presence.yaml', cwd: root, env: SECRET_ENV });
+  const service = fakeService(overrides.applyMs);
+  const metrics = createMetrics();
+  const emitter = new EventEmitter();
+  const reloader = createConfigReloader({
+    configPath: 'presence.yaml',
+    cwd: root,
+    env: SECRET_ENV,
+    running,
+    service,
+    logger: createSilentLogger(),
+    metrics,
+    watch: false,
+    emitter,
+    ...overrides,
+  });
+  const count = async (outcome: string) =>
+    (await metrics.configReloads.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  return { root, service, reloader, emitter, count };
+}
+
+describe('config reload', () => {
+  it('applies the watchlists of a valid edit and counts outcome=applied', async () => {
+    const { root, service, reloader, count } = await setup();
+    writeFileSync(join(root, 'watchlists/vip.yaml'), 'name: vip\ninterval: 5s\nusers: [alice, carol]\n');
+    const outcome = await reloader.reload('test');
+    expect(outcome).toMatchObject({ outcome: 'applied', restartRequired: [] });
+    expect(service.applied.at(-1)!.map((list) => list.userIds)).toEqual([['alice', 'carol']]);
+    expect(await count('applied')).toBe(1);
+    await reloader.close();
+  });
+
+  it('refuses an invalid edit, keeps the running set and counts outcome=rejected', async () => {
+    const { root, service, reloader, count } = await setup();
+    writeFileSync(join(root, 'watchlists/vip.yaml'), 'name: vip\ninterval: soon\nusers: [alice]\n');
+    expect(await reloader.reload('test')).toMatchObject({ outcome: 'rejected' });
+    expect(service.applied).toEqual([]);
+    expect(await count('rejected')).toBe(1);
+    await reloader.close();
+  });
+
+  it('reports changes outside the watchlists as restart required and still applies the watchlists', async () => {
+    const { root, service, reloader } = await setup();
+    writeFileSync(
+      join(root, 'presence.yaml'),
+      `${BASE_PRESENCE}    callsPerSecond: 100\nredis:\n  prefix: other\nlogLevel: debug\n`,
+    );
+    const outcome = await reloader.reload('test');
+    expect(outcome.restartRequired).toEqual(['apps', 'redis', 'logLevel']);
+    expect(service.applied).toHaveLength(1);
+    await reloader.close();
+  });
+
+  it('never runs two reloads at once, and coalesces the triggers that arrive during one', async () => {
+    const { service, reloader } = await setup({ applyMs: 100 });
+    const first = reloader.reload('trigger 1');
+    await waitFor(() => service.inFlight() === 1, {
+      timeoutMs: 5_000,
+      description: 'the first reload to run',
+    });
+    // Three triggers while it runs share one more reload, which starts only after the first finished.
+    const later = await Promise.all([2, 3, 4].map((n) => reloader.reload(`trigger ${n}`)));
+    expect((await first).outcome).toBe('applied');
+    expect(later.map((o) => o.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(service.applied).toHaveLength(2);
+    expect(service.maxInFlight()).toBe(1);
+    await reloader.close();
+  });
+
+  it('reloads on SIGHUP and stops listening once closed', async () => {
+    const { service, reloader, emitter } = await setup();
+    emitter.emit('SIGHUP');
+    await waitFor(() => service.applied.length === 1, {
+      timeoutMs: 5_000,
+      description: 'a reload on SIGHUP',
+    });
+    await reloader.close();
+    expect(emitter.listenerCount('SIGHUP')).toBe(0);
+  });
+
+  it('reloads when a watchlist file changes on disk', async () => {
+    const { root, service, reloader } = await setup({ watch: true, debounceMs: 50 });
+    writeFileSync(join(root, 'watchlists/vip.yaml'), 'name: vip\ninterval: 5s\nusers: [dave]\n');
+    await waitFor(() => service.applied.at(-1)?.[0]?.userIds[0] === 'dave', {
+      timeoutMs: 10_000,
+      description: 'a reload after the file change',
+    });
+    await reloader.close();
+  });
+});
