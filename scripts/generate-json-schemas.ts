@@ -10,8 +10,14 @@ import { buildEventJsonSchemas, EVENT_JSON_SCHEMA_FILES } from '../src/events/js
 const schemaDir = resolve(import.meta.dirname, '../schema');
 mkdirSync(schemaDir, { recursive: true });
 const outputs: Array<[string, string]> = [
-  ...Object.entries(buildJsonSchemas()).map(([key, text]): [string, string] => [JSON_SCHEMA_FILES[key as keyof typeof JSON_SCHEMA_FILES], text]),
-  ...Object.entries(buildEventJsonSchemas()).map(([key, text]): [string, string] => [EVENT_JSON_SCHEMA_FILES[key as keyof typeof EVENT_JSON_SCHEMA_FILES], text]),
+  ...Object.entries(buildJsonSchemas()).map(([key, text]): [string, string] => [
+    JSON_SCHEMA_FILES[key as keyof typeof JSON_SCHEMA_FILES],
+    text,
+  ]),
+  ...Object.entries(buildEventJsonSchemas()).map(([key, text]): [string, string] => [
+    EVENT_JSON_SCHEMA_FILES[key as keyof typeof EVENT_JSON_SCHEMA_FILES],
+    text,
+  ]),
 ];
 for (const [file, text] of outputs) {
   writeFileSync(join(schemaDir, file), text);

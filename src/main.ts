@@ -13,9 +13,9 @@ import { createSchedulerKeeper, type SchedulerKeeper } from './schedule/schedule
 import { createSweepProcessor } from './schedule/sweep-job.js';
 import { createSweepTracker } from './schedule/sweep-tracker.js';
 import { syncWatchlists, type SyncReport } from './schedule/watchlist-sync.js';
-import { appKeys } from './state/keys.js';
-import { createStateStore } from './state/state-store.js';
-import { createWatchlistRegistry } from './state/watchlist-registry.js';
+import { appKeys, type AppKeys } from './state/keys.js';
+import { createStateStore, type StateStore } from './state/state-store.js';
+import { createWatchlistRegistry, type WatchlistRegistry } from './state/watchlist-registry.js';
 import { createTencentClient, type OnlineStatusClient } from './tencent/index.js';
 
 /**
@@ -48,8 +48,10 @@ export interface ServiceOptions {
 
 export interface AppRuntime {
   app: LoadedApp;
-  keys: ReturnType<typeof appKeys>;
+  keys: AppKeys;
   redis: Redis;
+  registry: WatchlistRegistry;
+  stateStore: StateStore;
   keeper: SchedulerKeeper;
   relay?: OutboxRelay;
 }
@@ -122,7 +124,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       metrics,
       logger: appLogger,
     });
-    const runtime: AppRuntime = { app, keys, redis, keeper };
+    const runtime: AppRuntime = { app, keys, redis, registry, stateStore, keeper };
 
     if (has('scheduler')) {
       await syncApp(runtime, config.watchlists);
@@ -227,7 +229,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       specs,
     );
     await runtime.keeper.reconcile();
-    if (report.changed) logger.info({ app: app.sdkAppId, ...report }, 'watchlists synced');
+    if (report.changed) logger.info({ app: runtime.app.sdkAppId, ...report }, 'watchlists synced');
     return report;
   }
 

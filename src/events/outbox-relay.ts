@@ -45,6 +45,7 @@ export interface OutboxRelay {
 
 const trimLua = loadLua(new URL('./lua/trim-outbox.lua', import.meta.url));
 const leaseLua = loadLua(new URL('./lua/hold-lease.lua', import.meta.url));
+const releaseLua = loadLua(new URL('./lua/release-lease.lua', import.meta.url));
 
 /**
  * The outbox relay of one app. Exactly one process holds the lease and publishes; the outbox is trimmed only
@@ -68,7 +69,16 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   let names = new Map<number, WatchlistName>();
   let stopped: Promise<void> | undefined;
 
-  const holdLease = async () => (await redis.eval(leaseLua, 1, keys.relayLease, token, leaseMs)) === 1;
+  if (!('presenceHoldLease' in redis)) {
+    redis.defineCommand('presenceHoldLease', { lua: leaseLua, numberOfKeys: 1 });
+    redis.defineCommand('presenceTrimOutbox', { lua: trimLua, numberOfKeys: 3 });
+    redis.defineCommand('presenceReleaseLease', { lua: releaseLua, numberOfKeys: 1 });
+  }
+  const scripts = redis as unknown as Record<
+    'presenceHoldLease' | 'presenceTrimOutbox' | 'presenceReleaseLease',
+    (...args: (string | number)[]) => Promise<number>
+  >;
+  const holdLease = async () => (await scripts.presenceHoldLease(keys.relayLease, token, leaseMs)) === 1;
 
   async function watchlistNames(ids: readonly number[]): Promise<WatchlistName[]> {
     if (ids.some((id) => !names.has(id))) names = await registry.namesById();
@@ -123,9 +133,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       }
     }
     const ackedAt = Date.now();
-    const deleted = await redis.eval(
-      trimLua,
-      3,
+    const deleted = await scripts.presenceTrimOutbox(
       keys.relayLease,
       keys.outbox,
       keys.relayState,
@@ -193,14 +201,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     } finally {
       clearInterval(renew);
       if (leader) {
-        await redis
-          .eval(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-            1,
-            keys.relayLease,
-            token,
-          )
-          .catch(() => undefined);
+        await scripts.presenceReleaseLease(keys.relayLease, token).catch(() => undefined);
         leader = false;
         metrics.relayActive.set({ app }, 0);
       }

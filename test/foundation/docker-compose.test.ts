@@ -13,7 +13,9 @@ interface Service {
   environment?: Record<string, string>;
   depends_on?: Record<string, unknown>;
 }
-const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
 const services = compose.services;
 
 function service(name: string): Service {
@@ -59,7 +61,9 @@ describe('docker-compose.yml', () => {
   it('points the poller at the compose services through the documented environment overrides', () => {
     const poller = service('poller');
     const env = poller.environment ?? {};
-    const kafkaInternal = /INTERNAL:\/\/kafka:(\d+)/.exec(service('kafka').environment?.KAFKA_ADVERTISED_LISTENERS ?? '')?.[1];
+    const kafkaInternal = /INTERNAL:\/\/kafka:(\d+)/.exec(
+      service('kafka').environment?.KAFKA_ADVERTISED_LISTENERS ?? '',
+    )?.[1];
     expect(env.KAFKA_BROKERS).toBe(`kafka:${kafkaInternal}`);
     expect(env.REDIS_URL).toBe('redis://redis:6379');
     const simulatorPort = service('simulator').command?.[service('simulator').command!.indexOf('--port') + 1];

@@ -29,7 +29,10 @@ describe('real services wiring', () => {
     const admin = kafka.admin();
     await admin.connect();
     onTeardown(() => admin.disconnect());
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
 
     const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();

@@ -63,6 +63,36 @@ describe('the call cap and the overlap policy under more demand than the cap all
     expect((await sweeps.stats('big')).skipped).toBeGreaterThan(0);
   }, 60_000);
 
+  it('serves a small fast watchlist first while a big slow one saturates the cap (priorities)', async () => {
+    const cap = 20;
+    const simulator = await startSimulator({
+      seed: 23,
+      apps: [{ ...DEFAULT_SIMULATOR_APP, callsPerSecond: cap }],
+      population: { size: 20_000, notImportedShare: 0 },
+      latency: { minMs: 20, maxMs: 40 },
+    });
+    onTeardown(() => simulator.close());
+    const config = testConfig(
+      [simulatorApp(simulator, { callsPerSecond: cap })],
+      [
+        // 40 chunks a second: twice the cap on its own.
+        { name: 'big', userIds: ids(20_000), firstObservation: 'silent', priority: 9 },
+        { name: 'small', userIds: ids(100), firstObservation: 'silent', priority: 1 },
+      ],
+    );
+    const service = await startTestService(config, { roles: ['scheduler', 'poller'] });
+    onTeardown(() => service.stop());
+    const sweeps = createSweepTracker(service.apps[0]!.redis, service.apps[0]!.keys);
+    await waitFor(async () => (await sweeps.stats('big')).completed >= 1, { timeoutMs: 20_000, description: 'a big sweep' });
+    const before = await sweeps.stats('small');
+    await waitFor(async () => (await sweeps.stats('big')).completed >= 3, { timeoutMs: 30_000, description: 'three big sweeps' });
+    const after = await sweeps.stats('small');
+
+    // Each big sweep takes ~2 s; the 1 s small list keeps completing its sweeps in between, quickly.
+    expect(after.completed - before.completed).toBeGreaterThanOrEqual(3);
+    expect(after.lastDurationMs).toBeLessThan(500);
+  }, 60_000);
+
   it('repairs a job scheduler that disappeared', async () => {
     const simulator = await startSimulator({ seed: 22, population: { size: 100, notImportedShare: 0 } });
     onTeardown(() => simulator.close());

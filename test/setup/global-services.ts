@@ -25,7 +25,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ]);
     project.provide('redisUrl', redisUrl);
     project.provide('kafkaBrokers', kafkaBrokers);
-    console.log(`[services] redis ${redisUrl}, kafka ${kafkaBrokers.join(',')} ready in ${Date.now() - startedAt} ms`);
+    console.log(
+      `[services] redis ${redisUrl}, kafka ${kafkaBrokers.join(',')} ready in ${Date.now() - startedAt} ms`,
+    );
   } catch (error) {
     await Promise.allSettled([redis?.destroy(), kafka?.destroy()]);
     throw error;

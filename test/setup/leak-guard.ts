@@ -18,7 +18,9 @@ function countWatched(): Map<string, number> {
 
 function leaks(): string[] {
   const now = countWatched();
-  return [...now].filter(([type, n]) => n > (baseline.get(type) ?? 0)).map(([type, n]) => `${type} x${n - (baseline.get(type) ?? 0)}`);
+  return [...now]
+    .filter(([type, n]) => n > (baseline.get(type) ?? 0))
+    .map(([type, n]) => `${type} x${n - (baseline.get(type) ?? 0)}`);
 }
 
 beforeAll(() => {
@@ -27,7 +29,9 @@ beforeAll(() => {
 
 afterAll(async () => {
   // Closing is asynchronous: give handles a moment to go, then name whatever is left.
-  await waitFor(() => leaks().length === 0, { timeoutMs: 3_000, description: 'open handles to close' }).catch(() => {
-    throw new Error(`test file leaked handles: ${leaks().join(', ')}`);
-  });
+  await waitFor(() => leaks().length === 0, { timeoutMs: 3_000, description: 'open handles to close' }).catch(
+    () => {
+      throw new Error(`test file leaked handles: ${leaks().join(', ')}`);
+    },
+  );
 });
