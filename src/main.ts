@@ -199,10 +199,23 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
     }
 
     if (has('relay') && producer) {
+      // Its own connections: behind the poller's 64 chunk jobs on the shared one, every publish would queue.
+      const relayRedis = redis.duplicate();
       const blockingRedis = redis.duplicate();
-      closers.push(async () => blockingRedis.disconnect());
+      closers.push(
+        async () => blockingRedis.disconnect(),
+        () => relayRedis.quit(),
+      );
       const relay = createOutboxRelay(
-        { redis, blockingRedis, keys, registry, producer, metrics, logger: appLogger },
+        {
+          redis: relayRedis,
+          blockingRedis,
+          keys,
+          registry: createWatchlistRegistry(relayRedis, keys),
+          producer,
+          metrics,
+          logger: appLogger,
+        },
         {
           sdkAppId: app.sdkAppId,
           transitionsTopic: config.kafka.topics.transitions,

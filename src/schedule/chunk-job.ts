@@ -58,20 +58,25 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       return { status: 'obsolete' };
     }
 
-    const waitStarted = performance.now();
-    await pacer.acquire();
-    metrics.pacerWait.observe({ app }, (performance.now() - waitStarted) / 1000);
-
-    const callStarted = performance.now();
+    let callStarted = 0;
     let result;
     try {
-      result = await client.queryOnlineStatus(userIds, { detail: definition.detail });
+      result = await client.queryOnlineStatus(userIds, {
+        detail: definition.detail,
+        // The slot is taken once the request is built: nothing but the socket write follows it.
+        beforeSend: async () => {
+          const waitStarted = performance.now();
+          await pacer.acquire({ priority: definition.priority });
+          callStarted = performance.now();
+          metrics.pacerWait.observe({ app }, (callStarted - waitStarted) / 1000);
+        },
+      });
       metrics.calls.inc({ app, outcome: 'ok' });
     } catch (error) {
       metrics.calls.inc({ app, outcome: 'error' });
       return await handleFailure(job, error);
     } finally {
-      metrics.callDuration.observe({ app }, (performance.now() - callStarted) / 1000);
+      if (callStarted > 0) metrics.callDuration.observe({ app }, (performance.now() - callStarted) / 1000);
     }
     const observedAtMs = Date.now();
 
@@ -79,6 +84,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     for (const { errorCode } of otherAccountErrors)
       metrics.accountErrors.inc({ app, error_code: String(errorCode) });
     const applied = await stateStore.applyObservations({
+      source: { watchlist: data.watchlist, version: data.version, chunk: data.chunk },
       observedAtMs,
       firstObservation: definition.firstObservation,
       deviceEvents: definition.deviceEvents,

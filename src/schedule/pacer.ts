@@ -11,7 +11,12 @@ import { loadLua } from '../state/lua-script.js';
  * slot takes a fresh slot instead, which bounds the bunching that late starts could cause.
  *
  * With spacing s = 1000 / (cap x (1 - safetyMargin)) ms and lateness L, a one-second window holds at most
- * ceil((1000 + L) / s) starts: 198 for cap 200, margin 0.02, L 10 ms.
+ * ceil((1000 + L) / s) starts: 198 for cap 200, margin 0.02, L 10 ms. Jitter after the start (network, the
+ * server's own clock) eats into the rest of the margin.
+ *
+ * Priorities: within a process, callers wait in a local queue by priority and only `lanes` of them hold a Redis
+ * reservation at a time. Reservations are therefore never more than a few slots ahead, and a chunk of a small,
+ * urgent watchlist overtakes the queued chunks of a big one instead of waiting behind their reservations.
  */
 export interface PacerOptions {
   /** The app's call cap, calls per second (Tencent default 200). */
@@ -22,14 +27,22 @@ export interface PacerOptions {
   maxLatenessMs?: number;
   /** Speed recovery after a penalty, in factor units per second. Default 0.05 (0.8 -> 1.0 in 4 s). */
   recoveryPerSecond?: number;
+  /** Reservations held at once by this process. Default 8: enough to keep the cap busy, shallow for priorities. */
+  lanes?: number;
+}
+
+export interface AcquireOptions {
+  /** 1 is served first (BullMQ's convention). Default 5. */
+  priority?: number;
+  signal?: AbortSignal;
 }
 
 export interface Pacer {
   /** Resolves when the caller may start one call. Rejects with the signal's reason when aborted. */
-  acquire(signal?: AbortSignal): Promise<void>;
+  acquire(options?: AcquireOptions): Promise<void>;
   /** Called after a rate-limit answer: pause everyone for `pauseMs` and slow down. Returns the new speed factor. */
   penalize(pauseMs: number): Promise<number>;
-  /** Calls given a fresh slot because they started too late (diagnostics). */
+  /** Calls given a fresh slot because they would have started too late (diagnostics). */
   readonly lateReservations: number;
 }
 
@@ -39,8 +52,22 @@ const penalizeLua = loadLua(new URL('./lua/penalize-calls.lua', import.meta.url)
 type Reserve = (key: string, spacingUs: number, recovery: number) => Promise<[string, string]>;
 type Penalize = (key: string, pauseUs: number, multiplier: number, floor: number) => Promise<string>;
 
+interface Waiter {
+  resolve(): void;
+  reject(reason: unknown): void;
+  signal: AbortSignal | undefined;
+}
+
+const PRIORITIES = 10;
+
 export function createPacer(redis: Redis, pacerKey: string, options: PacerOptions): Pacer {
-  const { callsPerSecond, safetyMargin = 0.02, maxLatenessMs = 10, recoveryPerSecond = 0.05 } = options;
+  const {
+    callsPerSecond,
+    safetyMargin = 0.02,
+    maxLatenessMs = 10,
+    recoveryPerSecond = 0.05,
+    lanes = 8,
+  } = options;
   if (!(callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${callsPerSecond}`);
   if (!('presenceReserveCall' in redis)) {
     redis.defineCommand('presenceReserveCall', { lua: reserveLua, numberOfKeys: 1 });
@@ -51,25 +78,62 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
     redis,
   );
   const spacingUs = 1_000_000 / (callsPerSecond * (1 - safetyMargin));
+  const queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
+  let activeLanes = 0;
   let lateReservations = 0;
 
-  return {
-    async acquire(signal) {
-      for (;;) {
-        signal?.throwIfAborted();
-        const [waitUs] = await reserve(pacerKey, spacingUs, recoveryPerSecond);
-        const waitMs = Number(waitUs) / 1000;
-        // The slot time is on Redis's clock; measure lateness locally from when the answer arrived.
-        const due = performance.now() + waitMs;
-        // Rounding up: a start a little late is covered by maxLatenessMs, an early one would not be.
-        if (waitMs > 0) {
-          await sleep(Math.ceil(waitMs), undefined, { signal }).catch((error: unknown) => {
-            throw signal?.aborted ? signal.reason : error;
-          });
-        }
-        if (performance.now() - due <= maxLatenessMs) return;
-        lateReservations++;
+  function nextWaiter(): Waiter | undefined {
+    for (const queue of queues) {
+      while (queue.length > 0) {
+        const waiter = queue.shift()!;
+        if (!waiter.signal?.aborted) return waiter;
       }
+    }
+    return undefined;
+  }
+
+  /** Takes a slot from Redis and waits for it; retakes one when the wait overran by more than maxLatenessMs. */
+  async function takeSlot(signal: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const [waitUs] = await reserve(pacerKey, spacingUs, recoveryPerSecond);
+      const waitMs = Number(waitUs) / 1000;
+      // The slot time is on Redis's clock; measure lateness locally from when the answer arrived.
+      const due = performance.now() + waitMs;
+      // Rounding up: a start a little late is covered by maxLatenessMs, an early one would not be.
+      if (waitMs > 0) await sleep(Math.ceil(waitMs));
+      if (performance.now() - due <= maxLatenessMs) return;
+      lateReservations++;
+    }
+  }
+
+  function pump(): void {
+    while (activeLanes < lanes) {
+      const waiter = nextWaiter();
+      if (!waiter) return;
+      activeLanes++;
+      takeSlot(waiter.signal)
+        .then(
+          () => waiter.resolve(),
+          (error: unknown) => waiter.reject(waiter.signal?.aborted ? waiter.signal.reason : error),
+        )
+        .finally(() => {
+          activeLanes--;
+          pump();
+        });
+    }
+  }
+
+  return {
+    acquire({ priority = 5, signal } = {}) {
+      return new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        const waiter: Waiter = { resolve, reject, signal };
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        const level = Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1;
+        queues[level]!.push(waiter);
+        pump();
+      });
     },
     async penalize(pauseMs) {
       return Number(await penalizeCalls(pacerKey, Math.round(pauseMs * 1000), 0.9, 0.5));

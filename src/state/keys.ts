@@ -37,6 +37,8 @@ export interface AppKeys {
   watchlistChunks(name: string, version: string): string;
   /** Hash: progress of the current sweep of a watchlist (overlap policy) and its counters. */
   sweep(name: string): string;
+  /** Hash: chunk field (version:index) -> last observation time applied (see lua/apply-observations.lua). */
+  chunkWatermarks(name: string): string;
   /** Bitmap of the chunks of the current sweep that have finished (so a re-run chunk is counted once). */
   sweepDone(name: string): string;
   /** The hash bucket holding a user's state record. */
@@ -60,6 +62,7 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     watchlistChunks: (name, version) => `${tag}:wl:${name}:${version}`,
     sweep: (name) => `${tag}:sweep:${name}`,
     sweepDone: (name) => `${tag}:sweep:${name}:done`,
+    chunkWatermarks: (name) => `${tag}:watermarks:${name}`,
     stateBucketOf: (userId) => `${tag}:s:${(hashUserId(userId) % stateBuckets).toString(36)}`,
   };
 }

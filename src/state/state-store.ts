@@ -29,6 +29,8 @@ export interface MembershipResult {
 export interface StateStore {
   /** Diffs one chunk's answer against stored states and appends its events to the outbox, in one atomic script. */
   applyObservations(input: {
+    /** The chunk that observed: its watermark orders retried and concurrent attempts. */
+    source: { watchlist: string; version: string; chunk: number };
     observedAtMs: number;
     firstObservation: FirstObservationPolicy;
     deviceEvents: boolean;
@@ -69,9 +71,9 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
     ScriptRunner
   >;
 
-  /** KEYS = [outbox, ...distinct buckets]; returns the KEYS index (1-based) for each user, in order. */
-  function bucketKeys(userIds: readonly string[]): { keys: string[]; indexOf: number[] } {
-    const keysList = [keys.outbox];
+  /** KEYS = [...leading, ...distinct buckets]; with the KEYS index (1-based) of each user's bucket, in order. */
+  function bucketKeys(userIds: readonly string[], leading: string[]): { keys: string[]; indexOf: number[] } {
+    const keysList = [...leading];
     const slot = new Map<string, number>();
     const indexOf = userIds.map((userId) => {
       const bucket = keys.stateBucketOf(userId);
@@ -87,15 +89,24 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
   }
 
   return {
-    async applyObservations({ observedAtMs, firstObservation, deviceEvents, observations }) {
+    async applyObservations({ source, observedAtMs, firstObservation, deviceEvents, observations }) {
       if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-      const { keys: scriptKeys, indexOf } = bucketKeys(observations.map((o) => o.userId));
-      const args: (string | number)[] = [observedAtMs, firstObservation, deviceEvents ? '1' : '0'];
-      observations.forEach((o, i) => args.push(o.userId, indexOf[i]!, o.code, o.deviceHash, o.devicesJson));
+      const { keys: scriptKeys, indexOf } = bucketKeys(
+        observations.map((o) => o.userId),
+        [keys.outbox, keys.chunkWatermarks(source.watchlist)],
+      );
+      // One packed argument instead of five per user: far less work building and parsing the command.
+      const packed = observations
+        .map((o, i) => `${o.userId}\t${indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
+        .join('\n');
       const [applied = 0, events = 0, stale = 0, untracked = 0] = await commands.presenceApplyObservations(
         scriptKeys.length,
         ...scriptKeys,
-        ...args,
+        observedAtMs,
+        firstObservation,
+        deviceEvents ? '1' : '0',
+        `${source.version}:${source.chunk}`,
+        packed,
       );
       return { applied, events, stale, untracked };
     },
@@ -104,7 +115,7 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
       const total: MembershipResult = { changed: 0, untracked: 0 };
       for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
         const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-        const { keys: scriptKeys, indexOf } = bucketKeys(batch);
+        const { keys: scriptKeys, indexOf } = bucketKeys(batch, [keys.outbox]);
         const args: (string | number)[] = [nowMs, op, watchlistId];
         batch.forEach((userId, i) => args.push(userId, indexOf[i]!));
         const [changed = 0, untracked = 0] = await commands.presenceUpdateMembership(
@@ -122,7 +133,7 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
       let emitted = 0;
       for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
         const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-        const { keys: scriptKeys, indexOf } = bucketKeys(batch);
+        const { keys: scriptKeys, indexOf } = bucketKeys(batch, [keys.outbox]);
         const args = batch.flatMap((userId, i) => [userId, indexOf[i]!]);
         emitted += Number(await commands.presenceEmitSnapshots(scriptKeys.length, ...scriptKeys, ...args));
       }

@@ -91,6 +91,7 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
       `?sdkappid=${options.sdkAppId}&identifier=${encodeURIComponent(options.identifier)}` +
       `&usersig=${encodeURIComponent(userSig)}&random=${randomInt(0, 2 ** 32)}&contenttype=json`;
     const body = JSON.stringify({ To_Account: userIds, IsNeedDetail: query.detail ? 1 : 0 });
+    await query.beforeSend?.();
 
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);

@@ -83,9 +83,15 @@ describe('the call cap and the overlap policy under more demand than the cap all
     const service = await startTestService(config, { roles: ['scheduler', 'poller'] });
     onTeardown(() => service.stop());
     const sweeps = createSweepTracker(service.apps[0]!.redis, service.apps[0]!.keys);
-    await waitFor(async () => (await sweeps.stats('big')).completed >= 1, { timeoutMs: 20_000, description: 'a big sweep' });
+    await waitFor(async () => (await sweeps.stats('big')).completed >= 1, {
+      timeoutMs: 20_000,
+      description: 'a big sweep',
+    });
     const before = await sweeps.stats('small');
-    await waitFor(async () => (await sweeps.stats('big')).completed >= 3, { timeoutMs: 30_000, description: 'three big sweeps' });
+    await waitFor(async () => (await sweeps.stats('big')).completed >= 3, {
+      timeoutMs: 30_000,
+      description: 'three big sweeps',
+    });
     const after = await sweeps.stats('small');
 
     // Each big sweep takes ~2 s; the 1 s small list keeps completing its sweeps in between, quickly.

@@ -50,7 +50,7 @@ describe('the global pacer', () => {
     const pacer = createPacer(testRedis(), key, { callsPerSecond: 1 });
     await pacer.acquire();
     const controller = new AbortController();
-    const waiting = pacer.acquire(controller.signal);
+    const waiting = pacer.acquire({ signal: controller.signal });
     controller.abort(new Error('shutting down'));
     await expect(waiting).rejects.toThrow('shutting down');
   });

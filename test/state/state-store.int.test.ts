@@ -18,13 +18,15 @@ const see = (userId: string, code: Observation['code'], deviceHash = ''): Observ
   deviceHash,
   devicesJson: deviceHash ? '[]' : '',
 });
+/** Applies one chunk's observations; each call is a new observation of chunk 0 unless `chunk` says otherwise. */
 const apply = (
   store: ReturnType<typeof setup>['store'],
   observedAtMs: number,
   observations: Observation[],
-  extra = {},
+  extra: Partial<Parameters<ReturnType<typeof setup>['store']['applyObservations']>[0]> = {},
 ) =>
   store.applyObservations({
+    source: { watchlist: 'w', version: 'v1', chunk: 0 },
     observedAtMs,
     firstObservation: 'snapshot',
     deviceEvents: false,
@@ -94,6 +96,36 @@ describe('apply-observations (one atomic script per chunk)', () => {
     expect(await apply(store, 5_000, [see('a', 'F')])).toMatchObject({ stale: 1 });
     expect((await outbox()).map((e) => e.toCode)).toEqual(['N']);
     expect(await store.readState('a')).toMatchObject({ state: 'Online', observedAtMs: 5_000 });
+  });
+
+  it('rejects an older observation from another chunk (another watchlist) once a newer change is stored', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1 });
+    await apply(store, 5_000, [see('a', 'N')]);
+    const other = { source: { watchlist: 'other', version: 'v9', chunk: 3 } };
+    expect(await apply(store, 4_000, [see('a', 'F')], other)).toEqual({
+      applied: 0,
+      events: 0,
+      stale: 1,
+      untracked: 0,
+    });
+    expect(await apply(store, 6_000, [see('a', 'F')], other)).toMatchObject({ applied: 1, events: 1 });
+    expect((await outbox()).map((e) => e.toCode)).toEqual(['N', 'F']);
+  });
+
+  it('writes a record only when something changed; the event still says when the old state was last seen', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1 });
+    await apply(store, 1_000, [see('a', 'N')]);
+    await apply(store, 2_000, [see('a', 'N')]);
+    await apply(store, 3_000, [see('a', 'N')]);
+    expect(await store.readState('a')).toMatchObject({ state: 'Online', observedAtMs: 1_000, seq: 1 });
+    await apply(store, 4_000, [see('a', 'F')]);
+    expect((await outbox()).at(-1)).toMatchObject({
+      toCode: 'F',
+      observedAtMs: 4_000,
+      previousObservedAtMs: 3_000,
+    });
   });
 
   it('stays silent on first sight under the silent policy, then reports real transitions from seq 1', async () => {

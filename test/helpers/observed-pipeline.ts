@@ -1,0 +1,95 @@
+import type { PresenceEvent } from '../../src/events/event.js';
+import type { LoadedConfig } from '../../src/config/index.js';
+import type { Service } from '../../src/main.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import type { PresenceState } from '../../src/tencent/types.js';
+import { compareWithGroundTruth, type GroundTruthReport } from './ground-truth.js';
+import { collectRecords } from './kafka-events.js';
+import { simulatorApp, startTestService, testConfig } from './pipeline.js';
+import { onTeardown, testKafka } from './services.js';
+import { waitFor } from './wait-for.js';
+
+/** Simulator user IDs `u000000`, `u000001`, ... */
+export const userIds = (count: number) =>
+  Array.from({ length: count }, (_, i) => `u${String(i).padStart(6, '0')}`);
+
+const NEXT: Record<PresenceState, PresenceState> = {
+  Online: 'Offline',
+  Offline: 'PushOnline',
+  PushOnline: 'Online',
+};
+
+export interface ObservedPipelineOptions {
+  seed: number;
+  /** Users in the simulator, all imported and all in one watchlist `all` (1 s interval). */
+  users: number;
+  simulator?: Omit<SimulatorOptions, 'seed' | 'population'>;
+  /** Options for the in-process service; `false` starts none (the test runs its own workers). */
+  service?: Parameters<typeof startTestService>[1] | false;
+  redisUrl?: string;
+  kafkaBrokers?: string[];
+}
+
+export interface ObservedPipeline {
+  simulator: Simulator;
+  users: string[];
+  config: LoadedConfig;
+  service: Service | undefined;
+  /** Every state at the start: the oracle's first entry per user. */
+  states: Map<string, PresenceState>;
+  /** Events on the transitions topic so far, in arrival order. */
+  published(): PresenceEvent[];
+  waitForSnapshots(timeoutMs?: number): Promise<void>;
+  /** Resolves once the simulator answered `count` more calls. */
+  waitForCalls(count: number, description: string, timeoutMs?: number): Promise<void>;
+  /** Moves every `step`-th user (offset by round) to its next state; rounds change distinct users. */
+  changeUsers(round: number, step: number): string[];
+  compare(): GroundTruthReport;
+}
+
+/**
+ * The setting of the reliability tests: a simulator, a watchlist of all its users, the service, and a consumer of
+ * the transitions topic, with the ground-truth comparison at hand. Everything closes after the test file.
+ */
+export async function startObservedPipeline(options: ObservedPipelineOptions): Promise<ObservedPipeline> {
+  const simulator = await startSimulator({
+    ...options.simulator,
+    seed: options.seed,
+    population: { size: options.users, notImportedShare: 0 },
+  });
+  onTeardown(() => simulator.close());
+  const users = userIds(options.users);
+  const config = testConfig([simulatorApp(simulator)], [{ name: 'all', userIds: users }], options.redisUrl);
+  if (options.kafkaBrokers) config.kafka.brokers = options.kafkaBrokers;
+  const states = new Map(users.map((id) => [id, simulator.getUserState(id)!.state]));
+  let service: Service | undefined;
+  if (options.service !== false) {
+    const started = await startTestService(config, options.service);
+    onTeardown(() => started.stop());
+    service = started;
+  }
+  const collector = await collectRecords(testKafka(options.kafkaBrokers), [config.kafka.topics.transitions]);
+  const published = () => collector.events(config.kafka.topics.transitions);
+
+  return {
+    simulator,
+    users,
+    config,
+    service,
+    states,
+    published,
+    async waitForSnapshots(timeoutMs = 30_000) {
+      await waitFor(() => published().length >= states.size, { timeoutMs, description: 'the snapshots' });
+    },
+    async waitForCalls(count, description, timeoutMs = 20_000) {
+      const target = simulator.stats().calls + count;
+      await waitFor(() => simulator.stats().calls >= target, { timeoutMs, description });
+    },
+    changeUsers(round, step) {
+      const changed = users.filter((_, i) => i % step === round % step);
+      for (const id of changed) simulator.setUserState(id, NEXT[simulator.getUserState(id)!.state]);
+      return changed;
+    },
+    compare: () => compareWithGroundTruth(states, simulator.changeLog(), published()),
+  };
+}
