@@ -1,0 +1,187 @@
+/**
+ * One deployment of the service under test: a fresh Redis keyspace, its own Kafka topics (created with broker
+ * timestamps for the latency figure), one or more worker processes running every role, and a consumer that
+ * records transition latency.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadedApp } from '../src/config/index.js';
+import { BENCH_DIR } from './build.js';
+import type { Infra } from './infra.js';
+import { onCleanup } from './infra.js';
+import { forkChild, type IpcChild } from './ipc.js';
+import { collectLatency, createTimedTopics, type LatencyCollector } from './latency.js';
+import { memoryOf } from './proc.js';
+import type { WatchlistRange, WorkerSpec } from './worker-child.js';
+
+export const KAFKA_PARTITIONS = 12;
+
+export interface AppSecret {
+  sdkAppId: number;
+  secretKey: string;
+  callsPerSecond: number;
+}
+
+/** A LoadedApp pointing at the simulator, with the schema's production defaults. */
+export function benchApp(simulatorUrl: string, app: AppSecret): LoadedApp {
+  return {
+    name: String(app.sdkAppId),
+    sdkAppId: app.sdkAppId,
+    region: undefined,
+    endpoint: simulatorUrl,
+    backupEndpoint: undefined,
+    identifier: 'administrator',
+    secretKey: app.secretKey,
+    secretKeySource: 'bench',
+    userSigTtlSeconds: 7 * 86_400,
+    callsPerSecond: app.callsPerSecond,
+    requestTimeoutMs: 5_000,
+    connections: 32,
+  };
+}
+
+export interface BenchWatchlist {
+  name: string;
+  app: LoadedApp;
+  intervalMs: number;
+  range: WatchlistRange;
+}
+
+export interface WorkerMetrics {
+  usersObserved: number;
+  eventsRecorded: number;
+  eventsPublished: number;
+  rateLimitPenalties: number;
+  callErrors: number;
+  sweepsSkipped: number;
+  relayLeader: boolean;
+  eventLoopDelayMs?: { p50: number; p99: number; max: number };
+  /** Histogram totals since start: time waiting for a pacer slot, and the Tencent call itself. */
+  pacerWait?: { sumSeconds: number; count: number };
+  callDuration?: { sumSeconds: number; count: number };
+  /** GC pauses since the last loop-delay reset, by kind. */
+  gcPauses?: Record<string, { count: number; totalMs: number; maxMs: number }>;
+  memory?: NodeJS.MemoryUsage;
+}
+
+export interface Deployment {
+  prefix: string;
+  topics: { transitions: string; state: string };
+  workers: IpcChild[];
+  /** Time from fork to `ready` per worker (config expansion, Redis sync of the watchlists, connections). */
+  startMs: number[];
+  latency: LatencyCollector;
+  metrics(): Promise<WorkerMetrics[]>;
+  /** Starts a new event-loop delay histogram in every worker (at the start of a measured window). */
+  resetLoopDelay(): Promise<void>;
+  /** Peak RSS (VmHWM) of each worker so far, bytes. */
+  peakRss(): number[];
+  stop(): Promise<void>;
+}
+
+export async function deploy(
+  infra: Infra,
+  options: {
+    label: string;
+    workerEntry: string;
+    apps: LoadedApp[];
+    watchlists: BenchWatchlist[];
+    workers: number;
+    cpuProfile?: boolean;
+  },
+): Promise<Deployment> {
+  const id = `${options.label}-${randomBytes(3).toString('hex')}`;
+  const prefix = `bench-${id}`;
+  const topics = { transitions: `${id}.transitions`, state: `${id}.state` };
+  await createTimedTopics(infra.kafka, topics, KAFKA_PARTITIONS);
+  const latency = await collectLatency(infra.kafka, topics.transitions);
+  const stopLatency = onCleanup(`latency consumer ${id}`, () => latency.stop());
+
+  const spec: WorkerSpec = {
+    roles: ['scheduler', 'poller', 'relay'],
+    config: {
+      configPath: '/dev/null',
+      apps: options.apps,
+      redis: { url: infra.redis.url, prefix },
+      kafka: {
+        brokers: infra.broker.brokers,
+        clientId: `presence-${id}`,
+        ssl: false,
+        sasl: undefined,
+        topics,
+        partitions: KAFKA_PARTITIONS,
+        replicationFactor: 1,
+      } as WorkerSpec['config']['kafka'],
+      defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
+      http: { host: '127.0.0.1', port: 0 },
+      watchlistsDir: '/dev/null',
+      logLevel: 'warn',
+      watchlists: options.watchlists.map((w) => ({
+        name: w.name,
+        app: w.app.name,
+        sdkAppId: w.app.sdkAppId,
+        intervalMs: w.intervalMs,
+        detail: false,
+        deviceEvents: false,
+        // 'silent': the first sweep records state without a snapshot per user, so steady-state transition
+        // latency is not measured behind a one-off backlog of millions of snapshot events.
+        firstObservation: 'silent',
+        topic: undefined,
+        priority: 5,
+        sources: [],
+        range: w.range,
+      })),
+    },
+  };
+  mkdirSync(join(BENCH_DIR, 'tmp'), { recursive: true });
+  const specPath = join(BENCH_DIR, 'tmp', `${id}.json`);
+  writeFileSync(specPath, JSON.stringify(spec));
+  const profileDir = join(BENCH_DIR, 'profiles');
+  const execArgv = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+
+  const workers: IpcChild[] = [];
+  const startMs: number[] = [];
+  const stopWorkers = onCleanup(`workers ${id}`, async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+  });
+  try {
+    // One after the other: the first syncs the watchlists into Redis, the others find them there.
+    for (let i = 0; i < options.workers; i++) {
+      const started = performance.now();
+      const worker = forkChild(options.workerEntry, [specPath], execArgv);
+      workers.push(worker);
+      await worker.waitFor('ready', 900_000);
+      startMs.push(performance.now() - started);
+    }
+  } catch (error) {
+    await stopWorkers();
+    await stopLatency();
+    throw error;
+  }
+
+  return {
+    prefix,
+    topics,
+    workers,
+    startMs,
+    latency,
+    async metrics() {
+      return Promise.all(workers.map((w) => w.request<WorkerMetrics & { type: string }>('metrics')));
+    },
+    async resetLoopDelay() {
+      await Promise.all(workers.map((w) => w.request('reset-loop-delay')));
+    },
+    peakRss: () => workers.map((w) => memoryOf(w.pid)?.peakRssBytes ?? Number.NaN),
+    async stop() {
+      await stopWorkers();
+      await stopLatency();
+      rmSync(specPath, { force: true });
+    },
+  };
+}
+
+/** Population IDs are `u` + index padded like the simulator pads them. */
+export function idWidthFor(populationSize: number): number {
+  return Math.max(6, String(Math.max(0, populationSize - 1)).length);
+}

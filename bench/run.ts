@@ -1,0 +1,221 @@
+/**
+ * Benchmarks with the API cap as the yardstick. Starts a private Redis, a private Kafka broker and the simulator
+ * (latency 30-80 ms, seeded churn), runs the worker in child processes and prints/writes every figure.
+ *
+ *   npx tsx bench/run.ts [--quick] [--duration 60] [--users 1000000] [--repeat 1] [--churn 0.001]
+ *                        [--only cap,sweep,workers,apps,baseline] [--cpu-prof]
+ *
+ * See BENCHMARKS.md for what each figure means and how it is measured.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runNaiveBaseline } from './baseline.js';
+import { BENCH_DIR, buildChildren } from './build.js';
+import { benchApp } from './deployment.js';
+import {
+  cleanupAll,
+  FIRST_APP,
+  installSignalHandlers,
+  SECOND_APP,
+  startInfra,
+  startSimulatorProcess,
+} from './infra.js';
+import { machineInfo } from './proc.js';
+import { buildRows, formatTable, type RunResult } from './report.js';
+import { runCapScenario, runSweepScenario, type BenchContext } from './scenarios.js';
+
+const SCENARIOS = ['cap', 'sweep', 'workers', 'apps', 'baseline'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    users: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
+    churn: { type: 'string', default: '0.001' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'reuse-build': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(
+    'npx tsx bench/run.ts [--quick] [--duration s] [--users n] [--repeat n] [--churn share/s] [--only list] [--cpu-prof]',
+  );
+  process.exit(0);
+}
+
+const quick = values.quick;
+const parameters = {
+  quick,
+  /** Steady window of the 1-worker cap scenario, s. */
+  capWindowSeconds: Number(values.duration ?? (quick ? 15 : 60)),
+  /** Users of the sweep scenario (one watchlist), and the simulator population. */
+  sweepUsers: Number(values.users ?? (quick ? 200_000 : 1_000_000)),
+  repeat: Number(values.repeat),
+  /** Share of the population changed per second by the simulator's churn. */
+  churnShare: Number(values.churn),
+  sweeps: quick ? 2 : 3,
+  warmupSeconds: quick ? 6 : 10,
+  latency: { minMs: 30, maxMs: 80 },
+  seed: 42,
+  capPerApp: 200,
+  baselineSeconds: quick ? 5 : 15,
+  scenarios: (values.only?.split(',') ?? [...SCENARIOS]) as Scenario[],
+  cpuProfile: values['cpu-prof'],
+};
+const scaleWindowSeconds = Math.min(parameters.capWindowSeconds, quick ? 10 : 30);
+/** Cap scenarios track 8 watchlists x 50k = 400k users per app (demand 800 calls/s = 4x the cap). */
+const capUsers = Math.min(400_000, parameters.sweepUsers);
+const populationSize = Math.max(parameters.sweepUsers, capUsers);
+for (const s of parameters.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}`);
+
+const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+async function main(): Promise<void> {
+  installSignalHandlers();
+  const began = new Date();
+  log(
+    values['reuse-build']
+      ? 'reusing .bench/build'
+      : 'building the service and the bench children (tsc -> .bench/build)',
+  );
+  const build = buildChildren({ reuse: values['reuse-build'] });
+  log('starting a private redis-server and Kafka broker');
+  const infra = await startInfra();
+  log(
+    `redis ${infra.redisVersion} on ${infra.redis.url}, kafka ${infra.kafkaVersion} on ${infra.broker.brokers[0]}`,
+  );
+  const churnPerSecond = Math.round(parameters.churnShare * populationSize);
+  log(`starting the simulator: ${populationSize.toLocaleString('en-US')} users, churn ${churnPerSecond}/s`);
+  const simulator = await startSimulatorProcess(build.simulatorEntry, {
+    apps: [FIRST_APP, SECOND_APP],
+    seed: parameters.seed,
+    population: { size: populationSize },
+    churnPerSecond,
+    latency: parameters.latency,
+    maxChangeLogEntries: 10_000,
+  });
+  log(`simulator ready: population built in ${(simulator.populationMs / 1000).toFixed(1)} s`);
+  const ctx: BenchContext = {
+    infra,
+    simulator,
+    workerEntry: build.workerEntry,
+    populationSize,
+    cpuProfile: parameters.cpuProfile,
+    log,
+  };
+  const appA = benchApp(simulator.url, FIRST_APP);
+  const appB = benchApp(simulator.url, SECOND_APP);
+  const has = (s: Scenario) => parameters.scenarios.includes(s);
+
+  const runs: RunResult[] = [];
+  for (let r = 0; r < parameters.repeat; r++) {
+    log(`--- run ${r + 1} of ${parameters.repeat}`);
+    const run: RunResult = {};
+    runs.push(run);
+    if (has('cap')) {
+      run.cap = await runCapScenario(ctx, {
+        label: 'cap',
+        apps: [appA],
+        workers: 1,
+        usersPerApp: capUsers,
+        warmupSeconds: parameters.warmupSeconds,
+        windowSeconds: parameters.capWindowSeconds,
+      });
+      log(
+        `cap: utilization ${run.cap.utilization.toFixed(3)}, ${run.cap.rejectedOverCap} over cap, max ${run.cap.maxCallsInAnyWindow}/s`,
+      );
+    }
+    if (has('sweep')) {
+      run.sweep = await runSweepScenario(ctx, {
+        app: appA,
+        users: parameters.sweepUsers,
+        sweeps: parameters.sweeps,
+      });
+      log(
+        `sweep: steady ${(run.sweep.steadySweepMs / 1000).toFixed(2)} s, ${run.sweep.redis.bytesPerUser.toFixed(1)} B/user`,
+      );
+    }
+    if (has('workers')) {
+      run.scaleWorkers = await runCapScenario(ctx, {
+        label: 'workers',
+        apps: [appA],
+        workers: 2,
+        usersPerApp: capUsers,
+        warmupSeconds: parameters.warmupSeconds,
+        windowSeconds: scaleWindowSeconds,
+      });
+      log(
+        `2 workers: utilization ${run.scaleWorkers.utilization.toFixed(3)}, ${run.scaleWorkers.rejectedOverCap} over cap`,
+      );
+    }
+    if (has('apps')) {
+      run.scaleApps = await runCapScenario(ctx, {
+        label: 'apps',
+        apps: [appA, appB],
+        workers: 1,
+        usersPerApp: capUsers,
+        warmupSeconds: parameters.warmupSeconds,
+        windowSeconds: scaleWindowSeconds,
+      });
+      log(
+        `2 apps: ${run.scaleApps.statesPerSecond.toFixed(0)} states/s, lowest utilization ${run.scaleApps.utilization.toFixed(3)}`,
+      );
+    }
+    if (has('baseline')) {
+      await infra.redisClient.flushall();
+      run.baseline = await runNaiveBaseline({
+        app: appA,
+        redisUrl: infra.redis.url,
+        users: capUsers,
+        populationSize,
+        seconds: parameters.baselineSeconds,
+      });
+      log(`naive baseline: ${run.baseline.statesPerSecond.toFixed(0)} states/s`);
+    }
+  }
+
+  const rows = buildRows(runs);
+  const machine = machineInfo();
+  const table = formatTable(rows);
+  console.log(
+    `\npresence-poller benchmarks — ${began.toISOString()} — ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, ` +
+      `kafka ${infra.kafkaVersion}, redis ${infra.redisVersion}${parameters.repeat > 1 ? `, medians of ${parameters.repeat} runs` : ''}\n`,
+  );
+  console.log(table);
+  console.log(
+    `\ncaveat: the simulator, Redis, Kafka, the bench and the worker(s) share these ${machine.cpus} cores; ` +
+      'per-process CPU is in the JSON (cpu.coresUsed).',
+  );
+
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const result = {
+    startedAt: began.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command: `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { ...machine, kafka: infra.kafkaVersion, redis: infra.redisVersion },
+    parameters: { ...parameters, scaleWindowSeconds, capUsers, populationSize, churnPerSecond },
+    simulator: { populationBuildMs: simulator.populationMs },
+    rows,
+    runs,
+  };
+  const file = join(BENCH_DIR, `results-${began.toISOString().replaceAll(':', '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(BENCH_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  log(`wrote ${file} and .bench/latest.json`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  console.error('benchmark failed:', error);
+  exitCode = 1;
+} finally {
+  await cleanupAll();
+}
+process.exit(exitCode);

@@ -1,0 +1,498 @@
+/**
+ * The measured scenarios. Each starts from an empty Redis keyspace and fresh worker processes, so peak RSS and
+ * Redis memory belong to that scenario alone.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoadedApp } from '../src/config/index.js';
+import { appKeys } from '../src/state/keys.js';
+import {
+  deploy,
+  idWidthFor,
+  type BenchWatchlist,
+  type Deployment,
+  type WorkerMetrics,
+} from './deployment.js';
+import type { Infra, SimulatorProcess } from './infra.js';
+import { summarizeLatency, type LatencySummary } from './latency.js';
+import { cpuDelta, machineCpu, snapshotCpu, type CpuSnapshot } from './proc.js';
+
+export interface BenchContext {
+  infra: Infra;
+  simulator: SimulatorProcess;
+  workerEntry: string;
+  populationSize: number;
+  cpuProfile: boolean;
+  log(message: string): void;
+}
+
+/** CPU seconds per component over a window, plus each as a share of one core. */
+export interface CpuReport {
+  seconds: CpuSnapshot;
+  coresUsed: CpuSnapshot;
+}
+
+function processIds(ctx: BenchContext, deployment: Deployment): Record<string, number | undefined> {
+  const pids: Record<string, number | undefined> = {
+    simulator: ctx.simulator.ipc.pid,
+    redis: ctx.infra.redisPid,
+    kafka: ctx.infra.kafkaPid,
+    bench: process.pid,
+  };
+  deployment.workers.forEach((w, i) => (pids[`worker${i + 1}`] = w.pid));
+  return pids;
+}
+
+/** Per-process CPU plus `machine` (every process on the box, including Redis's AOF-rewrite forks). */
+function snapshotAll(pids: Record<string, number | undefined>): CpuSnapshot {
+  return { ...snapshotCpu(pids), machine: machineCpu().busy };
+}
+
+function cpuReport(before: CpuSnapshot, after: CpuSnapshot, seconds: number): CpuReport {
+  const used = cpuDelta(before, after);
+  const coresUsed: CpuSnapshot = {};
+  for (const [name, s] of Object.entries(used)) coresUsed[name] = s / seconds;
+  return { seconds: used, coresUsed };
+}
+
+function workerCpu(cpu: CpuReport): number {
+  return Object.entries(cpu.seconds)
+    .filter(([name]) => name.startsWith('worker'))
+    .reduce((sum, [, s]) => sum + s, 0);
+}
+
+function sumMetrics(list: WorkerMetrics[]): WorkerMetrics {
+  const total: WorkerMetrics = {
+    usersObserved: 0,
+    eventsRecorded: 0,
+    eventsPublished: 0,
+    rateLimitPenalties: 0,
+    callErrors: 0,
+    sweepsSkipped: 0,
+    relayLeader: false,
+  };
+  for (const m of list) {
+    total.usersObserved += m.usersObserved;
+    total.eventsRecorded += m.eventsRecorded;
+    total.eventsPublished += m.eventsPublished;
+    total.rateLimitPenalties += m.rateLimitPenalties;
+    total.callErrors += m.callErrors;
+    total.sweepsSkipped += m.sweepsSkipped;
+  }
+  return total;
+}
+
+async function flushRedis(ctx: BenchContext): Promise<void> {
+  await ctx.infra.redisClient.flushall();
+}
+
+/** Redis background work that competes for the same cores: AOF rewrites (each a fork) and AOF bytes written. */
+async function redisPersistence(
+  ctx: BenchContext,
+): Promise<{ aofRewrites: number; forks: number; aofSizeBytes: number }> {
+  const info = await ctx.infra.redisClient.info();
+  const num = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1] ?? 0);
+  return {
+    aofRewrites: num('aof_rewrites'),
+    forks: num('total_forks'),
+    aofSizeBytes: num('aof_current_size'),
+  };
+}
+
+async function usedMemory(ctx: BenchContext): Promise<number> {
+  const info = await ctx.infra.redisClient.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cap utilization (and the two scale-out variants): demand well above the cap, so the pacer is the limit.
+
+export interface CapResult {
+  label: string;
+  workers: number;
+  apps: number;
+  trackedUsersPerApp: number;
+  demandCallsPerSecondPerApp: number;
+  windowSeconds: number;
+  perApp: Record<
+    string,
+    {
+      cap: number;
+      admitted: number;
+      callsPerSecond: number;
+      utilization: number;
+      rejectedOverCap: number;
+      maxCallsInAnyWindow: number;
+    }
+  >;
+  /** Lowest utilization over the apps. */
+  utilization: number;
+  rejectedOverCap: number;
+  maxCallsInAnyWindow: number;
+  statesPerSecond: number;
+  workerCpuSecondsPer100kStates: number;
+  workerPeakRssBytes: number[];
+  cpu: CpuReport;
+  latency: LatencySummary;
+  workerCounters: WorkerMetrics;
+  /** Worker event-loop delay over the window, per worker. */
+  eventLoopDelayMs: Array<WorkerMetrics['eventLoopDelayMs']>;
+  /** Mean per chunk job over the window: waiting for a pacer slot, and the call (see `jobTimes`). */
+  jobTimeMs: { pacerWaitMs: number; callMs: number };
+  gcPauses: Array<WorkerMetrics['gcPauses']>;
+  /** process.memoryUsage() of each worker at the end of the window. */
+  workerMemory: Array<WorkerMetrics['memory']>;
+  /** AOF rewrites / forks during the window and AOF growth (negative after a rewrite shrank it). */
+  redisAof: { rewrites: number; forks: number; bytesPerSecond: number };
+}
+
+/** Mean pacer wait and call time per call over a window, from the workers' histogram totals. */
+function jobTimes(before: WorkerMetrics[], after: WorkerMetrics[]): { pacerWaitMs: number; callMs: number } {
+  const delta = (get: (m: WorkerMetrics) => { sumSeconds: number; count: number } | undefined) => {
+    let sum = 0;
+    let count = 0;
+    after.forEach((m, i) => {
+      sum += (get(m)?.sumSeconds ?? 0) - (get(before[i] as WorkerMetrics)?.sumSeconds ?? 0);
+      count += (get(m)?.count ?? 0) - (get(before[i] as WorkerMetrics)?.count ?? 0);
+    });
+    return count > 0 ? (sum / count) * 1000 : Number.NaN;
+  };
+  return { pacerWaitMs: delta((m) => m.pacerWait), callMs: delta((m) => m.callDuration) };
+}
+
+export const CAP_WATCHLISTS_PER_APP = 8;
+/** Each cap watchlist is swept every second: demand = users / 500 calls/s per app. */
+const CAP_INTERVAL_MS = 1_000;
+
+export async function runCapScenario(
+  ctx: BenchContext,
+  options: {
+    label: string;
+    apps: LoadedApp[];
+    workers: number;
+    usersPerApp: number;
+    warmupSeconds: number;
+    windowSeconds: number;
+  },
+): Promise<CapResult> {
+  const { apps, usersPerApp } = options;
+  await flushRedis(ctx);
+  const perList = Math.floor(usersPerApp / CAP_WATCHLISTS_PER_APP / 500) * 500;
+  const watchlists: BenchWatchlist[] = apps.flatMap((app) =>
+    Array.from({ length: CAP_WATCHLISTS_PER_APP }, (_, i) => ({
+      name: `cap-${i}`,
+      app,
+      intervalMs: CAP_INTERVAL_MS,
+      range: { start: i * perList, count: perList, idWidth: idWidthFor(ctx.populationSize) },
+    })),
+  );
+  const tracked = perList * CAP_WATCHLISTS_PER_APP;
+  const demand = tracked / 500 / (CAP_INTERVAL_MS / 1000);
+  ctx.log(
+    `${options.label}: ${apps.length} app(s), ${options.workers} worker(s), ${tracked.toLocaleString('en-US')} users/app ` +
+      `in ${CAP_WATCHLISTS_PER_APP} watchlists every ${CAP_INTERVAL_MS / 1000}s = demand ${demand} calls/s/app`,
+  );
+  const deployment = await deploy(ctx.infra, {
+    label: options.label,
+    workerEntry: ctx.workerEntry,
+    apps,
+    watchlists,
+    workers: options.workers,
+    cpuProfile: ctx.cpuProfile,
+  });
+  try {
+    await sleep(options.warmupSeconds * 1000);
+    await ctx.simulator.reset();
+    const pids = processIds(ctx, deployment);
+    const perWorker0 = await deployment.metrics();
+    const metrics0 = sumMetrics(perWorker0);
+    await deployment.resetLoopDelay();
+    const persistence0 = await redisPersistence(ctx);
+    const cpu0 = snapshotAll(pids);
+    const t0 = Date.now();
+    const started = performance.now();
+    await sleep(options.windowSeconds * 1000);
+    const stats = await ctx.simulator.stats();
+    const seconds = (performance.now() - started) / 1000;
+    const t1 = Date.now();
+    const cpu1 = snapshotAll(pids);
+    const perWorker = await deployment.metrics();
+    const metrics1 = sumMetrics(perWorker);
+    const persistence1 = await redisPersistence(ctx);
+    // Let transitions observed near the end of the window reach the bench consumer.
+    await sleep(3_000);
+
+    const perApp: CapResult['perApp'] = {};
+    for (const app of apps) {
+      const s = stats.apps[String(app.sdkAppId)] ?? {
+        admitted: 0,
+        rejectedOverCap: 0,
+        maxCallsInAnyWindow: 0,
+      };
+      perApp[String(app.sdkAppId)] = {
+        cap: app.callsPerSecond,
+        admitted: s.admitted,
+        callsPerSecond: s.admitted / seconds,
+        utilization: s.admitted / seconds / app.callsPerSecond,
+        rejectedOverCap: s.rejectedOverCap,
+        maxCallsInAnyWindow: s.maxCallsInAnyWindow,
+      };
+    }
+    const cpu = cpuReport(cpu0, cpu1, seconds);
+    const states = metrics1.usersObserved - metrics0.usersObserved;
+    const counters = sumMetrics([metrics1]);
+    for (const key of [
+      'usersObserved',
+      'eventsRecorded',
+      'eventsPublished',
+      'rateLimitPenalties',
+      'callErrors',
+      'sweepsSkipped',
+    ] as const) {
+      counters[key] = metrics1[key] - metrics0[key];
+    }
+    const list = Object.values(perApp);
+    return {
+      label: options.label,
+      workers: options.workers,
+      apps: apps.length,
+      trackedUsersPerApp: tracked,
+      demandCallsPerSecondPerApp: demand,
+      windowSeconds: seconds,
+      perApp,
+      utilization: Math.min(...list.map((a) => a.utilization)),
+      rejectedOverCap: list.reduce((s, a) => s + a.rejectedOverCap, 0),
+      maxCallsInAnyWindow: Math.max(...list.map((a) => a.maxCallsInAnyWindow)),
+      statesPerSecond: states / seconds,
+      workerCpuSecondsPer100kStates: workerCpu(cpu) / (states / 100_000),
+      workerPeakRssBytes: deployment.peakRss(),
+      cpu,
+      latency: summarizeLatency(deployment.latency.samples, t0, t1),
+      workerCounters: counters,
+      eventLoopDelayMs: perWorker.map((m) => m.eventLoopDelayMs),
+      jobTimeMs: jobTimes(perWorker0, perWorker),
+      gcPauses: perWorker.map((m) => m.gcPauses),
+      workerMemory: perWorker.map((m) => m.memory),
+      redisAof: {
+        rewrites: persistence1.aofRewrites - persistence0.aofRewrites,
+        forks: persistence1.forks - persistence0.forks,
+        bytesPerSecond: (persistence1.aofSizeBytes - persistence0.aofSizeBytes) / seconds,
+      },
+    };
+  } finally {
+    await deployment.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One watchlist of N users (1M by default): sweep time, cost, Redis bytes per user, RSS, latency.
+
+export interface SweepResult {
+  users: number;
+  chunks: number;
+  intervalMs: number;
+  idealSweepMs: number;
+  /** Worker start: config expansion + sync of N members into Redis + connections. */
+  workerStartMs: number;
+  sweepDurationsMs: number[];
+  firstSweepMs: number;
+  /** Median of the sweeps after the first. */
+  steadySweepMs: number;
+  redis: {
+    usedMemoryBeforeBytes: number;
+    usedMemoryAfterFirstSweepBytes: number;
+    bytesPerUser: number;
+    stateBucketsBytesEstimate: number;
+    chunkListBytes: number;
+    outboxBytes: number;
+    otherBytes: number;
+  };
+  steadyWindowSeconds: number;
+  statesPerSecond: number;
+  workerCpuSecondsPer100kStates: number;
+  workerPeakRssBytes: number;
+  cpu: CpuReport;
+  latency: LatencySummary;
+  rejectedOverCap: number;
+  maxCallsInAnyWindow: number;
+  workerCounters: WorkerMetrics;
+  eventLoopDelayMs: WorkerMetrics['eventLoopDelayMs'];
+  gcPauses: WorkerMetrics['gcPauses'];
+  /** process.memoryUsage() of the worker right after start (sync done) and at the end. */
+  workerMemoryAtReady: WorkerMetrics['memory'];
+  workerMemory: WorkerMetrics['memory'];
+  redisAof: { rewrites: number; forks: number; bytesPerSecond: number };
+}
+
+export async function runSweepScenario(
+  ctx: BenchContext,
+  options: { app: LoadedApp; users: number; sweeps: number },
+): Promise<SweepResult> {
+  const { app, users } = options;
+  await flushRedis(ctx);
+  const memBefore = await usedMemory(ctx);
+  const chunks = Math.ceil(users / 500);
+  const idealSweepMs = (chunks / app.callsPerSecond) * 1000;
+  // A little above the ideal sweep, so every tick starts a sweep (11 s for 1M users).
+  const intervalMs = Math.max(2_000, Math.ceil((idealSweepMs * 1.1) / 1000) * 1000);
+  const name = 'everyone';
+  ctx.log(
+    `sweep: ${users.toLocaleString('en-US')} users = ${chunks} chunks every ${intervalMs / 1000}s ` +
+      `(ideal sweep ${(idealSweepMs / 1000).toFixed(1)} s); starting the worker (it syncs the members into Redis)`,
+  );
+  await ctx.simulator.reset();
+  const deployment = await deploy(ctx.infra, {
+    label: 'sweep',
+    workerEntry: ctx.workerEntry,
+    apps: [app],
+    watchlists: [
+      { name, app, intervalMs, range: { start: 0, count: users, idWidth: idWidthFor(ctx.populationSize) } },
+    ],
+    workers: 1,
+    cpuProfile: ctx.cpuProfile,
+  });
+  ctx.log(`sweep: worker ready after ${((deployment.startMs[0] ?? 0) / 1000).toFixed(1)} s`);
+  const keys = appKeys(deployment.prefix, app.sdkAppId);
+  const redis = ctx.infra.redisClient;
+  try {
+    const readyMemory = (await deployment.metrics())[0]?.memory;
+    const durations: number[] = [];
+    let seenCompleted = 0;
+    let memAfterFirst = 0;
+    let breakdown: SweepResult['redis'] | undefined;
+    const pids = processIds(ctx, deployment);
+    let cpu0: CpuSnapshot = {};
+    let metrics0: WorkerMetrics | undefined;
+    let t0 = 0;
+    let started = 0;
+    let persistence0 = { aofRewrites: 0, forks: 0, aofSizeBytes: 0 };
+    const deadline = Date.now() + (options.sweeps + 3) * Math.max(intervalMs, idealSweepMs * 2) + 60_000;
+    while (durations.length < options.sweeps) {
+      if (Date.now() > deadline)
+        throw new Error(`only ${durations.length} sweeps completed before the deadline`);
+      await sleep(100);
+      const sweep = await redis.hgetall(keys.sweep(name));
+      const completed = Number(sweep.completed ?? 0);
+      if (completed <= seenCompleted) continue;
+      seenCompleted = completed;
+      durations.push(Number(sweep.lastDurationMs));
+      ctx.log(`sweep ${durations.length}: ${(Number(sweep.lastDurationMs) / 1000).toFixed(2)} s`);
+      if (durations.length === 1) {
+        // Steady window starts now: everything after the first sweep is the recurring cost.
+        cpu0 = snapshotAll(pids);
+        metrics0 = sumMetrics(await deployment.metrics());
+        await deployment.resetLoopDelay();
+        persistence0 = await redisPersistence(ctx);
+        t0 = Date.now();
+        started = performance.now();
+        await ctx.simulator.reset();
+        // Memory after the sync and the first sweep, once the relay has drained the outbox.
+        for (let i = 0; i < 50 && (await redis.xlen(keys.outbox)) > 0; i++) await sleep(100);
+        memAfterFirst = await usedMemory(ctx);
+        breakdown = await memoryBreakdown(ctx, keys, name, memBefore, memAfterFirst, users);
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const t1 = Date.now();
+    const cpu1 = snapshotAll(pids);
+    const perWorker = await deployment.metrics();
+    const metrics1 = sumMetrics(perWorker);
+    const stats = await ctx.simulator.stats();
+    const persistence1 = await redisPersistence(ctx);
+    await sleep(3_000);
+    const cpu = cpuReport(cpu0, cpu1, seconds);
+    const states = metrics1.usersObserved - (metrics0?.usersObserved ?? 0);
+    const counters = { ...metrics1 };
+    for (const key of [
+      'usersObserved',
+      'eventsRecorded',
+      'eventsPublished',
+      'rateLimitPenalties',
+      'callErrors',
+      'sweepsSkipped',
+    ] as const) {
+      counters[key] = metrics1[key] - (metrics0?.[key] ?? 0);
+    }
+    const appStats = stats.apps[String(app.sdkAppId)];
+    const steady = durations.slice(1).sort((a, b) => a - b);
+    return {
+      users,
+      chunks,
+      intervalMs,
+      idealSweepMs,
+      workerStartMs: deployment.startMs[0] ?? Number.NaN,
+      sweepDurationsMs: durations,
+      firstSweepMs: durations[0] ?? Number.NaN,
+      steadySweepMs: steady[Math.floor((steady.length - 1) / 2)] ?? Number.NaN,
+      redis: breakdown ?? {
+        usedMemoryBeforeBytes: memBefore,
+        usedMemoryAfterFirstSweepBytes: memAfterFirst,
+        bytesPerUser: Number.NaN,
+        stateBucketsBytesEstimate: Number.NaN,
+        chunkListBytes: Number.NaN,
+        outboxBytes: Number.NaN,
+        otherBytes: Number.NaN,
+      },
+      steadyWindowSeconds: seconds,
+      statesPerSecond: states / seconds,
+      workerCpuSecondsPer100kStates: workerCpu(cpu) / (states / 100_000),
+      workerPeakRssBytes: deployment.peakRss()[0] ?? Number.NaN,
+      cpu,
+      latency: summarizeLatency(deployment.latency.samples, t0, t1),
+      rejectedOverCap: appStats?.rejectedOverCap ?? Number.NaN,
+      maxCallsInAnyWindow: appStats?.maxCallsInAnyWindow ?? Number.NaN,
+      workerCounters: counters,
+      eventLoopDelayMs: perWorker[0]?.eventLoopDelayMs,
+      gcPauses: perWorker[0]?.gcPauses,
+      workerMemoryAtReady: readyMemory,
+      workerMemory: perWorker[0]?.memory,
+      redisAof: {
+        rewrites: persistence1.aofRewrites - persistence0.aofRewrites,
+        forks: persistence1.forks - persistence0.forks,
+        bytesPerSecond: (persistence1.aofSizeBytes - persistence0.aofSizeBytes) / seconds,
+      },
+    };
+  } finally {
+    await deployment.stop();
+  }
+}
+
+/** Splits the Redis memory delta into state records (every bucket), member chunks, outbox and the rest. */
+async function memoryBreakdown(
+  ctx: BenchContext,
+  keys: ReturnType<typeof appKeys>,
+  watchlist: string,
+  before: number,
+  after: number,
+  users: number,
+): Promise<SweepResult['redis']> {
+  const redis = ctx.infra.redisClient;
+  const usage = async (key: string) => Number((await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+  // Every state bucket of the app (however many buckets the build uses), summed exactly.
+  let stateBuckets = 0;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.tag}:s:*`, 'COUNT', 2_000);
+    cursor = next;
+    const pipeline = redis.pipeline();
+    for (const key of found) pipeline.memory('USAGE', key, 'SAMPLES', 0);
+    for (const [, bytes] of (await pipeline.exec()) ?? []) stateBuckets += Number(bytes ?? 0);
+  } while (cursor !== '0');
+  const definition = JSON.parse((await redis.hget(keys.watchlists, watchlist)) ?? '{}') as {
+    version?: string;
+  };
+  const chunkListBytes = definition.version
+    ? await usage(keys.watchlistChunks(watchlist, definition.version))
+    : 0;
+  const outboxBytes = await usage(keys.outbox);
+  const stateBucketsBytesEstimate = stateBuckets;
+  const delta = after - before;
+  return {
+    usedMemoryBeforeBytes: before,
+    usedMemoryAfterFirstSweepBytes: after,
+    bytesPerUser: delta / users,
+    stateBucketsBytesEstimate,
+    chunkListBytes,
+    outboxBytes,
+    otherBytes: delta - stateBucketsBytesEstimate - chunkListBytes - outboxBytes,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The service under test in its own process (compiled JavaScript, as in production), started from a bench spec.
+ *   argv[2]: path of a JSON `WorkerSpec`. Replies: ready {startMs}; metrics.
+ * Member lists are generated here from ranges (a 1M-ID list is too big for argv or the environment); the result is
+ * exactly what `loadConfig` hands `startService` for a user file with those IDs.
+ */
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay, PerformanceObserver, constants } from 'node:perf_hooks';
+import type { LoadedConfig, ResolvedWatchlist } from '../src/config/index.js';
+import { startService, type Role } from '../src/main.js';
+import { createLogger } from '../src/ops/logger.js';
+import { createMetrics } from '../src/ops/metrics.js';
+import { serveParent } from './ipc.js';
+
+export interface WatchlistRange {
+  /** First population index and count: members are `u<index>` padded to `idWidth`. */
+  start: number;
+  count: number;
+  idWidth: number;
+}
+
+export interface WorkerSpec {
+  config: Omit<LoadedConfig, 'watchlists'> & {
+    watchlists: Array<Omit<ResolvedWatchlist, 'userIds'> & { range: WatchlistRange }>;
+  };
+  roles: Role[];
+  pollConcurrency?: number;
+}
+
+function memberIds({ start, count, idWidth }: WatchlistRange): string[] {
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) ids[i] = `u${String(start + i).padStart(idWidth, '0')}`;
+  return ids;
+}
+
+const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as WorkerSpec;
+const startedAt = performance.now();
+const config: LoadedConfig = {
+  ...spec.config,
+  watchlists: spec.config.watchlists.map(({ range, ...rest }) => ({ ...rest, userIds: memberIds(range) })),
+};
+const metrics = createMetrics();
+// Event-loop delay: a late timer forfeits its pacer slot, so this is the worker's own view of contention.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+// GC pauses by kind (the usual suspect for long event-loop stalls): count, total and longest, ms.
+const gcPauses: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+const gcKinds: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const detail = (entry as unknown as { detail?: { kind?: number } }).detail;
+    const kind = gcKinds[detail?.kind ?? -1] ?? 'other';
+    const stats = (gcPauses[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+    stats.count++;
+    stats.totalMs += entry.duration;
+    stats.maxMs = Math.max(stats.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+const service = await startService(config, {
+  roles: spec.roles,
+  logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
+  metrics,
+  ...(spec.pollConcurrency ? { pollConcurrency: spec.pollConcurrency } : {}),
+});
+const startMs = performance.now() - startedAt;
+
+/** Sum and count of a histogram (all label sets), for mean times per call. */
+async function histogramTotals(metric: {
+  get(): Promise<{ values: Array<{ value: number; metricName?: string }> }>;
+}): Promise<{ sumSeconds: number; count: number }> {
+  const { values } = await metric.get();
+  const total = (suffix: string) =>
+    values.filter((v) => v.metricName?.endsWith(suffix)).reduce((sum, v) => sum + v.value, 0);
+  return { sumSeconds: total('_sum'), count: total('_count') };
+}
+
+async function counterTotal(metric: {
+  get(): Promise<{ values: Array<{ value: number; labels: object }> }>;
+}) {
+  return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+serveParent(
+  async (request) => {
+    if (request.type === 'reset-loop-delay') {
+      loopDelay.reset();
+      for (const key of Object.keys(gcPauses)) delete gcPauses[key];
+      return {};
+    }
+    if (request.type !== 'metrics') throw new Error(`unknown request ${request.type}`);
+    const calls = await metrics.calls.get();
+    return {
+      usersObserved: await counterTotal(metrics.usersObserved),
+      eventsRecorded: await counterTotal(metrics.eventsRecorded),
+      eventsPublished: await counterTotal(metrics.eventsPublished),
+      rateLimitPenalties: await counterTotal(metrics.rateLimitPenalties),
+      callErrors: calls.values.filter((v) => v.labels.outcome === 'error').reduce((s, v) => s + v.value, 0),
+      sweepsSkipped: (await metrics.sweeps.get()).values
+        .filter((v) => v.labels.decision === 'skip')
+        .reduce((s, v) => s + v.value, 0),
+      pacerWait: await histogramTotals(metrics.pacerWait),
+      callDuration: await histogramTotals(metrics.callDuration),
+      relayLeader: service.apps.some((app) => app.relay?.isLeader === true),
+      memory: process.memoryUsage(),
+      gcPauses,
+      eventLoopDelayMs: {
+        p50: loopDelay.percentile(50) / 1e6,
+        p99: loopDelay.percentile(99) / 1e6,
+        max: loopDelay.max / 1e6,
+      },
+    };
+  },
+  () => service.stop(),
+);
+process.send?.({ type: 'ready', startMs });
