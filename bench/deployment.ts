@@ -53,6 +53,7 @@ export interface WorkerMetrics {
   eventsRecorded: number;
   eventsPublished: number;
   rateLimitPenalties: number;
+  pacerLateSlots: number;
   callErrors: number;
   sweepsSkipped: number;
   relayLeader: boolean;

@@ -66,6 +66,7 @@ function sumMetrics(list: WorkerMetrics[]): WorkerMetrics {
     eventsRecorded: 0,
     eventsPublished: 0,
     rateLimitPenalties: 0,
+    pacerLateSlots: 0,
     callErrors: 0,
     sweepsSkipped: 0,
     relayLeader: false,
@@ -75,6 +76,7 @@ function sumMetrics(list: WorkerMetrics[]): WorkerMetrics {
     total.eventsRecorded += m.eventsRecorded;
     total.eventsPublished += m.eventsPublished;
     total.rateLimitPenalties += m.rateLimitPenalties;
+    total.pacerLateSlots += m.pacerLateSlots;
     total.callErrors += m.callErrors;
     total.sweepsSkipped += m.sweepsSkipped;
   }
@@ -245,6 +247,7 @@ export async function runCapScenario(
       'eventsRecorded',
       'eventsPublished',
       'rateLimitPenalties',
+      'pacerLateSlots',
       'callErrors',
       'sweepsSkipped',
     ] as const) {
@@ -407,6 +410,7 @@ export async function runSweepScenario(
       'eventsRecorded',
       'eventsPublished',
       'rateLimitPenalties',
+      'pacerLateSlots',
       'callErrors',
       'sweepsSkipped',
     ] as const) {

@@ -99,6 +99,7 @@ serveParent(
       eventsRecorded: await counterTotal(metrics.eventsRecorded),
       eventsPublished: await counterTotal(metrics.eventsPublished),
       rateLimitPenalties: await counterTotal(metrics.rateLimitPenalties),
+      pacerLateSlots: await counterTotal(metrics.pacerLateSlots),
       callErrors: calls.values.filter((v) => v.labels.outcome === 'error').reduce((s, v) => s + v.value, 0),
       sweepsSkipped: (await metrics.sweeps.get()).values
         .filter((v) => v.labels.decision === 'skip')

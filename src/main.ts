@@ -151,7 +151,13 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
           logger: appLogger,
         });
       closers.push(() => client.close());
-      const pacer = createPacer(redis, keys.pacer, { callsPerSecond: app.callsPerSecond });
+      // Its own connection: a slot reservation must not queue behind the chunk jobs' diff scripts.
+      const pacerRedis = redis.duplicate();
+      closers.push(() => pacerRedis.quit());
+      const pacer = createPacer(pacerRedis, keys.pacer, {
+        callsPerSecond: app.callsPerSecond,
+        onLateSlot: () => metrics.pacerLateSlots.inc({ app: label }),
+      });
       const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
         POLL_QUEUE,
         createChunkProcessor({

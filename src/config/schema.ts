@@ -152,8 +152,11 @@ export const appSchema = z
       .int()
       .min(1)
       .max(1024)
-      .default(32)
-      .describe('Keep-alive HTTP connections per process to the REST host. Default: 32.'),
+      .default(64)
+      .describe(
+        'Keep-alive HTTP connections per process to the REST host; at least the poll concurrency, so a call never ' +
+          'waits for a connection after its send slot. Default: 64.',
+      ),
   })
   .describe('One Tencent Cloud Chat application (SDKAppID) to poll.');
 

@@ -11,6 +11,7 @@ export interface Metrics {
   tencentErrors: Counter<'app' | 'kind' | 'error_code'>;
   accountErrors: Counter<'app' | 'error_code'>;
   pacerWait: Histogram<'app'>;
+  pacerLateSlots: Counter<'app'>;
   rateLimitPenalties: Counter<'app'>;
   usersObserved: Counter<'app' | 'watchlist'>;
   staleObservations: Counter<'app'>;
@@ -65,6 +66,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Time a call waited for its send slot',
       labelNames: ['app'],
       buckets: seconds,
+      registers,
+    }),
+    pacerLateSlots: new Counter({
+      name: 'presence_pacer_late_slots_total',
+      help: 'Send slots given back because the call would have started too late (each a slot of the cap lost)',
+      labelNames: ['app'],
       registers,
     }),
     rateLimitPenalties: new Counter({

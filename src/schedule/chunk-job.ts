@@ -115,7 +115,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     if (action.type === 'rate_limit') {
       metrics.rateLimitPenalties.inc({ app });
       await pacer.penalize(action.pauseMs);
-      await deps.pauseQueue(action.pauseMs);
+      if (action.pauseQueue) await deps.pauseQueue(action.pauseMs);
       throw Worker.RateLimitError();
     }
     const lastAttempt = action.type === 'give_up' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

@@ -11,8 +11,9 @@ import { loadLua } from '../state/lua-script.js';
  * slot takes a fresh slot instead, which bounds the bunching that late starts could cause.
  *
  * With spacing s = 1000 / (cap x (1 - safetyMargin)) ms and lateness L, a one-second window holds at most
- * ceil((1000 + L) / s) starts: 198 for cap 200, margin 0.02, L 10 ms. Jitter after the start (network, the
- * server's own clock) eats into the rest of the margin.
+ * ceil((1000 + L) / s) starts: 200 for cap 200, margin 0.02, L 20 ms. The margin is spent on lateness at the
+ * sender; jitter after the start (network, the server's own event loop) is not covered by it, and a rate-limit
+ * answer then slows the pacer down (penalize).
  *
  * Priorities: within a process, callers wait in a local queue by priority and only `lanes` of them hold a Redis
  * reservation at a time. Reservations are therefore never more than a few slots ahead, and a chunk of a small,
@@ -23,12 +24,17 @@ export interface PacerOptions {
   callsPerSecond: number;
   /** Share of the cap left unused as a guard against clock and network jitter. Default 0.02. */
   safetyMargin?: number;
-  /** A slot started later than this is given back and a new one taken. Default 10 ms. */
+  /** A slot started later than this is given back and a new one taken. Default 20 ms. */
   maxLatenessMs?: number;
   /** Speed recovery after a penalty, in factor units per second. Default 0.05 (0.8 -> 1.0 in 4 s). */
   recoveryPerSecond?: number;
-  /** Reservations held at once by this process. Default 8: enough to keep the cap busy, shallow for priorities. */
+  /**
+   * Reservations held at once by this process. Default 16 (80 ms ahead at 200 calls/s): deep enough to ride out
+   * event-loop stalls and Redis round trips, shallow enough that priorities still decide.
+   */
   lanes?: number;
+  /** Told each time a slot is given back for lateness (a metric). */
+  onLateSlot?: () => void;
 }
 
 export interface AcquireOptions {
@@ -64,9 +70,9 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
   const {
     callsPerSecond,
     safetyMargin = 0.02,
-    maxLatenessMs = 10,
+    maxLatenessMs = 20,
     recoveryPerSecond = 0.05,
-    lanes = 8,
+    lanes = 16,
   } = options;
   if (!(callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${callsPerSecond}`);
   if (!('presenceReserveCall' in redis)) {
@@ -96,14 +102,18 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
   async function takeSlot(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
+      const askedAt = performance.now();
       const [waitUs] = await reserve(pacerKey, spacingUs, recoveryPerSecond);
+      const answeredAt = performance.now();
       const waitMs = Number(waitUs) / 1000;
-      // The slot time is on Redis's clock; measure lateness locally from when the answer arrived.
-      const due = performance.now() + waitMs;
-      // Rounding up: a start a little late is covered by maxLatenessMs, an early one would not be.
+      // Redis ran the script somewhere between askedAt and answeredAt. Waiting from answeredAt never starts early;
+      // measuring lateness from askedAt also counts a reply that sat unread behind a busy event loop.
+      const wakeAt = answeredAt + waitMs;
       if (waitMs > 0) await sleep(Math.ceil(waitMs));
-      if (performance.now() - due <= maxLatenessMs) return;
+      while (performance.now() < wakeAt) await sleep(1);
+      if (performance.now() - (askedAt + waitMs) <= maxLatenessMs) return;
       lateReservations++;
+      options.onLateSlot?.();
     }
   }
 

@@ -68,7 +68,7 @@ describe('loadConfig', () => {
       userSigTtlSeconds: 604_800,
       callsPerSecond: 200,
       requestTimeoutMs: 5_000,
-      connections: 32,
+      connections: 64,
       region: undefined,
       backupEndpoint: undefined,
     });

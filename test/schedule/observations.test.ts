@@ -61,7 +61,16 @@ describe('failed calls map to one BullMQ behaviour each', () => {
   });
 
   it('pauses for a minute on 70050 and retries network failures and unknown errors', () => {
-    expect(classifyChunkFailure(classifyErrorCode(70050))).toEqual({ type: 'rate_limit', pauseMs: 60_000 });
+    expect(classifyChunkFailure(classifyErrorCode(70050))).toEqual({
+      type: 'rate_limit',
+      pauseMs: 60_000,
+      pauseQueue: true,
+    });
+    expect(classifyChunkFailure(classifyErrorCode(60007))).toEqual({
+      type: 'rate_limit',
+      pauseMs: 100,
+      pauseQueue: false,
+    });
     expect(classifyChunkFailure(new TencentError('socket hang up', { kind: 'network' })).type).toBe('retry');
     expect(classifyChunkFailure(new Error('redis went away')).type).toBe('retry');
     expect(classifyChunkFailure(classifyErrorCode(60020))).toEqual({ type: 'give_up', fatalConfig: true });
