@@ -139,7 +139,11 @@ export async function deploy(
   const specPath = join(BENCH_DIR, 'tmp', `${id}.json`);
   writeFileSync(specPath, JSON.stringify(spec));
   const profileDir = join(BENCH_DIR, 'profiles');
-  const execArgv = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // The worker runs with the Node flags the service ships with (see WORKER_NODE_OPTIONS in the README).
+  const execArgv = [
+    ...(process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-semi-space-size=32').split(' ').filter(Boolean),
+    ...(options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ];
 
   const workers: IpcChild[] = [];
   const startMs: number[] = [];
