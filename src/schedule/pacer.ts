@@ -29,8 +29,8 @@ export interface PacerOptions {
   /** Speed recovery after a penalty, in factor units per second. Default 0.05 (0.8 -> 1.0 in 4 s). */
   recoveryPerSecond?: number;
   /**
-   * Reservations held at once by this process. Default 16 (80 ms ahead at 200 calls/s): deep enough to ride out
-   * event-loop stalls and Redis round trips, shallow enough that priorities still decide.
+   * Reservations held at once by this process. Default: 80 ms worth of the cap (16 at 200 calls/s, at least 2):
+   * deep enough to ride out event-loop stalls and Redis round trips, shallow enough that priorities still decide.
    */
   lanes?: number;
   /** Told each time a slot is given back for lateness (a metric). */
@@ -72,7 +72,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
     safetyMargin = 0.02,
     maxLatenessMs = 20,
     recoveryPerSecond = 0.05,
-    lanes = 16,
+    lanes = Math.max(2, Math.ceil(options.callsPerSecond * 0.08)),
   } = options;
   if (!(callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${callsPerSecond}`);
   if (!('presenceReserveCall' in redis)) {
