@@ -36,6 +36,18 @@ echo "starting the poller (all roles); metrics on http://127.0.0.1:$PRESENCE__HT
 "${cli[@]}" run --config config/presence.yaml >"$log_dir/poller.log" 2>&1 &
 pids+=($!)
 
+# The poller creates the topics at start; follow them once it reports ready.
+node -e '
+  const url = process.argv[1], deadline = Date.now() + 90_000;
+  (async () => {
+    while (Date.now() < deadline) {
+      try { if ((await fetch(url)).ok) return; } catch {}
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.error(`the poller did not become ready; see its log in ${process.argv[2]}`);
+    process.exit(1);
+  })();
+' "http://127.0.0.1:$PRESENCE__HTTP__PORT/readyz" "$log_dir/poller.log"
 echo "transitions arriving in Kafka (presence.transitions):"
 if [ -n "${DEMO_SECONDS:-}" ]; then
   timeout "$DEMO_SECONDS" "${cli[@]}" tail --config config/presence.yaml || true
