@@ -68,6 +68,8 @@ const service = await startService(config, {
   ...(spec.pollConcurrency ? { pollConcurrency: spec.pollConcurrency } : {}),
 });
 const startMs = performance.now() - startedAt;
+// As `presence-poller run` does: the members live in Redis once synced.
+for (const list of config.watchlists) list.userIds = [];
 
 /** Sum and count of a histogram (all label sets), for mean times per call. */
 async function histogramTotals(metric: {
