@@ -3,6 +3,7 @@
  * per-user Redis diff (GET, then SET when the state changed), each an awaited round trip. No outbox, no Kafka.
  * It runs in the bench process itself.
  */
+import { clientOptionsOf } from '../src/main.js';
 import { Redis } from 'ioredis';
 import { createTencentClient } from '../src/tencent/index.js';
 import type { LoadedApp } from '../src/config/index.js';
@@ -25,14 +26,7 @@ export async function runNaiveBaseline(options: {
   seconds: number;
 }): Promise<BaselineResult> {
   const { app, users } = options;
-  const client = createTencentClient({
-    sdkAppId: app.sdkAppId,
-    identifier: app.identifier,
-    secretKey: app.secretKey,
-    endpoint: app.endpoint,
-    timeoutMs: app.requestTimeoutMs,
-    connections: 1,
-  });
+  const client = createTencentClient({ ...clientOptionsOf(app), connections: 1 });
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const width = idWidthFor(options.populationSize);
   let calls = 0;

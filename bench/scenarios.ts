@@ -16,6 +16,17 @@ import type { Infra, SimulatorProcess } from './infra.js';
 import { summarizeLatency, type LatencySummary } from './latency.js';
 import { cpuDelta, machineCpu, snapshotCpu, type CpuSnapshot } from './proc.js';
 
+/** Worker counters reported as differences over a measurement window. */
+const COUNTER_KEYS = [
+  'usersObserved',
+  'eventsRecorded',
+  'eventsPublished',
+  'rateLimitPenalties',
+  'pacerLateSlots',
+  'callErrors',
+  'sweepsSkipped',
+] as const;
+
 export interface BenchContext {
   infra: Infra;
   simulator: SimulatorProcess;
@@ -242,15 +253,7 @@ export async function runCapScenario(
     const cpu = cpuReport(cpu0, cpu1, seconds);
     const states = metrics1.usersObserved - metrics0.usersObserved;
     const counters = sumMetrics([metrics1]);
-    for (const key of [
-      'usersObserved',
-      'eventsRecorded',
-      'eventsPublished',
-      'rateLimitPenalties',
-      'pacerLateSlots',
-      'callErrors',
-      'sweepsSkipped',
-    ] as const) {
+    for (const key of COUNTER_KEYS) {
       counters[key] = metrics1[key] - metrics0[key];
     }
     const list = Object.values(perApp);
@@ -405,15 +408,7 @@ export async function runSweepScenario(
     const cpu = cpuReport(cpu0, cpu1, seconds);
     const states = metrics1.usersObserved - (metrics0?.usersObserved ?? 0);
     const counters = { ...metrics1 };
-    for (const key of [
-      'usersObserved',
-      'eventsRecorded',
-      'eventsPublished',
-      'rateLimitPenalties',
-      'pacerLateSlots',
-      'callErrors',
-      'sweepsSkipped',
-    ] as const) {
+    for (const key of COUNTER_KEYS) {
       counters[key] = metrics1[key] - (metrics0?.[key] ?? 0);
     }
     const appStats = stats.apps[String(app.sdkAppId)];

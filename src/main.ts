@@ -16,7 +16,7 @@ import { syncWatchlists, type SyncReport } from './schedule/watchlist-sync.js';
 import { appKeys, type AppKeys } from './state/keys.js';
 import { createStateStore, type StateStore } from './state/state-store.js';
 import { createWatchlistRegistry, type WatchlistRegistry } from './state/watchlist-registry.js';
-import { createTencentClient, type OnlineStatusClient } from './tencent/index.js';
+import { createTencentClient, type OnlineStatusClient, type TencentClientOptions } from './tencent/index.js';
 
 /**
  * The one place that wires modules together. Each app (SDKAppID) gets its own pacer, queues, state, outbox and
@@ -139,17 +139,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
 
     if (has('poller')) {
       const client =
-        options.createClient?.(app) ??
-        createTencentClient({
-          sdkAppId: app.sdkAppId,
-          identifier: app.identifier,
-          secretKey: app.secretKey,
-          endpoint: app.endpoint,
-          timeoutMs: app.requestTimeoutMs,
-          connections: app.connections,
-          userSigTtlSeconds: app.userSigTtlSeconds,
-          logger: appLogger,
-        });
+        options.createClient?.(app) ?? createTencentClient({ ...clientOptionsOf(app), logger: appLogger });
       closers.push(() => client.close());
       // Its own connection: a slot reservation must not queue behind the chunk jobs' diff scripts.
       const pacerRedis = redis.duplicate();
@@ -266,6 +256,19 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       return Promise.all(apps.map((runtime) => syncApp(runtime, watchlists)));
     },
     stop: closeAll,
+  };
+}
+
+/** The Tencent client's options for a configured app (the one mapping from config to client). */
+export function clientOptionsOf(app: LoadedApp): TencentClientOptions {
+  return {
+    sdkAppId: app.sdkAppId,
+    identifier: app.identifier,
+    secretKey: app.secretKey,
+    endpoint: app.endpoint,
+    timeoutMs: app.requestTimeoutMs,
+    connections: app.connections,
+    userSigTtlSeconds: app.userSigTtlSeconds,
   };
 }
 

@@ -1,4 +1,5 @@
 /** `query`: a one-off online-status lookup through the real Tencent client, as a table or JSON. */
+import { clientOptionsOf } from '../main.js';
 import type { Command } from 'commander';
 import type { LoadedApp } from '../config/index.js';
 import { createLogger } from '../ops/logger.js';
@@ -71,13 +72,8 @@ export async function queryUsers(
 ): Promise<QueryRow[]> {
   const unique = [...new Set(userIds)];
   const client = createTencentClient({
-    sdkAppId: app.sdkAppId,
-    identifier: app.identifier,
-    secretKey: app.secretKey,
-    endpoint: app.endpoint,
-    timeoutMs: app.requestTimeoutMs,
+    ...clientOptionsOf(app),
     connections: Math.min(app.connections, 4),
-    userSigTtlSeconds: app.userSigTtlSeconds,
     logger: createLogger({ level: 'warn', destination: pino.destination(2) }),
   });
   const rows = new Map<string, QueryRow>();
