@@ -91,6 +91,9 @@ export async function syncWatchlists(
     report.changed = true;
     const current = new Map((await registry.list()).map((definition) => [definition.name, definition]));
     const staleChunkKeys: string[] = [];
+    // Removals wait until every watchlist's additions are done: a user moving from one list to another must
+    // never pass through "in no list" (that would publish a false untracked and drop its state).
+    const removals: Array<{ watchlistId: number; userIds: string[] }> = [];
 
     for (const spec of specs) {
       const old = current.get(spec.name);
@@ -122,22 +125,20 @@ export async function syncWatchlists(
         const before = old ? new Set(await registry.readMembers(old)) : undefined;
         const after = before ? new Set(spec.userIds) : undefined;
         const added = before ? spec.userIds.filter((userId) => !before.has(userId)) : spec.userIds;
-        const removed = before ? [...before].filter((userId) => !after!.has(userId)) : [];
-        const now = Date.now();
         // Add before publishing the new version, so its chunks only name users that have a record.
         report.usersAdded += (
-          await stateStore.updateMembership({ op: 'add', watchlistId: id, userIds: added, nowMs: now })
+          await stateStore.updateMembership({ op: 'add', watchlistId: id, userIds: added, nowMs: Date.now() })
         ).changed;
-        const dropped = await stateStore.updateMembership({
-          op: 'remove',
-          watchlistId: id,
-          userIds: removed,
-          nowMs: now,
-        });
-        report.usersRemoved += dropped.changed;
-        report.untracked += dropped.untracked;
-        if (old)
-          staleChunkKeys.push(keys.watchlistChunks(old.name, old.version), keys.chunkWatermarks(old.name));
+        if (before)
+          removals.push({ watchlistId: id, userIds: [...before].filter((userId) => !after!.has(userId)) });
+        if (old) {
+          staleChunkKeys.push(keys.watchlistChunks(old.name, old.version));
+          // Only the old version's watermarks: chunks of the new one may already be running.
+          const oldFields = Array.from({ length: old.chunkCount }, (_, chunk) => `${old.version}:${chunk}`);
+          for (let i = 0; i < oldFields.length; i += 1_000) {
+            await redis.hdel(keys.chunkWatermarks(old.name), ...oldFields.slice(i, i + 1_000));
+          }
+        }
       }
       if (!old) report.added.push(spec.name);
       else if (JSON.stringify(old) !== JSON.stringify(definition)) report.updated.push(spec.name);
@@ -147,15 +148,7 @@ export async function syncWatchlists(
     const wanted = new Set(specs.map((spec) => spec.name));
     for (const old of current.values()) {
       if (wanted.has(old.name)) continue;
-      const members = await registry.readMembers(old);
-      const dropped = await stateStore.updateMembership({
-        op: 'remove',
-        watchlistId: old.id,
-        userIds: members,
-        nowMs: Date.now(),
-      });
-      report.usersRemoved += dropped.changed;
-      report.untracked += dropped.untracked;
+      removals.push({ watchlistId: old.id, userIds: await registry.readMembers(old) });
       report.removed.push(old.name);
       await redis.hdel(keys.watchlists, old.name);
       staleChunkKeys.push(
@@ -164,6 +157,17 @@ export async function syncWatchlists(
         keys.sweepDone(old.name),
         keys.chunkWatermarks(old.name),
       );
+    }
+
+    for (const { watchlistId, userIds } of removals) {
+      const dropped = await stateStore.updateMembership({
+        op: 'remove',
+        watchlistId,
+        userIds,
+        nowMs: Date.now(),
+      });
+      report.usersRemoved += dropped.changed;
+      report.untracked += dropped.untracked;
     }
 
     // Chunk jobs of an old version that are still queued find their list gone and finish as obsolete.

@@ -166,6 +166,17 @@ describe('apply-observations (one atomic script per chunk)', () => {
     expect((await outbox()).map((e) => e.kind)).toEqual(['snapshot', 'devices']);
   });
 
+  it('keeps the device hash when another watchlist answers without detail (no false devices event)', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1 });
+    await apply(store, 1_000, [see('a', 'N', 'aaaa0000')], { deviceEvents: true });
+    const noDetail = { source: { watchlist: 'plain', version: 'v1', chunk: 0 } };
+    await apply(store, 2_000, [see('a', 'F')], noDetail);
+    await apply(store, 3_000, [see('a', 'F', 'aaaa0000')], { deviceEvents: true });
+    expect((await outbox()).map((e) => e.kind)).toEqual(['snapshot', 'transition']);
+    expect(await store.readState('a')).toMatchObject({ deviceHash: 'aaaa0000' });
+  });
+
   it('gives the same answer whichever of two concurrent chunks for the same users runs first', async () => {
     const { store, outbox } = setup();
     const users = Array.from({ length: 500 }, (_, i) => `u${i}`);

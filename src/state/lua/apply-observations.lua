@@ -61,9 +61,11 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
         if code == 'X' then kind = 'not_found' elseif policy == 'snapshot' then kind = 'snapshot' end
       elseif state ~= code then
         if code == 'X' then kind = 'not_found' elseif state == 'X' then kind = 'snapshot' else kind = 'transition' end
-      elseif deviceEvents and code ~= 'X' and oldHash ~= devHash then
+      elseif deviceEvents and code ~= 'X' and devHash ~= '' and oldHash ~= '' and oldHash ~= devHash then
         kind = 'devices'
       end
+      -- An answer without detail (another watchlist's) says nothing about devices: keep the known hash.
+      if devHash == '' then devHash = oldHash end
       if kind then
         seq = seq + 1
         local from = state
