@@ -31,7 +31,7 @@ redis_up() {
   ensure_redis_binary
   mkdir -p "$run_dir/redis"
   if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then echo "redis already up on 127.0.0.1:$redis_port"; return; fi
-  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$run_dir/redis" --save '' --appendonly yes \
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$run_dir/redis" --save '' --appendonly yes --appendfsync always \
     --maxmemory-policy noeviction --daemonize yes --pidfile "$run_dir/redis/redis.pid" \
     --logfile "$run_dir/redis/redis.log"
   for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -30,7 +30,10 @@ export interface ServiceOptions {
   roles: readonly Role[];
   logger: Logger;
   metrics: Metrics;
-  /** Chunk jobs in flight per app per process. Default 64 (needs ~ cap x call latency). */
+  /**
+   * Chunk jobs in flight per app per process, at most the app's `connections`. Default: `connections` (64), which
+   * needs to cover cap x call latency (200/s x 100 ms = 20) with room for slow answers.
+   */
   pollConcurrency?: number;
   /** Attempts per chunk before its users wait for the next sweep. Default 5. */
   chunkAttempts?: number;
@@ -160,18 +163,24 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
           metrics,
           logger: appLogger,
           pauseQueue: (ms) => pollWorker.rateLimit(ms),
-          startFollowUpSweep: async (watchlist, afterSweepId) => {
+          startFollowUpSweep: async (watchlist) => {
             await sweepQueue.add(
               'sweep',
               { watchlist },
-              { jobId: `after-${afterSweepId}`, removeOnComplete: true, removeOnFail: { count: 100 } },
+              // Not derived from the previous sweep's id: follow-ups of follow-ups would grow it every time.
+              {
+                jobId: `after-${watchlist}-${Date.now()}`,
+                removeOnComplete: true,
+                removeOnFail: { count: 100 },
+              },
             );
           },
         }),
         {
           connection: redis,
           prefix: keys.bullPrefix,
-          concurrency: options.pollConcurrency ?? 64,
+          // Never more chunks in flight than connections: a call must not wait for a socket after its slot.
+          concurrency: Math.min(options.pollConcurrency ?? app.connections, app.connections),
           ...stallSettings,
         },
       );

@@ -118,6 +118,13 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   async function publish(entries: OutboxEntry[]): Promise<void> {
     const topicMessages = await toMessages(entries);
     for (let attempt = 0; ; attempt++) {
+      // A relay that lost its lease (e.g. while Kafka was down) must stop: the new holder publishes this batch, and
+      // a late copy from here could land after the holder's newer events.
+      if (attempt > 0 && !(leader && (await holdLease()))) {
+        leader = false;
+        logger.warn({ app }, 'relay lease lost while retrying; leaving the batch to the new holder');
+        return;
+      }
       try {
         await producer.sendBatch({ topicMessages, acks: -1 });
         break;

@@ -22,8 +22,8 @@ export interface ChunkJobDeps {
   logger: Logger;
   /** Pauses this app's poll queue (all processes) after a rate-limit answer. */
   pauseQueue(ms: number): Promise<void>;
-  /** Queues the follow-up sweep of a watchlist whose tick was deferred while `afterSweepId` ran. */
-  startFollowUpSweep(watchlist: string, afterSweepId: string): Promise<void>;
+  /** Queues the follow-up sweep of a watchlist whose tick was deferred while its last sweep ran. */
+  startFollowUpSweep(watchlist: string): Promise<void>;
 }
 
 export type ChunkOutcome =
@@ -46,13 +46,25 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     });
 
   return async function processChunk(job) {
+    try {
+      return await observeChunk(job);
+    } catch (error) {
+      // Every failure, Tencent's or Redis's, goes through one policy, so a chunk's last attempt is always counted
+      // for its sweep (else the sweep would never complete and later ticks would be skipped).
+      return await handleFailure(job, error);
+    }
+  };
+
+  async function observeChunk(job: Job<ChunkJobData>): Promise<ChunkOutcome> {
     const data = job.data;
-    const [definition, userIds] = await Promise.all([
+    const [definition, userIds, currentSweep] = await Promise.all([
       registry.get(data.watchlist),
       registry.readChunk(data.watchlist, data.version, data.chunk),
+      sweeps.currentSweepId(data.watchlist),
     ]);
-    if (!definition || !userIds) {
-      // The watchlist changed or went away after this job was queued; the new version has its own sweep.
+    if (!definition || !userIds || currentSweep !== data.sweepId) {
+      // The watchlist changed or went away after this job was queued (the new version has its own sweep), or its
+      // sweep was abandoned for a newer one: calling Tencent for it would only spend the cap twice.
       metrics.chunksObsolete.inc({ app, watchlist: data.watchlist });
       await recordSweepProgress(data);
       return { status: 'obsolete' };
@@ -74,7 +86,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       metrics.calls.inc({ app, outcome: 'ok' });
     } catch (error) {
       metrics.calls.inc({ app, outcome: 'error' });
-      return await handleFailure(job, error);
+      throw error;
     } finally {
       if (callStarted > 0) metrics.callDuration.observe({ app }, (performance.now() - callStarted) / 1000);
     }
@@ -95,7 +107,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     if (applied.stale > 0) metrics.staleObservations.inc({ app }, applied.stale);
     await recordSweepProgress(data);
     return { status: 'observed', users: observations.length, events: applied.events, stale: applied.stale };
-  };
+  }
 
   async function recordSweepProgress(data: ChunkJobData): Promise<void> {
     const { remaining, startNext } = await finish(data);
@@ -104,7 +116,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     if (stats.lastDurationMs !== undefined) {
       metrics.sweepDuration.observe({ app, watchlist: data.watchlist }, stats.lastDurationMs / 1000);
     }
-    if (startNext) await deps.startFollowUpSweep(data.watchlist, data.sweepId);
+    if (startNext) await deps.startFollowUpSweep(data.watchlist);
   }
 
   async function handleFailure(job: Job<ChunkJobData>, error: unknown): Promise<never> {
@@ -121,7 +133,12 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     const lastAttempt = action.type === 'give_up' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (lastAttempt) {
       metrics.chunksGivenUp.inc({ app, watchlist: job.data.watchlist });
-      await recordSweepProgress(job.data);
+      await recordSweepProgress(job.data).catch((progressError: unknown) =>
+        logger.warn(
+          { app, err: progressError },
+          'could not count a given-up chunk; the stale limit ends its sweep',
+        ),
+      );
     }
     if (action.type === 'give_up') {
       if (action.fatalConfig) logFatal(error);

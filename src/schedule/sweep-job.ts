@@ -14,9 +14,12 @@ export interface SweepJobDeps {
   chunkAttempts: number;
 }
 
-/** A sweep still running after this many intervals (and at least `MIN_STALE_MS`) is abandoned, not waited on. */
-export const STALE_AFTER_INTERVALS = 10;
-export const MIN_STALE_MS = 5 * 60_000;
+/**
+ * A sweep still running after this many intervals (and at least `MIN_STALE_MS`) is abandoned, not waited on: its
+ * queued chunks then finish as obsolete without a call, so abandoning costs nothing but the users' wait.
+ */
+export const STALE_AFTER_INTERVALS = 3;
+export const MIN_STALE_MS = 60_000;
 
 /**
  * One sweep job per scheduler tick: applies the overlap policy, then queues one chunk job per 500 members in a
@@ -39,18 +42,23 @@ export function createSweepProcessor(deps: SweepJobDeps): (job: Job<SweepJobData
     metrics.sweeps.inc({ app, watchlist: definition.name, decision });
     if (decision === 'skip') return decision;
 
-    const chunkJobs = Array.from({ length: definition.chunkCount }, (_, chunk) => ({
-      name: 'chunk',
-      data: { watchlist: definition.name, version: definition.version, sweepId, chunk },
-      opts: {
-        jobId: `${sweepId}-${chunk}`,
-        priority: definition.priority,
-        attempts: chunkAttempts,
-        backoff: { type: 'exponential', delay: 250 },
-        removeOnComplete: true,
-        removeOnFail: { age: 3_600, count: 1_000 },
-      },
-    }));
+    // A re-run sweep job resumes: chunks already done (their jobs are gone) must not be queued and called again.
+    const done =
+      decision === 'resume' ? await sweeps.doneChunks(definition.name, definition.chunkCount) : undefined;
+    const chunkJobs = Array.from({ length: definition.chunkCount }, (_, chunk) => chunk)
+      .filter((chunk) => !done?.has(chunk))
+      .map((chunk) => ({
+        name: 'chunk',
+        data: { watchlist: definition.name, version: definition.version, sweepId, chunk },
+        opts: {
+          jobId: `${sweepId}-${chunk}`,
+          priority: definition.priority,
+          attempts: chunkAttempts,
+          backoff: { type: 'exponential', delay: 250 },
+          removeOnComplete: true,
+          removeOnFail: { age: 3_600, count: 1_000 },
+        },
+      }));
     // addBulk is one round trip; bounded batches keep a million-user sweep from building one huge command.
     for (let i = 0; i < chunkJobs.length; i += 1_000) await pollQueue.addBulk(chunkJobs.slice(i, i + 1_000));
     return decision;

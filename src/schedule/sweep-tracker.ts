@@ -38,6 +38,10 @@ export interface SweepTracker {
     nowMs: number;
   }): Promise<{ remaining: number; startNext: boolean }>;
   stats(watchlist: string): Promise<SweepStats>;
+  /** Id of the watchlist's current sweep (chunks of any other sweep are obsolete). */
+  currentSweepId(watchlist: string): Promise<string | undefined>;
+  /** Chunks of the current sweep already counted as done. */
+  doneChunks(watchlist: string, chunks: number): Promise<Set<number>>;
 }
 
 const beginLua = loadLua(new URL('./lua/begin-sweep.lua', import.meta.url));
@@ -72,6 +76,18 @@ export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
         nowMs,
       )) as unknown as [number, number];
       return { remaining, startNext: startNext === 1 };
+    },
+    async currentSweepId(watchlist) {
+      return (await redis.hget(keys.sweep(watchlist), 'id')) ?? undefined;
+    },
+    async doneChunks(watchlist, chunks) {
+      const bitmap = (await redis.getBuffer(keys.sweepDone(watchlist))) ?? Buffer.alloc(0);
+      const done = new Set<number>();
+      // SETBIT numbers bits from the most significant bit of the first byte.
+      for (let chunk = 0; chunk < Math.min(chunks, bitmap.length * 8); chunk++) {
+        if ((bitmap[chunk >> 3]! >> (7 - (chunk & 7))) & 1) done.add(chunk);
+      }
+      return done;
     },
     async stats(watchlist) {
       const raw = await redis.hgetall(keys.sweep(watchlist));

@@ -8,7 +8,8 @@
     changedAtMs observation time of the last change written (first observation, transition, device change)
     epoch       base-36 ms timestamp of when tracking began (keeps event ids unique across re-tracking)
 
-  A record is written only when something changed: an unchanged user costs one HGET, not a write (at the cap that
+  A record is written only when something changed (state, or the device list of a detailed answer): an unchanged
+  user costs one HGET, not a write (at the cap that
   is ~100,000 writes a second saved, and the AOF with them). Ordering is still guarded twice:
     - the chunk's watermark (last observation time applied for this chunk of this watchlist version) rejects a
       retried or stalled attempt that answers after a newer one of the same chunk;
@@ -64,7 +65,9 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
       elseif deviceEvents and code ~= 'X' and devHash ~= '' and oldHash ~= '' and oldHash ~= devHash then
         kind = 'devices'
       end
-      -- An answer without detail (another watchlist's) says nothing about devices: keep the known hash.
+      -- An answer without detail (another watchlist's) says nothing about devices: keep the known hash. A new
+      -- hash from a detailed answer is stored even without an event, so the next one compares against it.
+      local devicesLearned = devHash ~= '' and devHash ~= oldHash
       if devHash == '' then devHash = oldHash end
       if kind then
         seq = seq + 1
@@ -75,7 +78,7 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
           'o', observedAt, 'p', math.max(changedAt, watermark), 'w', members, 'd', devices, 'e', epoch)
         events = events + 1
       end
-      if kind or state == '-' then
+      if kind or state == '-' or devicesLearned then
         redis.call('HSET', bucket, user,
           members .. '|' .. code .. '|' .. seq .. '|' .. observedAt .. '|' .. devHash .. '|' .. epoch)
       end
