@@ -1,4 +1,5 @@
 /** `tail`: follow a transitions topic with a fresh consumer group and print one line per event. */
+import { CliError } from './errors.js';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { pino } from 'pino';
@@ -54,6 +55,15 @@ export function registerTailCommand(program: Command, ctx: CliContext): void {
       const done = new Promise<void>((resolve) => (finish = resolve));
       try {
         await consumer.connect();
+        const admin = kafka.admin();
+        await admin.connect();
+        const exists = await admin.listTopics().finally(() => admin.disconnect());
+        if (!exists.includes(topic)) {
+          throw new CliError(
+            `topic ${topic} does not exist yet: \`presence-poller run\` creates it when it starts`,
+            EXIT_CODES.notFound,
+          );
+        }
         await consumer.subscribe({ topics: [topic], fromBeginning: Boolean(options.fromBeginning) });
         await consumer.run({
           autoCommit: false,

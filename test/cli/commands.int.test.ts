@@ -156,6 +156,15 @@ describe('presence-poller commands as child processes', () => {
     expect(result.stderr).toContain('watchlist "vip" is not in Redis');
   });
 
+  it('tail exits 5 with a clear message when the topic does not exist yet', async () => {
+    const result = await runCliProcess(
+      ['tail', '--topic', 'presence.no-such-topic', '--config', config.configPath],
+      KEY_ENV,
+    );
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('topic presence.no-such-topic does not exist yet');
+  });
+
   it('simulator serves query_online_status until SIGTERM, with the demo key when none is set', async () => {
     const cli = startCli(['simulator', '--port', '0', '--users', '30', '--seed', '5', '--churn', '0/s']);
     const [, url] = await cli.waitForOutput(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
