@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Message, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AppKeys } from '../state/keys.js';
-import { loadLua } from '../state/lua-script.js';
+import { createLease } from '../state/lease.js';
+import { defineScripts, loadLua } from '../state/lua-script.js';
 import type { WatchlistName, WatchlistRegistry } from '../state/watchlist-registry.js';
 import { cloudEventHeaders } from './cloudevents.js';
 import { parseOutboxEntry, toCurrentState, toPresenceEvent, type OutboxEntry } from './outbox-entry.js';
@@ -43,9 +43,9 @@ export interface OutboxRelay {
   readonly isLeader: boolean;
 }
 
-const trimLua = loadLua(new URL('./lua/trim-outbox.lua', import.meta.url));
-const leaseLua = loadLua(new URL('./lua/hold-lease.lua', import.meta.url));
-const releaseLua = loadLua(new URL('./lua/release-lease.lua', import.meta.url));
+const SCRIPTS = {
+  presenceTrimOutbox: { lua: loadLua(new URL('./lua/trim-outbox.lua', import.meta.url)), numberOfKeys: 3 },
+};
 
 /**
  * The outbox relay of one app. Exactly one process holds the lease and publishes; the outbox is trimmed only
@@ -63,27 +63,21 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     maxBackoffMs = 5_000,
   } = options;
   const app = String(sdkAppId);
-  const token = randomUUID();
   const stopController = new AbortController();
   let leader = false;
   let names = new Map<number, WatchlistName>();
   let stopped: Promise<void> | undefined;
   let backlogCountedAt = 0;
 
-  if (!('presenceHoldLease' in redis)) {
-    redis.defineCommand('presenceHoldLease', { lua: leaseLua, numberOfKeys: 1 });
-    redis.defineCommand('presenceTrimOutbox', { lua: trimLua, numberOfKeys: 3 });
-    redis.defineCommand('presenceReleaseLease', { lua: releaseLua, numberOfKeys: 1 });
-  }
-  const scripts = redis as unknown as Record<
-    'presenceHoldLease' | 'presenceTrimOutbox' | 'presenceReleaseLease',
-    (...args: (string | number)[]) => Promise<number>
-  >;
-  const holdLease = async () => (await scripts.presenceHoldLease(keys.relayLease, token, leaseMs)) === 1;
+  const scripts = defineScripts(redis, SCRIPTS);
+  const lease = createLease(redis, keys.relayLease, leaseMs);
+  const holdLease = () => lease.hold();
 
-  async function watchlistNames(ids: readonly number[]): Promise<WatchlistName[]> {
-    if (ids.some((id) => !names.has(id))) names = await registry.namesById();
-    return ids.map((id) => names.get(id) ?? { name: `#${id}` });
+  /** Refreshes the id -> name map once per batch, only when the batch names a watchlist it does not know. */
+  async function learnWatchlistNames(entries: readonly OutboxEntry[]): Promise<void> {
+    if (entries.some((entry) => entry.watchlistIds.some((id) => !names.has(id)))) {
+      names = await registry.namesById();
+    }
   }
 
   async function toMessages(entries: OutboxEntry[]) {
@@ -93,8 +87,9 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       list.push(message);
       byTopic.set(topic, list);
     };
+    await learnWatchlistNames(entries);
     for (const entry of entries) {
-      const watchlists = await watchlistNames(entry.watchlistIds);
+      const watchlists = entry.watchlistIds.map((id) => names.get(id) ?? { name: `#${id}` });
       const event = toPresenceEvent(
         entry,
         sdkAppId,
@@ -145,7 +140,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       keys.relayLease,
       keys.outbox,
       keys.relayState,
-      token,
+      lease.token,
       ...entries.map((e) => e.id),
     );
     if (deleted === -1) {
@@ -214,7 +209,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     } finally {
       clearInterval(renew);
       if (leader) {
-        await scripts.presenceReleaseLease(keys.relayLease, token).catch(() => undefined);
+        await lease.release().catch(() => undefined);
         leader = false;
         metrics.relayActive.set({ app }, 0);
       }

@@ -110,11 +110,9 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
   }
 
   async function recordSweepProgress(data: ChunkJobData): Promise<void> {
-    const { remaining, startNext } = await finish(data);
-    if (remaining !== 0) return;
-    const stats = await sweeps.stats(data.watchlist);
-    if (stats.lastDurationMs !== undefined) {
-      metrics.sweepDuration.observe({ app, watchlist: data.watchlist }, stats.lastDurationMs / 1000);
+    const { startNext, durationMs } = await finish(data);
+    if (durationMs !== undefined) {
+      metrics.sweepDuration.observe({ app, watchlist: data.watchlist }, durationMs / 1000);
     }
     if (startNext) await deps.startFollowUpSweep(data.watchlist);
   }

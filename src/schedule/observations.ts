@@ -1,4 +1,5 @@
 import type { Observation } from '../state/state-store.js';
+import { fnv1a32 } from '../state/keys.js';
 import { codeOf } from '../state/record.js';
 import type { DeviceStatus, OnlineStatusResult } from '../tencent/types.js';
 
@@ -42,10 +43,5 @@ export function hashDevices(devices: readonly DeviceStatus[]): string {
     .map((d) => `${d.platform}/${d.status}/${d.instId ?? ''}/${d.customIdentifier ?? ''}`)
     .sort()
     .join(';');
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < canonical.length; i++) {
-    hash ^= canonical.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, '0');
+  return fnv1a32(canonical).toString(16).padStart(8, '0');
 }

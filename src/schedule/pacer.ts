@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadLua } from '../state/lua-script.js';
+import { defineScripts, loadLua } from '../state/lua-script.js';
 
 /**
  * The global pacer: every call to Tencent, from any process, first takes a send slot from Redis.
@@ -48,15 +48,15 @@ export interface Pacer {
   acquire(options?: AcquireOptions): Promise<void>;
   /** Called after a rate-limit answer: pause everyone for `pauseMs` and slow down. Returns the new speed factor. */
   penalize(pauseMs: number): Promise<number>;
-  /** Calls given a fresh slot because they would have started too late (diagnostics). */
-  readonly lateReservations: number;
 }
 
-const reserveLua = loadLua(new URL('./lua/reserve-call.lua', import.meta.url));
-const penalizeLua = loadLua(new URL('./lua/penalize-calls.lua', import.meta.url));
-
-type Reserve = (key: string, spacingUs: number, recovery: number) => Promise<[string, string]>;
-type Penalize = (key: string, pauseUs: number, multiplier: number, floor: number) => Promise<string>;
+const SCRIPTS = {
+  presenceReserveCall: { lua: loadLua(new URL('./lua/reserve-call.lua', import.meta.url)), numberOfKeys: 1 },
+  presencePenalizeCalls: {
+    lua: loadLua(new URL('./lua/penalize-calls.lua', import.meta.url)),
+    numberOfKeys: 1,
+  },
+};
 
 interface Waiter {
   resolve(): void;
@@ -75,18 +75,10 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
     lanes = Math.max(2, Math.ceil(options.callsPerSecond * 0.08)),
   } = options;
   if (!(callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${callsPerSecond}`);
-  if (!('presenceReserveCall' in redis)) {
-    redis.defineCommand('presenceReserveCall', { lua: reserveLua, numberOfKeys: 1 });
-    redis.defineCommand('presencePenalizeCalls', { lua: penalizeLua, numberOfKeys: 1 });
-  }
-  const reserve = (redis as unknown as { presenceReserveCall: Reserve }).presenceReserveCall.bind(redis);
-  const penalizeCalls = (redis as unknown as { presencePenalizeCalls: Penalize }).presencePenalizeCalls.bind(
-    redis,
-  );
+  const scripts = defineScripts(redis, SCRIPTS);
   const spacingUs = 1_000_000 / (callsPerSecond * (1 - safetyMargin));
   const queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
   let activeLanes = 0;
-  let lateReservations = 0;
 
   function nextWaiter(): Waiter | undefined {
     for (const queue of queues) {
@@ -103,7 +95,10 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
     for (;;) {
       signal?.throwIfAborted();
       const askedAt = performance.now();
-      const [waitUs] = await reserve(pacerKey, spacingUs, recoveryPerSecond);
+      const [waitUs] = (await scripts.presenceReserveCall(pacerKey, spacingUs, recoveryPerSecond)) as [
+        string,
+        string,
+      ];
       const answeredAt = performance.now();
       const waitMs = Number(waitUs) / 1000;
       // Redis ran the script somewhere between askedAt and answeredAt. Waiting from answeredAt never starts early;
@@ -112,7 +107,6 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
       if (waitMs > 0) await sleep(Math.ceil(waitMs));
       while (performance.now() < wakeAt) await sleep(1);
       if (performance.now() - (askedAt + waitMs) <= maxLatenessMs) return;
-      lateReservations++;
       options.onLateSlot?.();
     }
   }
@@ -146,10 +140,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
       });
     },
     async penalize(pauseMs) {
-      return Number(await penalizeCalls(pacerKey, Math.round(pauseMs * 1000), 0.9, 0.5));
-    },
-    get lateReservations() {
-      return lateReservations;
+      return Number(await scripts.presencePenalizeCalls(pacerKey, Math.round(pauseMs * 1000), 0.9, 0.5));
     },
   };
 }

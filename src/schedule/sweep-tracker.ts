@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AppKeys } from '../state/keys.js';
-import { loadLua } from '../state/lua-script.js';
+import { defineScripts, loadLua } from '../state/lua-script.js';
 
 export type SweepDecision = 'start' | 'resume' | 'skip';
 
@@ -29,14 +29,15 @@ export interface SweepTracker {
   }): Promise<SweepDecision>;
   /**
    * Counts a chunk as done once: `remaining` chunks still outstanding (-1 if it was already counted);
-   * `startNext` when it completed a sweep that had a tick deferred meanwhile (start a follow-up sweep now).
+   * `startNext` when it completed a sweep that had a tick deferred meanwhile (start a follow-up sweep now);
+   * `durationMs` of the sweep when this chunk completed it.
    */
   finishChunk(input: {
     watchlist: string;
     sweepId: string;
     chunk: number;
     nowMs: number;
-  }): Promise<{ remaining: number; startNext: boolean }>;
+  }): Promise<{ remaining: number; startNext: boolean; durationMs?: number }>;
   stats(watchlist: string): Promise<SweepStats>;
   /** Id of the watchlist's current sweep (chunks of any other sweep are obsolete). */
   currentSweepId(watchlist: string): Promise<string | undefined>;
@@ -44,17 +45,13 @@ export interface SweepTracker {
   doneChunks(watchlist: string, chunks: number): Promise<Set<number>>;
 }
 
-const beginLua = loadLua(new URL('./lua/begin-sweep.lua', import.meta.url));
-const finishLua = loadLua(new URL('./lua/finish-chunk.lua', import.meta.url));
-
-type Script = (...args: (string | number)[]) => Promise<string | number>;
+const SCRIPTS = {
+  presenceBeginSweep: { lua: loadLua(new URL('./lua/begin-sweep.lua', import.meta.url)), numberOfKeys: 2 },
+  presenceFinishChunk: { lua: loadLua(new URL('./lua/finish-chunk.lua', import.meta.url)), numberOfKeys: 2 },
+};
 
 export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
-  if (!('presenceBeginSweep' in redis)) {
-    redis.defineCommand('presenceBeginSweep', { lua: beginLua, numberOfKeys: 2 });
-    redis.defineCommand('presenceFinishChunk', { lua: finishLua, numberOfKeys: 2 });
-  }
-  const scripts = redis as unknown as Record<'presenceBeginSweep' | 'presenceFinishChunk', Script>;
+  const scripts = defineScripts(redis, SCRIPTS);
   return {
     async begin({ watchlist, sweepId, chunks, version, nowMs, staleAfterMs }) {
       return (await scripts.presenceBeginSweep(
@@ -68,14 +65,14 @@ export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
       )) as SweepDecision;
     },
     async finishChunk({ watchlist, sweepId, chunk, nowMs }) {
-      const [remaining, startNext] = (await scripts.presenceFinishChunk(
+      const [remaining, startNext, durationMs] = (await scripts.presenceFinishChunk(
         keys.sweep(watchlist),
         keys.sweepDone(watchlist),
         sweepId,
         chunk,
         nowMs,
-      )) as unknown as [number, number];
-      return { remaining, startNext: startNext === 1 };
+      )) as [number, number, number?];
+      return { remaining, startNext: startNext === 1, ...(durationMs === undefined ? {} : { durationMs }) };
     },
     async currentSweepId(watchlist) {
       return (await redis.hget(keys.sweep(watchlist), 'id')) ?? undefined;

@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FirstObservationPolicy } from '../events/event.js';
 import type { AppKeys } from '../state/keys.js';
+import { createLease } from '../state/lease.js';
 import type { StateStore } from '../state/state-store.js';
 import type { WatchlistDefinition, WatchlistRegistry } from '../state/watchlist-registry.js';
 import { MAX_IDS_PER_CALL } from '../tencent/types.js';
@@ -51,11 +52,14 @@ function versionOf(userIds: readonly string[]): string {
 }
 
 /** Hash of the whole desired configuration: processes with the same files compute the same value. */
-function configVersionOf(specs: readonly WatchlistSpec[]): string {
+function configVersionOf(
+  specs: readonly WatchlistSpec[],
+  memberVersions: ReadonlyMap<string, string>,
+): string {
   const hash = createHash('sha256');
   for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
-    const { userIds, ...settings } = spec;
-    hash.update(JSON.stringify(settings)).update(versionOf(userIds));
+    const { userIds: _members, ...settings } = spec;
+    hash.update(JSON.stringify(settings)).update(memberVersions.get(spec.name)!);
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -71,7 +75,9 @@ export async function syncWatchlists(
   specs: readonly WatchlistSpec[],
 ): Promise<SyncReport> {
   const { redis, keys, registry, stateStore } = deps;
-  const version = configVersionOf(specs);
+  // Each member list is hashed once (a million IDs take a while): for the config version and for its chunks.
+  const memberVersions = new Map(specs.map((spec) => [spec.name, versionOf(spec.userIds)]));
+  const version = configVersionOf(specs, memberVersions);
   const report: SyncReport = {
     changed: false,
     version,
@@ -84,8 +90,8 @@ export async function syncWatchlists(
   };
   if ((await redis.get(keys.configVersion)) === version) return report;
 
-  const token = randomUUID();
-  while ((await redis.set(keys.syncLock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') await sleep(200);
+  const lock = createLease(redis, keys.syncLock, LOCK_TTL_MS);
+  while (!(await lock.hold())) await sleep(200);
   try {
     if ((await redis.get(keys.configVersion)) === version) return report;
     report.changed = true;
@@ -97,7 +103,7 @@ export async function syncWatchlists(
 
     for (const spec of specs) {
       const old = current.get(spec.name);
-      const memberVersion = versionOf(spec.userIds);
+      const memberVersion = memberVersions.get(spec.name)!;
       const id = old?.id ?? (await redis.incr(keys.watchlistIdCounter));
       const definition: WatchlistDefinition = {
         id,
@@ -175,11 +181,6 @@ export async function syncWatchlists(
     await redis.set(keys.configVersion, version);
     return report;
   } finally {
-    await redis.eval(
-      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-      1,
-      keys.syncLock,
-      token,
-    );
+    await lock.release();
   }
 }

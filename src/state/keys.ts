@@ -63,15 +63,16 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     sweep: (name) => `${tag}:sweep:${name}`,
     sweepDone: (name) => `${tag}:sweep:${name}:done`,
     chunkWatermarks: (name) => `${tag}:watermarks:${name}`,
-    stateBucketOf: (userId) => `${tag}:s:${(hashUserId(userId) % stateBuckets).toString(36)}`,
+    // FNV-1a of the UserID: stable forever, since changing it orphans stored state.
+    stateBucketOf: (userId) => `${tag}:s:${(fnv1a32(userId) % stateBuckets).toString(36)}`,
   };
 }
 
-/** FNV-1a (32-bit) of the UserID. Stable forever: changing it orphans stored state. */
-function hashUserId(userId: string): number {
+/** FNV-1a (32-bit) of a string's UTF-16 code units: a fast, stable, non-cryptographic hash. */
+export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < userId.length; i++) {
-    hash ^= userId.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { FirstObservationPolicy } from '../events/event.js';
 import type { AppKeys } from './keys.js';
-import { loadLua } from './lua-script.js';
+import { defineScripts, loadLua } from './lua-script.js';
 import { decodeRecord, type StateCode, type StoredState } from './record.js';
 
 /** What one chunk saw for one user. */
@@ -48,28 +48,17 @@ export interface StateStore {
   readState(userId: string): Promise<StoredState | undefined>;
 }
 
-const applyLua = loadLua(new URL('./lua/apply-observations.lua', import.meta.url));
-const membershipLua = loadLua(new URL('./lua/update-membership.lua', import.meta.url));
-const snapshotsLua = loadLua(new URL('./lua/emit-snapshots.lua', import.meta.url));
-/** Users per membership script call: keeps each script short so Redis never blocks long. */
+const SCRIPTS = {
+  presenceApplyObservations: { lua: loadLua(new URL('./lua/apply-observations.lua', import.meta.url)) },
+  presenceUpdateMembership: { lua: loadLua(new URL('./lua/update-membership.lua', import.meta.url)) },
+  presenceEmitSnapshots: { lua: loadLua(new URL('./lua/emit-snapshots.lua', import.meta.url)) },
+};
+/** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
 
-type ScriptRunner = (...args: (string | number)[]) => Promise<number[]>;
-
-/**
- * The per-app state store. Scripts are registered once per connection with `defineCommand` (EVALSHA with
- * automatic fallback to EVAL).
- */
+/** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
 export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
-  if (!('presenceEmitSnapshots' in redis)) {
-    redis.defineCommand('presenceApplyObservations', { lua: applyLua });
-    redis.defineCommand('presenceUpdateMembership', { lua: membershipLua });
-    redis.defineCommand('presenceEmitSnapshots', { lua: snapshotsLua });
-  }
-  const commands = redis as unknown as Record<
-    'presenceApplyObservations' | 'presenceUpdateMembership' | 'presenceEmitSnapshots',
-    ScriptRunner
-  >;
+  const commands = defineScripts(redis, SCRIPTS);
 
   /** KEYS = [...leading, ...distinct buckets]; with the KEYS index (1-based) of each user's bucket, in order. */
   function bucketKeys(userIds: readonly string[], leading: string[]): { keys: string[]; indexOf: number[] } {
@@ -88,6 +77,26 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
     return { keys: keysList, indexOf };
   }
 
+  /**
+   * Runs a per-user script over batches of users: KEYS = outbox + their buckets, ARGV = `leading`, then one
+   * (userId, bucket KEYS index) pair per user. Returns each batch's reply as numbers.
+   */
+  async function runPerUserBatches(
+    script: 'presenceUpdateMembership' | 'presenceEmitSnapshots',
+    userIds: readonly string[],
+    leading: (string | number)[],
+  ): Promise<number[][]> {
+    const replies: number[][] = [];
+    for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
+      const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
+      const { keys: scriptKeys, indexOf } = bucketKeys(batch, [keys.outbox]);
+      const pairs = batch.flatMap((userId, i) => [userId, indexOf[i]!]);
+      const reply = await commands[script](scriptKeys.length, ...scriptKeys, ...leading, ...pairs);
+      replies.push((Array.isArray(reply) ? reply : [reply]).map(Number));
+    }
+    return replies;
+  }
+
   return {
     async applyObservations({ source, observedAtMs, firstObservation, deviceEvents, observations }) {
       if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
@@ -99,7 +108,7 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
       const packed = observations
         .map((o, i) => `${o.userId}\t${indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
         .join('\n');
-      const [applied = 0, events = 0, stale = 0, untracked = 0] = await commands.presenceApplyObservations(
+      const [applied = 0, events = 0, stale = 0, untracked = 0] = (await commands.presenceApplyObservations(
         scriptKeys.length,
         ...scriptKeys,
         observedAtMs,
@@ -107,37 +116,21 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         deviceEvents ? '1' : '0',
         `${source.version}:${source.chunk}`,
         packed,
-      );
+      )) as number[];
       return { applied, events, stale, untracked };
     },
 
     async updateMembership({ op, watchlistId, userIds, nowMs }) {
-      const total: MembershipResult = { changed: 0, untracked: 0 };
-      for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
-        const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-        const { keys: scriptKeys, indexOf } = bucketKeys(batch, [keys.outbox]);
-        const args: (string | number)[] = [nowMs, op, watchlistId];
-        batch.forEach((userId, i) => args.push(userId, indexOf[i]!));
-        const [changed = 0, untracked = 0] = await commands.presenceUpdateMembership(
-          scriptKeys.length,
-          ...scriptKeys,
-          ...args,
-        );
-        total.changed += changed;
-        total.untracked += untracked;
-      }
-      return total;
+      const results = await runPerUserBatches('presenceUpdateMembership', userIds, [nowMs, op, watchlistId]);
+      return {
+        changed: results.reduce((sum, [changed = 0]) => sum + changed, 0),
+        untracked: results.reduce((sum, [, untracked = 0]) => sum + untracked, 0),
+      };
     },
 
     async emitSnapshots(userIds) {
-      let emitted = 0;
-      for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
-        const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-        const { keys: scriptKeys, indexOf } = bucketKeys(batch, [keys.outbox]);
-        const args = batch.flatMap((userId, i) => [userId, indexOf[i]!]);
-        emitted += Number(await commands.presenceEmitSnapshots(scriptKeys.length, ...scriptKeys, ...args));
-      }
-      return emitted;
+      const results = await runPerUserBatches('presenceEmitSnapshots', userIds, []);
+      return results.reduce((sum, [emitted = 0]) => sum + emitted, 0);
     },
 
     async readState(userId) {

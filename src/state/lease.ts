@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { defineScripts, loadLua } from './lua-script.js';
+
+/**
+ * A lease in Redis: one holder at a time, identified by a random token, lost when not renewed within its time.
+ * The relay holds one per app (one active publisher); the watchlist sync holds one while it writes.
+ */
+export interface Lease {
+  /** The holder's token (scripts that must only act for the holder compare it). */
+  readonly token: string;
+  /** Takes the lease when free, or extends it when already held; resolves whether it is held now. */
+  hold(): Promise<boolean>;
+  /** Gives the lease up if still held. */
+  release(): Promise<void>;
+}
+
+const SCRIPTS = {
+  presenceHoldLease: { lua: loadLua(new URL('./lua/hold-lease.lua', import.meta.url)), numberOfKeys: 1 },
+  presenceReleaseLease: {
+    lua: loadLua(new URL('./lua/release-lease.lua', import.meta.url)),
+    numberOfKeys: 1,
+  },
+};
+
+export function createLease(redis: Redis, key: string, leaseMs: number): Lease {
+  const scripts = defineScripts(redis, SCRIPTS);
+  const token = randomUUID();
+  return {
+    token,
+    hold: async () => (await scripts.presenceHoldLease(key, token, leaseMs)) === 1,
+    release: async () => {
+      await scripts.presenceReleaseLease(key, token);
+    },
+  };
+}
