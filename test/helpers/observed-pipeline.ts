@@ -1,17 +1,13 @@
 import type { PresenceEvent } from '../../src/events/event.js';
 import type { LoadedConfig } from '../../src/config/index.js';
 import type { Service } from '../../src/main.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
 import type { PresenceState } from '../../src/tencent/types.js';
 import { compareWithGroundTruth, type GroundTruthReport } from './ground-truth.js';
 import { collectRecords } from './kafka-events.js';
-import { simulatorApp, startTestService, testConfig } from './pipeline.js';
+import { simulatorApp, startTestService, startTestSimulator, testConfig, userIds } from './pipeline.js';
 import { onTeardown, testKafka } from './services.js';
 import { waitFor } from './wait-for.js';
-
-/** Simulator user IDs `u000000`, `u000001`, ... */
-export const userIds = (count: number) =>
-  Array.from({ length: count }, (_, i) => `u${String(i).padStart(6, '0')}`);
 
 const NEXT: Record<PresenceState, PresenceState> = {
   Online: 'Offline',
@@ -52,12 +48,11 @@ export interface ObservedPipeline {
  * the transitions topic, with the ground-truth comparison at hand. Everything closes after the test file.
  */
 export async function startObservedPipeline(options: ObservedPipelineOptions): Promise<ObservedPipeline> {
-  const simulator = await startSimulator({
+  const simulator = await startTestSimulator({
     ...options.simulator,
     seed: options.seed,
     population: { size: options.users, notImportedShare: 0 },
   });
-  onTeardown(() => simulator.close());
   const users = userIds(options.users);
   const config = testConfig([simulatorApp(simulator)], [{ name: 'all', userIds: users }], options.redisUrl);
   if (options.kafkaBrokers) config.kafka.brokers = options.kafkaBrokers;

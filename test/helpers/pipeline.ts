@@ -2,8 +2,25 @@ import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from '../../src/confi
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createSilentLogger, type Logger } from '../../src/ops/logger.js';
 import { startService, type Role, type Service, type ServiceOptions } from '../../src/main.js';
-import { DEFAULT_SIMULATOR_APP, type Simulator } from '../../src/simulator/index.js';
-import { testKafkaBrokers, testRedisUrl, uniqueName } from './services.js';
+import {
+  DEFAULT_SIMULATOR_APP,
+  startSimulator,
+  type Simulator,
+  type SimulatorOptions,
+} from '../../src/simulator/index.js';
+import { onTeardown, testKafkaBrokers, testRedisUrl, uniqueName } from './services.js';
+
+/** Simulator user IDs `u000000`, `u000001`, ...: `count` of them from index `from`. */
+export function userIds(count: number, from = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `u${String(from + i).padStart(6, '0')}`);
+}
+
+/** A simulator on a free port, closed after the test file. */
+export async function startTestSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const simulator = await startSimulator(options);
+  onTeardown(() => simulator.close());
+  return simulator;
+}
 
 export type WatchlistInput = Pick<ResolvedWatchlist, 'name' | 'userIds'> & Partial<ResolvedWatchlist>;
 

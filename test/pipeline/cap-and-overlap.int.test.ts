@@ -3,29 +3,32 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { POLL_QUEUE, schedulerIdOf } from '../../src/schedule/queues.js';
 import { createSweepTracker } from '../../src/schedule/sweep-tracker.js';
-import { DEFAULT_SIMULATOR_APP, startSimulator } from '../../src/simulator/index.js';
-import { simulatorApp, startTestService, testConfig } from '../helpers/pipeline.js';
+import { DEFAULT_SIMULATOR_APP } from '../../src/simulator/index.js';
+import {
+  simulatorApp,
+  startTestService,
+  startTestSimulator,
+  testConfig,
+  userIds,
+} from '../helpers/pipeline.js';
 import { onTeardown } from '../helpers/services.js';
 import { spawnWorker } from '../helpers/spawn-worker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const ids = (count: number) => Array.from({ length: count }, (_, i) => `u${String(i).padStart(6, '0')}`);
-
 describe('the call cap and the overlap policy under more demand than the cap allows', () => {
   it('two worker processes share one cap: the simulator counts no call over it, and sweeps are skipped, not piled up', async () => {
     const cap = 20;
-    const simulator = await startSimulator({
+    const simulator = await startTestSimulator({
       seed: 21,
       apps: [{ ...DEFAULT_SIMULATOR_APP, callsPerSecond: cap }],
       population: { size: 20_000, notImportedShare: 0 },
       latency: { minMs: 30, maxMs: 80 },
     });
-    onTeardown(() => simulator.close());
     // 40 chunks every second against a cap of 20 calls/s: twice what the cap allows.
     // Silent first observation: no Kafka flood in this process, whose event loop also serves the simulator.
     const config = testConfig(
       [simulatorApp(simulator, { callsPerSecond: cap })],
-      [{ name: 'big', userIds: ids(20_000), firstObservation: 'silent' }],
+      [{ name: 'big', userIds: userIds(20_000), firstObservation: 'silent' }],
     );
     const service = await startTestService(config, { roles: ['scheduler'] });
     onTeardown(() => service.stop());
@@ -65,19 +68,18 @@ describe('the call cap and the overlap policy under more demand than the cap all
 
   it('serves a small fast watchlist first while a big slow one saturates the cap (priorities)', async () => {
     const cap = 20;
-    const simulator = await startSimulator({
+    const simulator = await startTestSimulator({
       seed: 23,
       apps: [{ ...DEFAULT_SIMULATOR_APP, callsPerSecond: cap }],
       population: { size: 20_000, notImportedShare: 0 },
       latency: { minMs: 20, maxMs: 40 },
     });
-    onTeardown(() => simulator.close());
     const config = testConfig(
       [simulatorApp(simulator, { callsPerSecond: cap })],
       [
         // 40 chunks a second: twice the cap on its own.
-        { name: 'big', userIds: ids(20_000), firstObservation: 'silent', priority: 9 },
-        { name: 'small', userIds: ids(100), firstObservation: 'silent', priority: 1 },
+        { name: 'big', userIds: userIds(20_000), firstObservation: 'silent', priority: 9 },
+        { name: 'small', userIds: userIds(100), firstObservation: 'silent', priority: 1 },
       ],
     );
     const service = await startTestService(config, { roles: ['scheduler', 'poller'] });
@@ -102,9 +104,8 @@ describe('the call cap and the overlap policy under more demand than the cap all
   }, 60_000);
 
   it('repairs a job scheduler that disappeared', async () => {
-    const simulator = await startSimulator({ seed: 22, population: { size: 100, notImportedShare: 0 } });
-    onTeardown(() => simulator.close());
-    const config = testConfig([simulatorApp(simulator)], [{ name: 'small', userIds: ids(100) }]);
+    const simulator = await startTestSimulator({ seed: 22, population: { size: 100, notImportedShare: 0 } });
+    const config = testConfig([simulatorApp(simulator)], [{ name: 'small', userIds: userIds(100) }]);
     const metrics = createMetrics();
     const service = await startTestService(config, { roles: ['scheduler'], metrics });
     onTeardown(() => service.stop());

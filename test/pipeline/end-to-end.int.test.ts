@@ -1,26 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presenceEventSchema, type PresenceEvent } from '../../src/events/event.js';
 import type { Service } from '../../src/main.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { collectRecords, type EventCollector } from '../helpers/kafka-events.js';
-import { simulatorApp, startTestService, testConfig } from '../helpers/pipeline.js';
+import {
+  simulatorApp,
+  startTestService,
+  startTestSimulator,
+  testConfig,
+  userIds,
+} from '../helpers/pipeline.js';
 import { onTeardown, testKafka } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const ids = (from: number, to: number) =>
-  Array.from({ length: to - from }, (_, i) => `u${String(from + i).padStart(6, '0')}`);
 
 describe('pipeline end to end: watchlist -> simulator -> Redis -> Kafka', () => {
   let simulator: Simulator;
   let service: Service;
   let collector: EventCollector;
   let config: ReturnType<typeof testConfig>;
-  const everyone = ids(0, 1_200);
-  const vip = ids(0, 5);
+  const everyone = userIds(1_200);
+  const vip = userIds(5);
 
   beforeAll(async () => {
-    simulator = await startSimulator({ seed: 7, population: { size: 2_000, notImportedShare: 0.02 } });
-    onTeardown(() => simulator.close());
+    simulator = await startTestSimulator({ seed: 7, population: { size: 2_000, notImportedShare: 0.02 } });
     config = testConfig(
       [simulatorApp(simulator)],
       [

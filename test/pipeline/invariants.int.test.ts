@@ -2,28 +2,27 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/ops/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { createTencentClient, type OnlineStatusClient } from '../../src/tencent/index.js';
 import { collectRecords } from '../helpers/kafka-events.js';
-import { simulatorApp, startTestService, testConfig } from '../helpers/pipeline.js';
+import {
+  simulatorApp,
+  startTestService,
+  startTestSimulator,
+  testConfig,
+  userIds,
+} from '../helpers/pipeline.js';
 import { onTeardown, testKafka } from '../helpers/services.js';
 import { spawnWorker } from '../helpers/spawn-worker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const ids = (count: number, prefix = 'u') =>
-  Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(6, '0')}`);
-
-async function simulatorWith(options: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
-  const simulator = await startSimulator(options);
-  onTeardown(() => simulator.close());
-  return simulator;
-}
-
 describe('invariants', () => {
   it('chunking: every call carries 1..500 distinct IDs and every member is in exactly one chunk per sweep', async () => {
-    const simulator = await simulatorWith({ seed: 31, population: { size: 1_234, notImportedShare: 0 } });
+    const simulator = await startTestSimulator({
+      seed: 31,
+      population: { size: 1_234, notImportedShare: 0 },
+    });
     const calls: string[][] = [];
-    const config = testConfig([simulatorApp(simulator)], [{ name: 'odd-size', userIds: ids(1_234) }]);
+    const config = testConfig([simulatorApp(simulator)], [{ name: 'odd-size', userIds: userIds(1_234) }]);
     const service = await startTestService(config, {
       createClient: (app): OnlineStatusClient => {
         const client = createTencentClient(app);
@@ -55,11 +54,11 @@ describe('invariants', () => {
         .map((c) => c.length)
         .sort(),
     ).toEqual([234, 500, 500]);
-    expect(firstSweep).toEqual(ids(1_234).sort());
+    expect(firstSweep).toEqual(userIds(1_234).sort());
   });
 
   it('secrets: the key and UserSigs appear in no log line, metric or event, even when Tencent rejects them', async () => {
-    const simulator = await simulatorWith({ seed: 32, population: { size: 600, notImportedShare: 0 } });
+    const simulator = await startTestSimulator({ seed: 32, population: { size: 600, notImportedShare: 0 } });
     const goodApp = simulatorApp(simulator);
     const wrongKey = 'a-wrong-secret-key-0123456789abcdef0123456789';
     let logText = '';
@@ -74,13 +73,16 @@ describe('invariants', () => {
     });
     const metrics = createMetrics();
     // One watchlist per app: the good one publishes, the one signed with a wrong key is refused (70009/70003).
-    const config = testConfig([goodApp], [{ name: 'all', userIds: ids(600) }]);
+    const config = testConfig([goodApp], [{ name: 'all', userIds: userIds(600) }]);
     const service = await startTestService(config, { logger, metrics });
     onTeardown(() => service.stop());
     const collector = await collectRecords(testKafka(), [config.kafka.topics.transitions]);
     await waitFor(() => collector.records.length >= 600, { timeoutMs: 20_000, description: 'events' });
 
-    const badConfig = testConfig([{ ...goodApp, secretKey: wrongKey }], [{ name: 'all', userIds: ids(600) }]);
+    const badConfig = testConfig(
+      [{ ...goodApp, secretKey: wrongKey }],
+      [{ name: 'all', userIds: userIds(600) }],
+    );
     const badService = await startTestService(badConfig, { logger, metrics, roles: ['scheduler', 'poller'] });
     onTeardown(() => badService.stop());
     await waitFor(() => logText.includes('rejected the configuration'), {
@@ -101,8 +103,8 @@ describe('invariants', () => {
   });
 
   it('one relay per app: a second relay waits, and takes over when the holder is killed', async () => {
-    const simulator = await simulatorWith({ seed: 33, population: { size: 200, notImportedShare: 0 } });
-    const config = testConfig([simulatorApp(simulator)], [{ name: 'all', userIds: ids(200) }]);
+    const simulator = await startTestSimulator({ seed: 33, population: { size: 200, notImportedShare: 0 } });
+    const config = testConfig([simulatorApp(simulator)], [{ name: 'all', userIds: userIds(200) }]);
     const holder = await spawnWorker(config, ['scheduler', 'poller', 'relay']);
     const collector = await collectRecords(testKafka(), [config.kafka.topics.transitions]);
     await waitFor(() => collector.records.length >= 200, {
