@@ -278,11 +278,7 @@ export async function runCapScenario(
       jobTimeMs: jobTimes(perWorker0, perWorker),
       gcPauses: perWorker.map((m) => m.gcPauses),
       workerMemory: perWorker.map((m) => m.memory),
-      redisAof: {
-        rewrites: persistence1.aofRewrites - persistence0.aofRewrites,
-        forks: persistence1.forks - persistence0.forks,
-        bytesPerSecond: (persistence1.aofSizeBytes - persistence0.aofSizeBytes) / seconds,
-      },
+      redisAof: aofDelta(persistence0, persistence1, seconds),
     };
   } finally {
     await deployment.stop();
@@ -444,15 +440,24 @@ export async function runSweepScenario(
       gcPauses: perWorker[0]?.gcPauses,
       workerMemoryAtReady: readyMemory,
       workerMemory: perWorker[0]?.memory,
-      redisAof: {
-        rewrites: persistence1.aofRewrites - persistence0.aofRewrites,
-        forks: persistence1.forks - persistence0.forks,
-        bytesPerSecond: (persistence1.aofSizeBytes - persistence0.aofSizeBytes) / seconds,
-      },
+      redisAof: aofDelta(persistence0, persistence1, seconds),
     };
   } finally {
     await deployment.stop();
   }
+}
+
+/** Redis persistence work between two readings: AOF rewrites, forks and AOF growth per second. */
+function aofDelta(
+  before: { aofRewrites: number; forks: number; aofSizeBytes: number },
+  after: { aofRewrites: number; forks: number; aofSizeBytes: number },
+  seconds: number,
+) {
+  return {
+    rewrites: after.aofRewrites - before.aofRewrites,
+    forks: after.forks - before.forks,
+    bytesPerSecond: (after.aofSizeBytes - before.aofSizeBytes) / seconds,
+  };
 }
 
 /** Splits the Redis memory delta into state records (every bucket), member chunks, outbox and the rest. */

@@ -3,7 +3,8 @@
  * Committed under `schema/` for consumers in any language; a unit test fails when they are stale
  * (regenerate with `npm run schemas`).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { renderJsonSchema } from '../config/json-schema.js';
 import { currentStateSchema, presenceEventSchema } from './event.js';
 
 export const EVENT_JSON_SCHEMA_FILES = {
@@ -12,10 +13,8 @@ export const EVENT_JSON_SCHEMA_FILES = {
 } as const;
 
 export function buildEventJsonSchemas(): Record<keyof typeof EVENT_JSON_SCHEMA_FILES, string> {
-  const render = (schema: z.ZodType, title: string) => {
-    const jsonSchema = z.toJSONSchema(schema, { target: 'draft-7' });
-    return `${JSON.stringify({ $schema: jsonSchema.$schema, title, ...jsonSchema }, null, 2)}\n`;
-  };
+  // Output side: what consumers receive.
+  const render = (schema: z.ZodType, title: string) => renderJsonSchema(schema, title, 'output');
   return {
     event: render(presenceEventSchema, 'presence-poller event (presence.transition/1)'),
     state: render(currentStateSchema, 'presence-poller current state (presence.state/1)'),
