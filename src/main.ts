@@ -150,6 +150,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       const pacer = createPacer(pacerRedis, keys.pacer, {
         callsPerSecond: app.callsPerSecond,
         onLateSlot: () => metrics.pacerLateSlots.inc({ app: label }),
+        onStart: (latenessMs) => metrics.pacerStartLateness.observe({ app: label }, latenessMs / 1000),
       });
       const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
         POLL_QUEUE,

@@ -12,6 +12,7 @@ export interface Metrics {
   accountErrors: Counter<'app' | 'error_code'>;
   pacerWait: Histogram<'app'>;
   pacerLateSlots: Counter<'app'>;
+  pacerStartLateness: Histogram<'app'>;
   rateLimitPenalties: Counter<'app'>;
   usersObserved: Counter<'app' | 'watchlist'>;
   staleObservations: Counter<'app'>;
@@ -72,6 +73,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'presence_pacer_late_slots_total',
       help: 'Send slots given back because the call would have started too late (each a slot of the cap lost)',
       labelNames: ['app'],
+      registers,
+    }),
+    pacerStartLateness: new Histogram({
+      name: 'presence_pacer_start_lateness_seconds',
+      help: 'How long after its send slot a call started (later slots are pushed back by it; see the pacer)',
+      labelNames: ['app'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02],
       registers,
     }),
     rateLimitPenalties: new Counter({

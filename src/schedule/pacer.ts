@@ -1,19 +1,26 @@
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineScripts, loadLua } from '../state/lua-script.js';
+import { createRedisClock } from './redis-clock.js';
 
 /**
  * The global pacer: every call to Tencent, from any process, first takes a send slot from Redis.
  *
  * Why slots rather than BullMQ's limiter: the limiter is a fixed window that lets up to 2x the cap through across a
- * window edge, while Tencent counts calls in a sliding second. Evenly spaced slots keep any one-second window under
- * the cap as long as calls start close to their slot; a call that would start later than `maxLatenessMs` after its
- * slot takes a fresh slot instead, which bounds the bunching that late starts could cause.
+ * window edge, while Tencent counts calls in a sliding second. Slots are spaced evenly at
+ * s = 1000 / (cap x (1 - safetyMargin)) ms, so `cap` consecutive slots span 1000 / (1 - safetyMargin) ms: 1020 ms
+ * for the default margin of 0.02.
  *
- * With spacing s = 1000 / (cap x (1 - safetyMargin)) ms and lateness L, a one-second window holds at most
- * ceil((1000 + L) / s) starts: 200 for cap 200, margin 0.02, L 20 ms. The margin is spent on lateness at the
- * sender; jitter after the start (network, the server's own event loop) is not covered by it, and a rate-limit
- * answer then slows the pacer down (penalize).
+ * Calls do not start exactly on their slot (timers, a busy event loop, garbage collection). Each caller reports
+ * when it actually started, and Redis keeps the starts of the last `cap` reservations: a new slot is never earlier
+ * than the start of the call `cap` reservations back plus 1020 ms - `startSlackMs` (see lua/reserve-call.lua). So
+ * the starts themselves, not only the slots, hold at most `cap` calls in any 1015 ms (defaults), and 15 of the
+ * margin's 20 ms are kept for what happens after the start: the network and the server's own stamping of arrivals.
+ * The slack lets the usual few milliseconds of timer lateness go free; a start later than that costs the excess
+ * once, by pushing later slots back, and a slot that would start more than `maxLatenessMs` late is given back
+ * instead (one slot lost is cheaper than more lateness). Lateness is measured against the slot mapped onto the
+ * local clock (redis-clock.ts), so a reservation whose reply was slow is not charged for it. A rate-limit answer
+ * still pauses everyone and slows the pace (penalize).
  *
  * Priorities: within a process, callers wait in a local queue by priority and only `lanes` of them hold a Redis
  * reservation at a time. Reservations are therefore never more than a few slots ahead, and a chunk of a small,
@@ -24,7 +31,10 @@ export interface PacerOptions {
   callsPerSecond: number;
   /** Share of the cap left unused as a guard against clock and network jitter. Default 0.02. */
   safetyMargin?: number;
-  /** A slot started later than this is given back and a new one taken. Default 20 ms. */
+  /**
+   * A slot that would start later than this is given back and a new one taken. Default 10 ms: two spacings at
+   * 200 calls/s, about where the slot given back costs less than the lateness it would push onto later slots.
+   */
   maxLatenessMs?: number;
   /** Speed recovery after a penalty, in factor units per second. Default 0.05 (0.8 -> 1.0 in 4 s). */
   recoveryPerSecond?: number;
@@ -33,8 +43,15 @@ export interface PacerOptions {
    * deep enough to ride out event-loop stalls and Redis round trips, shallow enough that priorities still decide.
    */
   lanes?: number;
+  /**
+   * Lateness a start may have without pushing later slots back. Default 5 ms, at most the margin's span
+   * (1000 / (1 - safetyMargin) - 1000 ms); the rest of that span is left for jitter after the start.
+   */
+  startSlackMs?: number;
   /** Told each time a slot is given back for lateness (a metric). */
   onLateSlot?: () => void;
+  /** Told how late each accepted slot started, ms (a histogram: the lateness the margin does not have to cover). */
+  onStart?: (latenessMs: number) => void;
 }
 
 export interface AcquireOptions {
@@ -52,6 +69,7 @@ export interface Pacer {
 
 const SCRIPTS = {
   presenceReserveCall: { lua: loadLua(new URL('./lua/reserve-call.lua', import.meta.url)), numberOfKeys: 1 },
+  presenceReportStart: { lua: loadLua(new URL('./lua/report-start.lua', import.meta.url)), numberOfKeys: 1 },
   presencePenalizeCalls: {
     lua: loadLua(new URL('./lua/penalize-calls.lua', import.meta.url)),
     numberOfKeys: 1,
@@ -70,15 +88,22 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
   const {
     callsPerSecond,
     safetyMargin = 0.02,
-    maxLatenessMs = 20,
+    maxLatenessMs = 10,
+    startSlackMs = 5,
     recoveryPerSecond = 0.05,
     lanes = Math.max(2, Math.ceil(options.callsPerSecond * 0.08)),
   } = options;
   if (!(callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${callsPerSecond}`);
   const scripts = defineScripts(redis, SCRIPTS);
   const spacingUs = 1_000_000 / (callsPerSecond * (1 - safetyMargin));
+  // Tencent counts whole calls per second; a fractional cap rounds down (never over it).
+  const windowCalls = Math.max(1, Math.floor(callsPerSecond));
+  const marginSpanUs = windowCalls * spacingUs - 1_000_000;
+  const windowUs = 1_000_000 + marginSpanUs - Math.min(Math.max(0, startSlackMs * 1000), marginSpanUs);
+  const provisionalLatenessUs = maxLatenessMs * 1000;
   const queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
   let activeLanes = 0;
+  const clock = createRedisClock();
 
   function nextWaiter(): Waiter | undefined {
     for (const queue of queues) {
@@ -95,20 +120,38 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
     for (;;) {
       signal?.throwIfAborted();
       const askedAt = performance.now();
-      const [waitUs] = (await scripts.presenceReserveCall(pacerKey, spacingUs, recoveryPerSecond)) as [
-        string,
-        string,
-      ];
+      const [waitUs, slotUs, seq] = (await scripts.presenceReserveCall(
+        pacerKey,
+        spacingUs,
+        recoveryPerSecond,
+        windowCalls,
+        windowUs,
+        provisionalLatenessUs,
+      )) as [string, string, number];
       const answeredAt = performance.now();
-      const waitMs = Number(waitUs) / 1000;
-      // Redis ran the script somewhere between askedAt and answeredAt. Waiting from answeredAt never starts early;
-      // measuring lateness from askedAt also counts a reply that sat unread behind a busy event loop.
-      const wakeAt = answeredAt + waitMs;
-      if (waitMs > 0) await sleep(Math.ceil(waitMs));
-      while (performance.now() < wakeAt) await sleep(1);
-      if (performance.now() - (askedAt + waitMs) <= maxLatenessMs) return;
+      const slotMs = Number(slotUs) / 1000;
+      clock.observe(askedAt, answeredAt, slotMs - Number(waitUs) / 1000);
+      // The slot on the local clock, to within half the best recent round trip to Redis: measuring lateness from
+      // when the reservation was asked would charge a slow reply (a busy Redis) as lateness and waste slots.
+      const slotAt = clock.toLocal(slotMs);
+      if (slotAt - performance.now() >= 1) await sleep(Math.floor(slotAt - performance.now()));
+      while (performance.now() < slotAt) await sleep(1);
+      const latenessMs = performance.now() - slotAt;
+      if (latenessMs <= maxLatenessMs) {
+        reportStart(seq, Number(slotUs) + Math.ceil(latenessMs * 1000));
+        options.onStart?.(latenessMs);
+        return;
+      }
       options.onLateSlot?.();
     }
+  }
+
+  /**
+   * Not awaited: the caller starts now. A report that fails or arrives late leaves the provisional start (slot +
+   * maxLatenessMs) in place, which only ever spaces later slots further apart.
+   */
+  function reportStart(seq: number, startUs: number): void {
+    scripts.presenceReportStart(pacerKey, seq, startUs, windowCalls).catch(() => undefined);
   }
 
   function pump(): void {
