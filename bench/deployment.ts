@@ -61,6 +61,8 @@ export interface WorkerMetrics {
   /** Histogram totals since start: time waiting for a pacer slot, and the Tencent call itself. */
   pacerWait?: { sumSeconds: number; count: number };
   callDuration?: { sumSeconds: number; count: number };
+  /** How late calls started after their slot since start: cumulative counts by upper bound (seconds). */
+  pacerStartLateness?: Record<string, number>;
   /** GC pauses since the last loop-delay reset, by kind. */
   gcPauses?: Record<string, { count: number; totalMs: number; maxMs: number }>;
   memory?: NodeJS.MemoryUsage;

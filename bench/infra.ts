@@ -12,6 +12,7 @@ import { DEFAULT_SIMULATOR_APP, type SimulatorOptions } from '../src/simulator/i
 import { startKafkaBroker, type KafkaBroker } from '../test/helpers/kafka-broker.js';
 import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.js';
 import { ROOT } from './build.js';
+import type { LoopReport } from './loop-monitor.js';
 import { forkChild, type IpcChild } from './ipc.js';
 import { benchKafka } from './latency.js';
 
@@ -123,6 +124,8 @@ export interface SimStats {
   apps: Record<string, { admitted: number; rejectedOverCap: number; maxCallsInAnyWindow: number }>;
   churnChanges: number;
   byCode: Record<string, number>;
+  /** The simulator's event loop and GC since the last reset: a stalled loop stamps arrivals late. */
+  loop: LoopReport;
 }
 
 export async function startSimulatorProcess(
@@ -137,7 +140,10 @@ export async function startSimulatorProcess(
     url: ready.url,
     populationMs: ready.populationMs,
     async stats() {
-      return (await ipc.request<{ type: string; stats: SimStats }>('stats')).stats;
+      const reply = await ipc.request<{ type: string; stats: Omit<SimStats, 'loop'>; loop: LoopReport }>(
+        'stats',
+      );
+      return { ...reply.stats, loop: reply.loop };
     },
     async reset() {
       await ipc.request('reset');

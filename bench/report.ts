@@ -48,6 +48,11 @@ export function buildRows(runs: RunResult[]): Row[] {
       unit: '',
       bar: '>= 0.97, 0 over cap',
       pass: utilization !== undefined && utilization >= 0.97 && rejected === 0,
+      note: `calls started within 1 / 5 / 10 ms of their slot: ${['0.001', '0.005', '0.01']
+        .map((le) => fmt(median(pick((r) => r.cap?.startLateness[le])), 0.01))
+        .join(' / ')} %; slots given back for lateness: ${fmt(
+        median(pick((r) => r.cap?.workerCounters.pacerLateSlots)),
+      )}`,
     });
     rows.push({
       figure: 'calls rejected over the cap (all runs)',
@@ -55,6 +60,9 @@ export function buildRows(runs: RunResult[]): Row[] {
       unit: 'calls',
       bar: '0',
       pass: rejected === 0,
+      note: `simulator event-loop delay p99 ${fmt(
+        median(pick((r) => r.cap?.simulatorLoop.eventLoopDelayMs.p99)),
+      )} ms, max ${fmt(median(pick((r) => r.cap?.simulatorLoop.eventLoopDelayMs.max)))} ms (late arrival stamps)`,
     });
     rows.push({
       figure: 'max calls in any 1 s window',

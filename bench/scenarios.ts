@@ -12,7 +12,7 @@ import {
   type Deployment,
   type WorkerMetrics,
 } from './deployment.js';
-import type { Infra, SimulatorProcess } from './infra.js';
+import type { Infra, SimStats, SimulatorProcess } from './infra.js';
 import { summarizeLatency, type LatencySummary } from './latency.js';
 import { cpuDelta, machineCpu, snapshotCpu, type CpuSnapshot } from './proc.js';
 
@@ -152,6 +152,10 @@ export interface CapResult {
   /** Mean per chunk job over the window: waiting for a pacer slot, and the call (see `jobTimes`). */
   jobTimeMs: { pacerWaitMs: number; callMs: number };
   gcPauses: Array<WorkerMetrics['gcPauses']>;
+  /** How late calls started after their pacer slot over the window: share of starts at or under each bound (s). */
+  startLateness: Record<string, number>;
+  /** The simulator's event-loop delay and GC pauses over the window (late arrival stamps). */
+  simulatorLoop: SimStats['loop'];
   /** process.memoryUsage() of each worker at the end of the window. */
   workerMemory: Array<WorkerMetrics['memory']>;
   /** AOF rewrites / forks during the window and AOF growth (negative after a rewrite shrank it). */
@@ -170,6 +174,18 @@ function jobTimes(before: WorkerMetrics[], after: WorkerMetrics[]): { pacerWaitM
     return count > 0 ? (sum / count) * 1000 : Number.NaN;
   };
   return { pacerWaitMs: delta((m) => m.pacerWait), callMs: delta((m) => m.callDuration) };
+}
+
+/** Cumulative share of the window's starts at or under each lateness bound, over all workers. */
+function latenessShares(before: WorkerMetrics[], after: WorkerMetrics[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  after.forEach((m, i) => {
+    for (const [le, count] of Object.entries(m.pacerStartLateness ?? {})) {
+      counts[le] = (counts[le] ?? 0) + count - (before[i]?.pacerStartLateness?.[le] ?? 0);
+    }
+  });
+  const total = counts['+Inf'] ?? 0;
+  return Object.fromEntries(Object.entries(counts).map(([le, count]) => [le, total ? count / total : 0]));
 }
 
 export const CAP_WATCHLISTS_PER_APP = 8;
@@ -277,6 +293,8 @@ export async function runCapScenario(
       eventLoopDelayMs: perWorker.map((m) => m.eventLoopDelayMs),
       jobTimeMs: jobTimes(perWorker0, perWorker),
       gcPauses: perWorker.map((m) => m.gcPauses),
+      simulatorLoop: stats.loop,
+      startLateness: latenessShares(perWorker0, perWorker),
       workerMemory: perWorker.map((m) => m.memory),
       redisAof: aofDelta(persistence0, persistence1, seconds),
     };

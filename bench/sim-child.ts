@@ -5,17 +5,20 @@
  */
 import { startSimulator, type SimulatorOptions } from '../src/simulator/index.js';
 import { serveParent } from './ipc.js';
+import { startLoopMonitor } from './loop-monitor.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as SimulatorOptions;
 const startedAt = performance.now();
 const simulator = await startSimulator(options);
 const populationMs = performance.now() - startedAt;
+const loop = startLoopMonitor();
 
 serveParent(
   async (request) => {
-    if (request.type === 'stats') return { stats: simulator.stats() };
+    if (request.type === 'stats') return { stats: simulator.stats(), loop: loop.report() };
     if (request.type === 'reset') {
       simulator.resetStats();
+      loop.reset();
       return {};
     }
     throw new Error(`unknown request ${request.type}`);

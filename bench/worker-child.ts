@@ -5,12 +5,12 @@
  * exactly what `loadConfig` hands `startService` for a user file with those IDs.
  */
 import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay, PerformanceObserver, constants } from 'node:perf_hooks';
 import type { LoadedConfig, ResolvedWatchlist } from '../src/config/index.js';
 import { startService, type Role } from '../src/main.js';
 import { createLogger } from '../src/ops/logger.js';
 import { createMetrics } from '../src/ops/metrics.js';
 import { serveParent } from './ipc.js';
+import { startLoopMonitor } from './loop-monitor.js';
 
 export interface WatchlistRange {
   /** First population index and count: members are `u<index>` padded to `idWidth`. */
@@ -40,27 +40,7 @@ const config: LoadedConfig = {
   watchlists: spec.config.watchlists.map(({ range, ...rest }) => ({ ...rest, userIds: memberIds(range) })),
 };
 const metrics = createMetrics();
-// Event-loop delay: a late timer forfeits its pacer slot, so this is the worker's own view of contention.
-const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-loopDelay.enable();
-// GC pauses by kind (the usual suspect for long event-loop stalls): count, total and longest, ms.
-const gcPauses: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
-const gcKinds: Record<number, string> = {
-  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
-  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
-  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
-};
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    const detail = (entry as unknown as { detail?: { kind?: number } }).detail;
-    const kind = gcKinds[detail?.kind ?? -1] ?? 'other';
-    const stats = (gcPauses[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
-    stats.count++;
-    stats.totalMs += entry.duration;
-    stats.maxMs = Math.max(stats.maxMs, entry.duration);
-  }
-}).observe({ entryTypes: ['gc'] });
+const loop = startLoopMonitor();
 const service = await startService(config, {
   roles: spec.roles,
   logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
@@ -81,6 +61,19 @@ async function histogramTotals(metric: {
   return { sumSeconds: total('_sum'), count: total('_count') };
 }
 
+/** Cumulative bucket counts of a histogram (all label sets): upper bound in seconds -> observations at or under. */
+async function histogramBuckets(metric: {
+  get(): Promise<{ values: Array<{ value: number; metricName?: string; labels: object }> }>;
+}): Promise<Record<string, number>> {
+  const buckets: Record<string, number> = {};
+  for (const { value, metricName, labels } of (await metric.get()).values) {
+    const le = (labels as { le?: string | number }).le;
+    if (!metricName?.endsWith('_bucket') || le === undefined) continue;
+    buckets[String(le)] = (buckets[String(le)] ?? 0) + value;
+  }
+  return buckets;
+}
+
 async function counterTotal(metric: {
   get(): Promise<{ values: Array<{ value: number; labels: object }> }>;
 }) {
@@ -90,8 +83,7 @@ async function counterTotal(metric: {
 serveParent(
   async (request) => {
     if (request.type === 'reset-loop-delay') {
-      loopDelay.reset();
-      for (const key of Object.keys(gcPauses)) delete gcPauses[key];
+      loop.reset();
       return {};
     }
     if (request.type !== 'metrics') throw new Error(`unknown request ${request.type}`);
@@ -107,15 +99,11 @@ serveParent(
         .filter((v) => v.labels.decision === 'skip')
         .reduce((s, v) => s + v.value, 0),
       pacerWait: await histogramTotals(metrics.pacerWait),
+      pacerStartLateness: await histogramBuckets(metrics.pacerStartLateness),
       callDuration: await histogramTotals(metrics.callDuration),
       relayLeader: service.apps.some((app) => app.relay?.isLeader === true),
       memory: process.memoryUsage(),
-      gcPauses,
-      eventLoopDelayMs: {
-        p50: loopDelay.percentile(50) / 1e6,
-        p99: loopDelay.percentile(99) / 1e6,
-        max: loopDelay.max / 1e6,
-      },
+      ...loop.report(),
     };
   },
   () => service.stop(),
