@@ -114,6 +114,8 @@ export interface SimulatorProcess {
   ipc: IpcChild;
   url: string;
   populationMs: number;
+  /** The simulator's scheduling priority (nice): -10 when it could be raised (see sim-child.ts), else 0. */
+  nice: number;
   stats(): Promise<SimStats>;
   reset(): Promise<void>;
 }
@@ -134,11 +136,15 @@ export async function startSimulatorProcess(
 ): Promise<SimulatorProcess> {
   const ipc = forkChild(entry, [JSON.stringify(options)], ['--max-old-space-size=4096']);
   onCleanup('simulator', () => ipc.stop());
-  const ready = await ipc.waitFor<{ type: string; url: string; populationMs: number }>('ready', 300_000);
+  const ready = await ipc.waitFor<{ type: string; url: string; populationMs: number; nice: number }>(
+    'ready',
+    300_000,
+  );
   return {
     ipc,
     url: ready.url,
     populationMs: ready.populationMs,
+    nice: ready.nice,
     async stats() {
       const reply = await ipc.request<{ type: string; stats: Omit<SimStats, 'loop'>; loop: LoopReport }>(
         'stats',

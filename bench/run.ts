@@ -99,7 +99,9 @@ async function main(): Promise<void> {
     latency: parameters.latency,
     maxChangeLogEntries: 10_000,
   });
-  log(`simulator ready: population built in ${(simulator.populationMs / 1000).toFixed(1)} s`);
+  log(
+    `simulator ready: population built in ${(simulator.populationMs / 1000).toFixed(1)} s, scheduling priority ${simulator.nice}`,
+  );
   const ctx: BenchContext = {
     infra,
     simulator,
@@ -199,7 +201,7 @@ async function main(): Promise<void> {
     command: `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { ...machine, kafka: infra.kafkaVersion, redis: infra.redisVersion },
     parameters: { ...parameters, scaleWindowSeconds, capUsers, populationSize, churnPerSecond },
-    simulator: { populationBuildMs: simulator.populationMs },
+    simulator: { populationBuildMs: simulator.populationMs, nice: simulator.nice },
     rows,
     runs,
   };
