@@ -14,6 +14,7 @@ import {
 } from './deployment.js';
 import type { Infra, SimStats, SimulatorProcess } from './infra.js';
 import { summarizeLatency, type LatencySummary } from './latency.js';
+import { redisTimeUs, watchStarts } from './start-window.js';
 import { cpuDelta, machineCpu, snapshotCpu, type CpuSnapshot } from './proc.js';
 
 /** Worker counters reported as differences over a measurement window. */
@@ -135,8 +136,12 @@ export interface CapResult {
       utilization: number;
       rejectedOverCap: number;
       maxCallsInAnyWindow: number;
+      /** Invariant 1 at the sender: calls started (pacer, all processes, Redis clock) in any 1,000 ms. */
+      maxStartsInAnySecond: number;
     }
   >;
+  /** Highest over the apps of perApp.maxStartsInAnySecond. */
+  maxStartsInAnySecond: number;
   /** Lowest utilization over the apps. */
   utilization: number;
   rejectedOverCap: number;
@@ -230,7 +235,11 @@ export async function runCapScenario(
   });
   try {
     await sleep(options.warmupSeconds * 1000);
+    const startWatchers = apps.map((app) =>
+      watchStarts(ctx.infra.redisClient, appKeys(deployment.prefix, app.sdkAppId).pacer),
+    );
     await ctx.simulator.reset();
+    const windowFromUs = await redisTimeUs(ctx.infra.redisClient);
     const pids = processIds(ctx, deployment);
     const perWorker0 = await deployment.metrics();
     const metrics0 = sumMetrics(perWorker0);
@@ -241,6 +250,7 @@ export async function runCapScenario(
     const started = performance.now();
     await sleep(options.windowSeconds * 1000);
     const stats = await ctx.simulator.stats();
+    const windowToUs = await redisTimeUs(ctx.infra.redisClient);
     const seconds = (performance.now() - started) / 1000;
     const t1 = Date.now();
     const cpu1 = snapshotAll(pids);
@@ -250,8 +260,9 @@ export async function runCapScenario(
     // Let transitions observed near the end of the window reach the bench consumer.
     await sleep(3_000);
 
+    const startReports = await Promise.all(startWatchers.map((w) => w.stop(windowFromUs, windowToUs)));
     const perApp: CapResult['perApp'] = {};
-    for (const app of apps) {
+    for (const [index, app] of apps.entries()) {
       const s = stats.apps[String(app.sdkAppId)] ?? {
         admitted: 0,
         rejectedOverCap: 0,
@@ -264,6 +275,7 @@ export async function runCapScenario(
         utilization: s.admitted / seconds / app.callsPerSecond,
         rejectedOverCap: s.rejectedOverCap,
         maxCallsInAnyWindow: s.maxCallsInAnyWindow,
+        maxStartsInAnySecond: startReports[index]!.maxInAnySecond,
       };
     }
     const cpu = cpuReport(cpu0, cpu1, seconds);
@@ -284,6 +296,7 @@ export async function runCapScenario(
       utilization: Math.min(...list.map((a) => a.utilization)),
       rejectedOverCap: list.reduce((s, a) => s + a.rejectedOverCap, 0),
       maxCallsInAnyWindow: Math.max(...list.map((a) => a.maxCallsInAnyWindow)),
+      maxStartsInAnySecond: Math.max(...list.map((a) => a.maxStartsInAnySecond)),
       statesPerSecond: states / seconds,
       workerCpuSecondsPer100kStates: workerCpu(cpu) / (states / 100_000),
       workerPeakRssBytes: deployment.peakRss(),
