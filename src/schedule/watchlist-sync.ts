@@ -34,14 +34,56 @@ export interface SyncReport {
 }
 
 const LOCK_TTL_MS = 120_000;
+/**
+ * Chunks per RPUSH, and per read of a stored list: a million members are written and read in pieces of 50,000
+ * users (~400 KB of blobs), never all at once. What a command's arguments and reply reference outlives the command
+ * until a full GC (see state-store.ts), so one MULTI of all 2,000 blobs, or one LRANGE of them, held it all.
+ */
+const CHUNKS_PER_PIECE = 100;
+/** Users per membership call when removing: the set of leaving users is handed over in slices of this size. */
+const REMOVAL_PIECE = CHUNKS_PER_PIECE * MAX_IDS_PER_CALL;
 
-/** Splits members into chunk blobs of at most 500 IDs each (the unit of one API call). */
-export function chunkMembers(userIds: readonly string[]): string[] {
+/** Splits members `from`..`to` (500-aligned `from`) into chunk blobs of at most 500 IDs each (one API call). */
+export function chunkMembers(userIds: readonly string[], from = 0, to = userIds.length): string[] {
   const blobs: string[] = [];
-  for (let i = 0; i < userIds.length; i += MAX_IDS_PER_CALL) {
-    blobs.push(userIds.slice(i, i + MAX_IDS_PER_CALL).join('\n'));
+  for (let i = from; i < to; i += MAX_IDS_PER_CALL) {
+    blobs.push(userIds.slice(i, Math.min(i + MAX_IDS_PER_CALL, to)).join('\n'));
   }
   return blobs;
+}
+
+/**
+ * Stores a member list as chunk blobs under its version's key, a piece at a time. Not in one MULTI: nothing reads
+ * this version before its definition is published (after this), a list left half-written by a process that died
+ * is deleted and rewritten by the next sync (the published version still differs), and since the key is
+ * content-addressed, any chunk a reader does find is the right one.
+ */
+async function writeChunks(redis: Redis, chunkKey: string, userIds: readonly string[]): Promise<void> {
+  await redis.del(chunkKey);
+  const step = CHUNKS_PER_PIECE * MAX_IDS_PER_CALL;
+  for (let from = 0; from < userIds.length; from += step) {
+    await redis.rpush(chunkKey, ...chunkMembers(userIds, from, Math.min(from + step, userIds.length)));
+  }
+}
+
+/** Users leaving a watchlist: the rest of its old members once the kept ones are deleted, or a whole stored list. */
+type Leaving = Set<string> | WatchlistDefinition;
+
+/** The leaving users in order, in pieces: slices of a set, or a stored list read back chunk by chunk. */
+async function* piecesOf(registry: WatchlistRegistry, leaving: Leaving): AsyncIterable<string[]> {
+  if (!(leaving instanceof Set)) {
+    yield* registry.memberPieces(leaving, CHUNKS_PER_PIECE);
+    return;
+  }
+  let piece: string[] = [];
+  for (const userId of leaving) {
+    piece.push(userId);
+    if (piece.length === REMOVAL_PIECE) {
+      yield piece;
+      piece = [];
+    }
+  }
+  if (piece.length > 0) yield piece;
 }
 
 function versionOf(userIds: readonly string[]): string {
@@ -99,7 +141,7 @@ export async function syncWatchlists(
     const staleChunkKeys: string[] = [];
     // Removals wait until every watchlist's additions are done: a user moving from one list to another must
     // never pass through "in no list" (that would publish a false untracked and drop its state).
-    const removals: Array<{ watchlistId: number; userIds: string[] }> = [];
+    const removals: Array<{ watchlistId: number; leaving: Leaving }> = [];
 
     for (const spec of specs) {
       const old = current.get(spec.name);
@@ -121,22 +163,22 @@ export async function syncWatchlists(
       await redis.hset(keys.watchlistIds, String(id), JSON.stringify({ name: spec.name, topic: spec.topic }));
 
       if (old?.version !== memberVersion) {
-        const chunkKey = keys.watchlistChunks(spec.name, memberVersion);
-        const blobs = chunkMembers(spec.userIds);
-        const write = redis.multi().del(chunkKey);
-        for (let i = 0; i < blobs.length; i += 1_000) write.rpush(chunkKey, ...blobs.slice(i, i + 1_000));
-        await write.exec();
-
-        // A new watchlist adds everyone: no sets of a million IDs to build for that.
-        const before = old ? new Set(await registry.readMembers(old)) : undefined;
-        const after = before ? new Set(spec.userIds) : undefined;
-        const added = before ? spec.userIds.filter((userId) => !before.has(userId)) : spec.userIds;
+        await writeChunks(redis, keys.watchlistChunks(spec.name, memberVersion), spec.userIds);
+        // A new watchlist adds everyone: no set of a million IDs to build for that. A changed one: one set of the
+        // old members; deleting the kept ones leaves the leaving ones, still in the old list's order.
+        let added = spec.userIds;
+        if (old) {
+          const leaving = new Set<string>();
+          for await (const piece of registry.memberPieces(old, CHUNKS_PER_PIECE)) {
+            for (const userId of piece) leaving.add(userId);
+          }
+          added = spec.userIds.filter((userId) => !leaving.delete(userId));
+          removals.push({ watchlistId: id, leaving });
+        }
         // Add before publishing the new version, so its chunks only name users that have a record.
         report.usersAdded += (
           await stateStore.updateMembership({ op: 'add', watchlistId: id, userIds: added, nowMs: Date.now() })
         ).changed;
-        if (before)
-          removals.push({ watchlistId: id, userIds: [...before].filter((userId) => !after!.has(userId)) });
         if (old) {
           staleChunkKeys.push(keys.watchlistChunks(old.name, old.version));
           // Only the old version's watermarks: chunks of the new one may already be running.
@@ -154,7 +196,8 @@ export async function syncWatchlists(
     const wanted = new Set(specs.map((spec) => spec.name));
     for (const old of current.values()) {
       if (wanted.has(old.name)) continue;
-      removals.push({ watchlistId: old.id, userIds: await registry.readMembers(old) });
+      // Read back when its turn comes, a piece at a time: its chunks are deleted only after the removals.
+      removals.push({ watchlistId: old.id, leaving: old });
       report.removed.push(old.name);
       await redis.hdel(keys.watchlists, old.name);
       staleChunkKeys.push(
@@ -165,15 +208,13 @@ export async function syncWatchlists(
       );
     }
 
-    for (const { watchlistId, userIds } of removals) {
-      const dropped = await stateStore.updateMembership({
-        op: 'remove',
-        watchlistId,
-        userIds,
-        nowMs: Date.now(),
-      });
-      report.usersRemoved += dropped.changed;
-      report.untracked += dropped.untracked;
+    for (const { watchlistId, leaving } of removals) {
+      const nowMs = Date.now();
+      for await (const userIds of piecesOf(registry, leaving)) {
+        const dropped = await stateStore.updateMembership({ op: 'remove', watchlistId, userIds, nowMs });
+        report.usersRemoved += dropped.changed;
+        report.untracked += dropped.untracked;
+      }
     }
 
     // Chunk jobs of an old version that are still queued find their list gone and finish as obsolete.

@@ -37,6 +37,8 @@ export interface WatchlistRegistry {
   /** The UserIDs of one chunk, or undefined when that version is gone (the watchlist changed meanwhile). */
   readChunk(name: string, version: string, index: number): Promise<string[] | undefined>;
   readMembers(definition: WatchlistDefinition): Promise<string[]>;
+  /** The same members in order, `chunksPerPiece` chunks at a time: a long list is never read whole. */
+  memberPieces(definition: WatchlistDefinition, chunksPerPiece: number): AsyncIterable<string[]>;
   namesById(): Promise<Map<number, WatchlistName>>;
 }
 
@@ -58,6 +60,14 @@ export function createWatchlistRegistry(redis: Redis, keys: AppKeys): WatchlistR
     async readMembers(definition) {
       const blobs = await redis.lrange(keys.watchlistChunks(definition.name, definition.version), 0, -1);
       return blobs.flatMap((blob) => blob.split('\n'));
+    },
+    async *memberPieces(definition, chunksPerPiece) {
+      const key = keys.watchlistChunks(definition.name, definition.version);
+      for (let first = 0; ; first += chunksPerPiece) {
+        const blobs = await redis.lrange(key, first, first + chunksPerPiece - 1);
+        if (blobs.length > 0) yield blobs.flatMap((blob) => blob.split('\n'));
+        if (blobs.length < chunksPerPiece) return;
+      }
     },
     async namesById() {
       const all = await redis.hgetall(keys.watchlistIds);

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseOutboxEntry } from '../../src/events/outbox-entry.js';
-import { syncWatchlists, type WatchlistSpec } from '../../src/schedule/watchlist-sync.js';
+import { chunkMembers, syncWatchlists, type WatchlistSpec } from '../../src/schedule/watchlist-sync.js';
 import { appKeys } from '../../src/state/keys.js';
 import { createStateStore } from '../../src/state/state-store.js';
 import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
-import { testRedis, uniqueName } from '../helpers/services.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import { onTeardown, testRedis, uniqueName } from '../helpers/services.js';
 
-function setup() {
-  const redis = testRedis();
+function setup(redisUrl?: string) {
+  const redis = testRedis({}, redisUrl);
   const keys = appKeys(uniqueName('sync'), 1400000000);
   const deps = {
     redis,
@@ -69,5 +70,47 @@ describe('syncWatchlists', () => {
     const specs = [list('a', ['u1', 'u2'])];
     expect((await syncWatchlists(deps, specs)).changed).toBe(true);
     expect((await syncWatchlists(deps, specs)).changed).toBe(false);
+  });
+
+  it('stores, diffs and removes a list longer than one write piece, keeping the old order for removals', async () => {
+    // A Redis of its own: 120,500 records in the shared one would skew other files' memory figures.
+    const server = await startRedisServer({ appendOnly: false });
+    onTeardown(() => server.destroy());
+    const { deps, redis, keys, registry, stateStore, outbox } = setup(server.url);
+    // 120,500 users: three pieces of up to 50,000 (100 chunks) each, the last chunk half full.
+    const ids = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => `m${String(from + i).padStart(7, '0')}`);
+    const first = ids(0, 120_500);
+    expect(await syncWatchlists(deps, [list('big', first)])).toMatchObject({ usersAdded: 120_500 });
+    const stored = (await registry.get('big'))!;
+    expect(stored).toMatchObject({ chunkCount: 241, userCount: 120_500 });
+    expect(await redis.lrange(keys.watchlistChunks('big', stored.version), 0, -1)).toEqual(
+      chunkMembers(first),
+    );
+    // Users seen once get an untracked event when they leave: one every 10,000, across the pieces.
+    const seen = first.filter((_, i) => i % 10_000 === 0);
+    await see(seen, 1_000, stateStore);
+
+    // Drop the first 60,000 (more than one piece of leaving users), keep the rest, add 40,000.
+    const second = [...first.slice(60_000), ...ids(200_000, 40_000)];
+    expect(await syncWatchlists(deps, [list('big', second)])).toMatchObject({
+      usersAdded: 40_000,
+      usersRemoved: 60_000,
+      untracked: 60_000,
+    });
+    const changed = (await registry.get('big'))!;
+    expect(await registry.readMembers(changed)).toEqual(second);
+    expect(await redis.exists(keys.watchlistChunks('big', stored.version))).toBe(0);
+    const untrackedUsers = async () =>
+      (await outbox()).filter((e) => e.kind === 'untracked').map((e) => e.userId);
+    expect(await untrackedUsers()).toEqual(seen.filter((userId) => userId < 'm0060000'));
+    expect(await stateStore.readState('m0060000')).toMatchObject({ state: 'Online' });
+    expect(await stateStore.readState('m0200000')).toMatchObject({ state: null, watchlistIds: [changed.id] });
+
+    // Removing the watchlist reads its stored list back piece by piece.
+    expect(await syncWatchlists(deps, [])).toMatchObject({ removed: ['big'], untracked: 100_500 });
+    expect(await untrackedUsers()).toEqual(seen);
+    expect(await redis.exists(keys.watchlistChunks('big', changed.version))).toBe(0);
+    expect(await stateStore.readState('m0200000')).toBeUndefined();
   });
 });

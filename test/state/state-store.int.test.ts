@@ -245,6 +245,19 @@ describe('update-membership', () => {
     expect((await store.readState('a'))!.epoch).not.toBe(first);
   });
 
+  it('takes any printable UserID through the packed batch, spaces and separators included', async () => {
+    const { store } = setup();
+    const odd = ['a b', 'x|y', 'c,d', '"q"', '%d+', 'tab-less\\t', 'last'];
+    expect(await store.updateMembership({ op: 'add', watchlistId: 7, userIds: odd, nowMs: 1_000 })).toEqual({
+      changed: odd.length,
+      untracked: 0,
+    });
+    for (const userId of odd) expect(await store.readState(userId)).toMatchObject({ watchlistIds: [7] });
+    expect(
+      await store.updateMembership({ op: 'remove', watchlistId: 7, userIds: odd, nowMs: 2_000 }),
+    ).toEqual({ changed: odd.length, untracked: odd.length });
+  });
+
   it('re-emits current states as snapshots with the next seq', async () => {
     const { store, outbox } = setup();
     await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b', 'never'], nowMs: 1 });

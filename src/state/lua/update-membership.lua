@@ -8,7 +8,7 @@
   ARGV[1]       nowMs (the untracked event's time; the epoch of newly tracked users)
   ARGV[2]       'add' | 'remove'
   ARGV[3]       watchlist id
-  ARGV[4..]     pairs: userId, KEYS index of its bucket
+  ARGV[4]       users, one per line (\n): userId \t KEYS index of its bucket
 
   Returns {changed, untracked}
     changed     records created or whose membership changed
@@ -29,8 +29,8 @@ local function toBase36(n)
 end
 local epoch = toBase36(now)
 
-for i = 4, #ARGV, 2 do
-  local user, bucket = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
+  local bucket = KEYS[tonumber(keyIndex)]
   local record = redis.call('HGET', bucket, user)
   if op == 'add' then
     if not record then
