@@ -141,9 +141,11 @@ export async function deploy(
   const specPath = join(BENCH_DIR, 'tmp', `${id}.json`);
   writeFileSync(specPath, JSON.stringify(spec));
   const profileDir = join(BENCH_DIR, 'profiles');
-  // The worker runs with the Node flags the service ships with (see WORKER_NODE_OPTIONS in the README).
+  // The worker runs with the Node flags the Docker image runs the service with (Dockerfile).
   const execArgv = [
-    ...(process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-semi-space-size=32').split(' ').filter(Boolean),
+    ...(process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-semi-space-size=32 --heap-growing-percent=50')
+      .split(' ')
+      .filter(Boolean),
     ...(options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
   ];
 
