@@ -7,20 +7,20 @@ import { createRedisClock } from './redis-clock.js';
  * The global pacer: every call to Tencent, from any process, first takes a send slot from Redis.
  *
  * Why slots rather than BullMQ's limiter: the limiter is a fixed window that lets up to 2x the cap through across a
- * window edge, while Tencent counts calls in a sliding second.
+ * window edge, while Tencent counts calls in a sliding second. Slots are spaced evenly at
+ * s = 1000 / (cap x (1 - safetyMargin)) ms, so `cap` consecutive slots span 1000 / (1 - safetyMargin) ms: 1020 ms
+ * for the default margin of 0.02.
  *
- * The limit is on when calls actually start, not on when they were meant to (timers fire late behind a busy event
- * loop or a garbage collection). Each caller reports its start, Redis keeps the starts of the last `cap`
- * reservations, and a new slot is never earlier than the start of the call `cap` reservations back plus
- * 1000 / (1 - safetyMargin) ms (see lua/reserve-call.lua). So no 1020 ms (default margin 0.02) ever holds more than
- * `cap` starts, from any number of processes, however late some started: the margin's 20 ms are left entirely for
- * what happens after the start, the network and the server's own stamping of arrivals.
- *
- * Within that bound slots are also spaced at least 80 % of the even spacing apart, so the pace stays smooth; the
- * 20 % of room lets the schedule catch up after a stall instead of losing it, so a late start costs nothing but its
- * own delay. A slot that would start more than `maxLatenessMs` late is given back (something is badly wrong). The
- * slot is mapped onto the local clock (redis-clock.ts), so a reservation whose reply was slow is not mistaken for a
- * late start. A rate-limit answer pauses everyone and slows the pace (penalize), window bound included.
+ * Calls do not start exactly on their slot (timers, a busy event loop, garbage collection). Each caller reports
+ * when it actually started, and Redis keeps the starts of the last `cap` reservations: a new slot is never earlier
+ * than the start of the call `cap` reservations back plus 1020 ms - `startSlackMs` (see lua/reserve-call.lua). So
+ * the starts themselves, not only the slots, hold at most `cap` calls in any 1015 ms (defaults), and 15 of the
+ * margin's 20 ms are kept for what happens after the start: the network and the server's own stamping of arrivals.
+ * The slack lets the usual few milliseconds of timer lateness go free; a start later than that costs the excess
+ * once, by pushing later slots back, and a slot that would start more than `maxLatenessMs` late is given back
+ * instead (one slot lost is cheaper than more lateness). Lateness is measured against the slot mapped onto the
+ * local clock (redis-clock.ts), so a reservation whose reply was slow is not charged for it. A rate-limit answer
+ * still pauses everyone and slows the pace (penalize).
  *
  * Priorities: within a process, callers wait in a local queue by priority and only `lanes` of them hold a Redis
  * reservation at a time. Reservations are therefore never more than a few slots ahead, and a chunk of a small,
@@ -32,9 +32,8 @@ export interface PacerOptions {
   /** Share of the cap left unused as a guard against clock and network jitter. Default 0.02. */
   safetyMargin?: number;
   /**
-   * A slot that would start later than this is given back and a new one taken. Default 100 ms. Lateness is safe at
-   * any size (the window bound uses actual starts); this only keeps a stalled process from starting a burst of
-   * stale calls, and bounds the provisional start Redis assumes until the real one is reported.
+   * A slot that would start later than this is given back and a new one taken. Default 10 ms: two spacings at
+   * 200 calls/s, about where the slot given back costs less than the lateness it would push onto later slots.
    */
   maxLatenessMs?: number;
   /** Speed recovery after a penalty, in factor units per second. Default 0.05 (0.8 -> 1.0 in 4 s). */
@@ -44,9 +43,14 @@ export interface PacerOptions {
    * deep enough to ride out event-loop stalls and Redis round trips, shallow enough that priorities still decide.
    */
   lanes?: number;
+  /**
+   * Lateness a start may have without pushing later slots back. Default 5 ms, at most the margin's span
+   * (1000 / (1 - safetyMargin) - 1000 ms); the rest of that span is left for jitter after the start.
+   */
+  startSlackMs?: number;
   /** Told each time a slot is given back for lateness (a metric). */
   onLateSlot?: () => void;
-  /** Told how late each accepted slot started, ms (a histogram of how far timers run behind). */
+  /** Told how late each accepted slot started, ms (a histogram: the lateness the margin does not have to cover). */
   onStart?: (latenessMs: number) => void;
 }
 
@@ -79,23 +83,23 @@ interface Waiter {
 }
 
 const PRIORITIES = 10;
-/** Slots are at least this share of the even spacing apart (the rest is room to catch up after a stall). */
-const MIN_SPACING_SHARE = 0.8;
 
 export function createPacer(redis: Redis, pacerKey: string, options: PacerOptions): Pacer {
   const {
     callsPerSecond,
     safetyMargin = 0.02,
-    maxLatenessMs = 100,
+    maxLatenessMs = 10,
+    startSlackMs = 5,
     recoveryPerSecond = 0.05,
     lanes = Math.max(2, Math.ceil(options.callsPerSecond * 0.08)),
   } = options;
   if (!(callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${callsPerSecond}`);
   const scripts = defineScripts(redis, SCRIPTS);
+  const spacingUs = 1_000_000 / (callsPerSecond * (1 - safetyMargin));
   // Tencent counts whole calls per second; a fractional cap rounds down (never over it).
   const windowCalls = Math.max(1, Math.floor(callsPerSecond));
-  const windowUs = 1_000_000 / (1 - safetyMargin);
-  const minSpacingUs = (MIN_SPACING_SHARE * windowUs) / windowCalls;
+  const marginSpanUs = windowCalls * spacingUs - 1_000_000;
+  const windowUs = 1_000_000 + marginSpanUs - Math.min(Math.max(0, startSlackMs * 1000), marginSpanUs);
   const provisionalLatenessUs = maxLatenessMs * 1000;
   const queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
   let activeLanes = 0;
@@ -118,7 +122,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
       const askedAt = performance.now();
       const [waitUs, slotUs, seq] = (await scripts.presenceReserveCall(
         pacerKey,
-        minSpacingUs,
+        spacingUs,
         recoveryPerSecond,
         windowCalls,
         windowUs,

