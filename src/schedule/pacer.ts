@@ -18,9 +18,7 @@ import { createRedisClock } from './redis-clock.js';
  * margin's 20 ms are kept for what happens after the start: the network and the server's own stamping of arrivals.
  * The slack lets the usual few milliseconds of timer lateness go free; a start later than that costs the excess
  * once, by pushing later slots back, and a slot that would start more than `maxLatenessMs` late is given back
- * instead (one slot lost is cheaper than a spike of lateness). When the lateness is sustained (a saturated event
- * loop) the limit rises with it, to 3x its moving average: giving back nearly every slot would throw the pace away,
- * while a steady lateness costs only its excess over the slack once per window. Lateness is measured against the slot mapped onto the
+ * instead (one slot lost is cheaper than more lateness). Lateness is measured against the slot mapped onto the
  * local clock (redis-clock.ts), so a reservation whose reply was slow is not charged for it. A rate-limit answer
  * still pauses everyone and slows the pace (penalize).
  *
@@ -36,7 +34,6 @@ export interface PacerOptions {
   /**
    * A slot that would start later than this is given back and a new one taken. Default 10 ms: two spacings at
    * 200 calls/s, about where the slot given back costs less than the lateness it would push onto later slots.
-   * Raised while lateness is sustained (up to 3x its moving average, never above 100 ms).
    */
   maxLatenessMs?: number;
   /** Speed recovery after a penalty, in factor units per second. Default 0.05 (0.8 -> 1.0 in 4 s). */
@@ -86,10 +83,6 @@ interface Waiter {
 }
 
 const PRIORITIES = 10;
-/** Weight of each new lateness in its moving average (about the last 20 slots). */
-const LATENESS_SMOOTHING = 0.05;
-/** The most lateness ever accepted, however busy the process is; also what Redis assumes until a start is reported. */
-const MAX_ACCEPTED_LATENESS_MS = 100;
 
 export function createPacer(redis: Redis, pacerKey: string, options: PacerOptions): Pacer {
   const {
@@ -107,9 +100,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
   const windowCalls = Math.max(1, Math.floor(callsPerSecond));
   const marginSpanUs = windowCalls * spacingUs - 1_000_000;
   const windowUs = 1_000_000 + marginSpanUs - Math.min(Math.max(0, startSlackMs * 1000), marginSpanUs);
-  // Until a caller reports its start, Redis assumes the latest start the pacer could ever accept.
-  const provisionalLatenessUs = Math.max(maxLatenessMs, MAX_ACCEPTED_LATENESS_MS) * 1000;
-  let typicalLatenessMs = 0;
+  const provisionalLatenessUs = maxLatenessMs * 1000;
   const queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
   let activeLanes = 0;
   const clock = createRedisClock();
@@ -124,7 +115,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
     return undefined;
   }
 
-  /** Takes a slot from Redis and waits for it; retakes one when the wait overran by more than the lateness limit. */
+  /** Takes a slot from Redis and waits for it; retakes one when the wait overran by more than maxLatenessMs. */
   async function takeSlot(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
@@ -146,9 +137,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
       if (slotAt - performance.now() >= 1) await sleep(Math.floor(slotAt - performance.now()));
       while (performance.now() < slotAt) await sleep(1);
       const latenessMs = performance.now() - slotAt;
-      typicalLatenessMs += LATENESS_SMOOTHING * (latenessMs - typicalLatenessMs);
-      const limitMs = Math.min(MAX_ACCEPTED_LATENESS_MS, Math.max(maxLatenessMs, 3 * typicalLatenessMs));
-      if (latenessMs <= limitMs) {
+      if (latenessMs <= maxLatenessMs) {
         reportStart(seq, Number(slotUs) + Math.ceil(latenessMs * 1000));
         options.onStart?.(latenessMs);
         return;
@@ -159,7 +148,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
 
   /**
    * Not awaited: the caller starts now. A report that fails or arrives late leaves the provisional start (slot +
-   * the most lateness ever accepted) in place, which only ever spaces later slots further apart.
+   * maxLatenessMs) in place, which only ever spaces later slots further apart.
    */
   function reportStart(seq: number, startUs: number): void {
     scripts.presenceReportStart(pacerKey, seq, startUs, windowCalls).catch(() => undefined);

@@ -71,37 +71,6 @@ describe('the global pacer', () => {
     expect(rate).toBeGreaterThan(cap * 0.8);
   });
 
-  it('keeps most of the pace when the event loop stays busy, instead of giving slots back', async () => {
-    const key = uniqueName('pacer');
-    const cap = 100;
-    let givenBack = 0;
-    const pacer = createPacer(testRedis(), key, { callsPerSecond: cap, onLateSlot: () => givenBack++ });
-    // Saturated: blocked 14 ms out of every 20, so nearly every slot timer fires more than 10 ms late.
-    const blocker = setInterval(() => {
-      const until = performance.now() + 14;
-      while (performance.now() < until);
-    }, 20);
-    const starts: number[] = [];
-    let remaining = 200;
-    try {
-      await Promise.all(
-        Array.from({ length: 20 }, async () => {
-          while (remaining-- > 0) {
-            await pacer.acquire();
-            starts.push(performance.now());
-          }
-        }),
-      );
-    } finally {
-      clearInterval(blocker);
-    }
-    starts.sort((a, b) => a - b);
-    expect(maxInAnyWindow(starts, 1_000 / 0.98 - 5 - 1)).toBeLessThanOrEqual(cap);
-    const rate = ((starts.length - 1) / (starts.at(-1)! - starts[0]!)) * 1_000;
-    expect(rate).toBeGreaterThan(cap * 0.85);
-    expect(givenBack).toBeLessThan(starts.length / 4);
-  });
-
   it('pauses everyone after a rate-limit answer and runs slower until it recovers', async () => {
     const key = uniqueName('pacer');
     const pacer = createPacer(testRedis(), key, { callsPerSecond: 100, recoveryPerSecond: 0.01 });
