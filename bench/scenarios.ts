@@ -14,6 +14,7 @@ import {
 } from './deployment.js';
 import type { Infra, SimStats, SimulatorProcess } from './infra.js';
 import { summarizeLatency, type LatencySummary } from './latency.js';
+import { median } from './report.js';
 import { redisTimeUs, watchStarts } from './start-window.js';
 import { cpuDelta, machineCpu, snapshotCpu, type CpuSnapshot } from './proc.js';
 
@@ -439,7 +440,6 @@ export async function runSweepScenario(
       counters[key] = metrics1[key] - (metrics0?.[key] ?? 0);
     }
     const appStats = stats.apps[String(app.sdkAppId)];
-    const steady = durations.slice(1).sort((a, b) => a - b);
     return {
       users,
       chunks,
@@ -448,7 +448,7 @@ export async function runSweepScenario(
       workerStartMs: deployment.startMs[0] ?? Number.NaN,
       sweepDurationsMs: durations,
       firstSweepMs: durations[0] ?? Number.NaN,
-      steadySweepMs: steady[Math.floor((steady.length - 1) / 2)] ?? Number.NaN,
+      steadySweepMs: median(durations.slice(1)) ?? Number.NaN,
       redis: breakdown ?? {
         usedMemoryBeforeBytes: memBefore,
         usedMemoryAfterFirstSweepBytes: memAfterFirst,
