@@ -134,10 +134,14 @@ export async function startSimulatorProcess(
   entry: string,
   options: SimulatorOptions,
 ): Promise<SimulatorProcess> {
-  const ipc = forkChild(entry, [JSON.stringify(options)], [
-    '--max-old-space-size=4096',
-    ...(process.env.BENCH_SIMULATOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
-  ]);
+  const ipc = forkChild(
+    entry,
+    [JSON.stringify(options)],
+    [
+      '--max-old-space-size=4096',
+      ...(process.env.BENCH_SIMULATOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+    ],
+  );
   onCleanup('simulator', () => ipc.stop());
   const ready = await ipc.waitFor<{ type: string; url: string; populationMs: number; nice: number }>(
     'ready',
