@@ -199,7 +199,6 @@ export async function syncWatchlists(
       // Read back when its turn comes, a piece at a time: its chunks are deleted only after the removals.
       removals.push({ watchlistId: old.id, leaving: old });
       report.removed.push(old.name);
-      await redis.hdel(keys.watchlists, old.name);
       staleChunkKeys.push(
         keys.watchlistChunks(old.name, old.version),
         keys.sweep(old.name),
@@ -217,6 +216,9 @@ export async function syncWatchlists(
       }
     }
 
+    // Removed definitions go only now: a sync that died before its members were removed finds the list again
+    // next time and finishes the job (removal is idempotent), instead of leaving them in a list that is gone.
+    if (report.removed.length > 0) await redis.hdel(keys.watchlists, ...report.removed);
     // Chunk jobs of an old version that are still queued find their list gone and finish as obsolete.
     if (staleChunkKeys.length > 0) await redis.del(...staleChunkKeys);
     await redis.set(keys.configVersion, version);

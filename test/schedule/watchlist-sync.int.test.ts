@@ -65,6 +65,28 @@ describe('syncWatchlists', () => {
     expect((await registry.list()).map((w) => w.name)).toEqual(['b']);
   });
 
+  it('finishes removing a watchlist on the next sync when the previous one died half-way', async () => {
+    const { deps, registry, stateStore, outbox } = setup();
+    await syncWatchlists(deps, [list('a', ['u1', 'u2']), list('b', ['u2'])]);
+    await see(['u1', 'u2'], 1_000, stateStore);
+    const dying = {
+      ...stateStore,
+      updateMembership: async (...args: Parameters<typeof stateStore.updateMembership>) => {
+        if (args[0].op === 'remove') throw new Error('process died');
+        return stateStore.updateMembership(...args);
+      },
+    };
+    await expect(syncWatchlists({ ...deps, stateStore: dying }, [list('b', ['u2'])])).rejects.toThrow(
+      'process died',
+    );
+
+    const report = await syncWatchlists(deps, [list('b', ['u2'])]);
+    expect(report).toMatchObject({ changed: true, removed: ['a'], untracked: 1 });
+    expect(await stateStore.readState('u1')).toBeUndefined();
+    expect((await outbox()).filter((e) => e.kind === 'untracked').map((e) => e.userId)).toEqual(['u1']);
+    expect((await registry.list()).map((d) => d.name)).toEqual(['b']);
+  });
+
   it('does nothing when Redis already holds the same configuration', async () => {
     const { deps } = setup();
     const specs = [list('a', ['u1', 'u2'])];
