@@ -86,6 +86,51 @@ async function* piecesOf(registry: WatchlistRegistry, leaving: Leaving): AsyncIt
   if (piece.length > 0) yield piece;
 }
 
+/** A changed watchlist between two member versions: `from` was published, `to` is being published. */
+interface PendingRemoval {
+  name: string;
+  from: string;
+  to: string;
+}
+
+/**
+ * Completes a changed watchlist that a sync left half-way. If the new version was published, its leaving members
+ * (in `from`, not in `to`) may not all be removed yet; if it was not, the members added for it (in `to`, not in
+ * `from`) are in a version nobody will poll. Either way: remove those of the dropped version that the kept one does
+ * not name, and delete the dropped version's chunks. Removal is idempotent, so members already removed are no change.
+ */
+async function finishPendingRemovals(
+  deps: { redis: Redis; keys: AppKeys; registry: WatchlistRegistry; stateStore: StateStore },
+  report: SyncReport,
+): Promise<void> {
+  const { redis, keys, registry, stateStore } = deps;
+  for (const [id, json] of Object.entries(await redis.hgetall(keys.pendingRemovals))) {
+    const { name, from, to } = JSON.parse(json) as PendingRemoval;
+    const published = await registry.get(name);
+    const [kept, dropped] = published?.version === from ? [from, to] : [to, from];
+    const leaving = new Set<string>();
+    for await (const piece of registry.memberPieces({ name, version: dropped }, CHUNKS_PER_PIECE)) {
+      for (const userId of piece) leaving.add(userId);
+    }
+    for await (const piece of registry.memberPieces({ name, version: kept }, CHUNKS_PER_PIECE)) {
+      for (const userId of piece) leaving.delete(userId);
+    }
+    const nowMs = Date.now();
+    for await (const userIds of piecesOf(registry, leaving)) {
+      const result = await stateStore.updateMembership({
+        op: 'remove',
+        watchlistId: Number(id),
+        userIds,
+        nowMs,
+      });
+      report.usersRemoved += result.changed;
+      report.untracked += result.untracked;
+    }
+    await redis.del(keys.watchlistChunks(name, dropped));
+    await redis.hdel(keys.pendingRemovals, id);
+  }
+}
+
 function versionOf(userIds: readonly string[]): string {
   // Incremental: joining a million IDs first would build one more 8 MB string per call.
   const hash = createHash('sha256');
@@ -137,6 +182,10 @@ export async function syncWatchlists(
   try {
     if ((await redis.get(keys.configVersion)) === version) return report;
     report.changed = true;
+    // From here Redis is between two configurations: a sync that stops half-way must not look complete to the
+    // next one, whichever configuration that one brings.
+    await redis.del(keys.configVersion);
+    await finishPendingRemovals(deps, report);
     const current = new Map((await registry.list()).map((definition) => [definition.name, definition]));
     const staleChunkKeys: string[] = [];
     // Removals wait until every watchlist's additions are done: a user moving from one list to another must
@@ -174,6 +223,17 @@ export async function syncWatchlists(
           }
           added = spec.userIds.filter((userId) => !leaving.delete(userId));
           removals.push({ watchlistId: id, leaving });
+          // Written before the new version is published: if this sync dies before the removals, the next one
+          // finds the leaving members from the two stored versions (the old chunks are deleted only after).
+          await redis.hset(
+            keys.pendingRemovals,
+            String(id),
+            JSON.stringify({
+              name: spec.name,
+              from: old.version,
+              to: memberVersion,
+            } satisfies PendingRemoval),
+          );
         }
         // Add before publishing the new version, so its chunks only name users that have a record.
         report.usersAdded += (
@@ -221,6 +281,7 @@ export async function syncWatchlists(
     if (report.removed.length > 0) await redis.hdel(keys.watchlists, ...report.removed);
     // Chunk jobs of an old version that are still queued find their list gone and finish as obsolete.
     if (staleChunkKeys.length > 0) await redis.del(...staleChunkKeys);
+    await redis.del(keys.pendingRemovals);
     await redis.set(keys.configVersion, version);
     return report;
   } finally {

@@ -33,6 +33,8 @@ export interface AppKeys {
   configVersion: string;
   /** String: a short lock held while one process syncs a new config. */
   syncLock: string;
+  /** Hash: watchlist id -> {name, from, to} member versions whose leaving members are not removed yet. */
+  pendingRemovals: string;
   /** List of chunk blobs (newline-joined UserIDs, at most 500 each) of one watchlist version. */
   watchlistChunks(name: string, version: string): string;
   /** Hash: progress of the current sweep of a watchlist (overlap policy) and its counters. */
@@ -59,6 +61,7 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     watchlistIdCounter: `${tag}:watchlist-id-counter`,
     configVersion: `${tag}:config-version`,
     syncLock: `${tag}:sync-lock`,
+    pendingRemovals: `${tag}:pending-removals`,
     watchlistChunks: (name, version) => `${tag}:wl:${name}:${version}`,
     sweep: (name) => `${tag}:sweep:${name}`,
     sweepDone: (name) => `${tag}:sweep:${name}:done`,

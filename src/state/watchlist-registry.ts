@@ -38,7 +38,10 @@ export interface WatchlistRegistry {
   readChunk(name: string, version: string, index: number): Promise<string[] | undefined>;
   readMembers(definition: WatchlistDefinition): Promise<string[]>;
   /** The same members in order, `chunksPerPiece` chunks at a time: a long list is never read whole. */
-  memberPieces(definition: WatchlistDefinition, chunksPerPiece: number): AsyncIterable<string[]>;
+  memberPieces(
+    definition: Pick<WatchlistDefinition, 'name' | 'version'>,
+    chunksPerPiece: number,
+  ): AsyncIterable<string[]>;
   namesById(): Promise<Map<number, WatchlistName>>;
 }
 

@@ -38,6 +38,15 @@ const see = (userIds: string[], observedAtMs: number, store: ReturnType<typeof s
     observations: userIds.map((userId) => ({ userId, code: 'N' as const, deviceHash: '', devicesJson: '' })),
   });
 
+/** updateMembership that fails like a process dying on `op`: before it runs, or right after. */
+const failOn =
+  (op: 'add' | 'remove', store: ReturnType<typeof setup>['stateStore'], { after = false } = {}) =>
+  async (...args: Parameters<typeof store.updateMembership>) => {
+    if (args[0].op !== op) return store.updateMembership(...args);
+    if (after) await store.updateMembership(...args);
+    throw new Error('process died');
+  };
+
 describe('syncWatchlists', () => {
   it('moves a user from one watchlist to another without untracking it or losing its state', async () => {
     const { deps, stateStore, outbox } = setup();
@@ -85,6 +94,37 @@ describe('syncWatchlists', () => {
     expect(await stateStore.readState('u1')).toBeUndefined();
     expect((await outbox()).filter((e) => e.kind === 'untracked').map((e) => e.userId)).toEqual(['u1']);
     expect((await registry.list()).map((d) => d.name)).toEqual(['b']);
+  });
+
+  it('finishes a changed watchlist on the next sync when the previous one died before removing its leavers', async () => {
+    const { deps, stateStore, outbox } = setup();
+    await syncWatchlists(deps, [list('a', ['u1', 'u2'])]);
+    await see(['u1', 'u2'], 1_000, stateStore);
+    const dying = { ...stateStore, updateMembership: failOn('remove', stateStore) };
+    await expect(syncWatchlists({ ...deps, stateStore: dying }, [list('a', ['u2', 'u3'])])).rejects.toThrow(
+      'process died',
+    );
+
+    const report = await syncWatchlists(deps, [list('a', ['u2', 'u3'])]);
+    expect(report).toMatchObject({ changed: true, usersRemoved: 1, untracked: 1 });
+    expect(await stateStore.readState('u1')).toBeUndefined();
+    expect((await outbox()).filter((e) => e.kind === 'untracked').map((e) => e.userId)).toEqual(['u1']);
+  });
+
+  it('undoes the additions of a change that never got published when the old configuration comes back', async () => {
+    const { deps, redis, keys, stateStore } = setup();
+    await syncWatchlists(deps, [list('a', ['u1', 'u2'])]);
+    const dying = { ...stateStore, updateMembership: failOn('add', stateStore, { after: true }) };
+    await expect(syncWatchlists({ ...deps, stateStore: dying }, [list('a', ['u1', 'u3'])])).rejects.toThrow(
+      'process died',
+    );
+    expect(await stateStore.readState('u3')).toBeDefined();
+
+    await syncWatchlists(deps, [list('a', ['u1', 'u2'])]);
+    expect(await stateStore.readState('u3')).toBeUndefined();
+    expect(await stateStore.readState('u2')).toBeDefined();
+    expect(await redis.exists(keys.pendingRemovals)).toBe(0);
+    expect((await redis.keys(`${keys.watchlistChunks('a', '')}*`)).length).toBe(1);
   });
 
   it('does nothing when Redis already holds the same configuration', async () => {
