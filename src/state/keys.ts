@@ -45,10 +45,14 @@ export interface AppKeys {
   sweepDone(name: string): string;
   /** The hash bucket holding a user's state record. */
   stateBucketOf(userId: string): string;
+  /** The number of a user's state bucket (0 .. stateBuckets - 1), and the key of a bucket by number. */
+  stateBucketIndexOf(userId: string): number;
+  stateBucket(index: number): string;
 }
 
 export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT_STATE_BUCKETS): AppKeys {
   const tag = `{${prefix}:${sdkAppId}}`;
+  const stateBucket = (index: number): string => `${tag}:s:${index.toString(36)}`;
   return {
     tag,
     bullPrefix: `${tag}:bull`,
@@ -67,7 +71,9 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     sweepDone: (name) => `${tag}:sweep:${name}:done`,
     chunkWatermarks: (name) => `${tag}:watermarks:${name}`,
     // FNV-1a of the UserID: stable forever, since changing it orphans stored state.
-    stateBucketOf: (userId) => `${tag}:s:${(fnv1a32(userId) % stateBuckets).toString(36)}`,
+    stateBucketOf: (userId) => stateBucket(fnv1a32(userId) % stateBuckets),
+    stateBucketIndexOf: (userId) => fnv1a32(userId) % stateBuckets,
+    stateBucket,
   };
 }
 
