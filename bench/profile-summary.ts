@@ -1,6 +1,7 @@
 /**
  * Summarizes a V8 .cpuprofile (from `npx tsx bench/run.ts --cpu-prof`, written to .bench/profiles/): self time per
- * function and per package/file, so a hot spot is named without opening DevTools.
+ * function and per package/file, so a hot spot is named without opening DevTools; and the long tasks: stretches of
+ * at least 10 ms without an idle sample, which delay every timer behind them (a late pacer slot costs the cap).
  *   npx tsx bench/profile-summary.ts .bench/profiles/<file>.cpuprofile [top=25]
  */
 import { readFileSync } from 'node:fs';
@@ -55,3 +56,34 @@ const print = (title: string, map: Map<string, number>) => {
 console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
 print('self time by package / file', byPlace);
 print('self time by function', byFunction);
+
+// Long tasks: consecutive non-idle samples. What fills them is what makes pacer slots late.
+const LONG_TASK_US = 10_000;
+const longTasks: Array<{ us: number; byPlace: Map<string, number> }> = [];
+let run: { us: number; byPlace: Map<string, number> } | undefined;
+profile.samples.forEach((id, i) => {
+  const node = byId.get(id);
+  const us = profile.timeDeltas[i] ?? 0;
+  if (!node || node.callFrame.functionName === '(idle)') {
+    if (run && run.us >= LONG_TASK_US) longTasks.push(run);
+    run = undefined;
+    return;
+  }
+  run ??= { us: 0, byPlace: new Map() };
+  run.us += us;
+  const place = node.callFrame.functionName.startsWith('(')
+    ? node.callFrame.functionName
+    : where(node.callFrame.url);
+  run.byPlace.set(place, (run.byPlace.get(place) ?? 0) + us);
+});
+const inLongTasks = new Map<string, number>();
+for (const task of longTasks) {
+  for (const [place, us] of task.byPlace) inLongTasks.set(place, (inLongTasks.get(place) ?? 0) + us);
+}
+const sorted = longTasks.map((t) => t.us).sort((a, b) => a - b);
+console.log(
+  `\nlong tasks (>= ${LONG_TASK_US / 1000} ms without idle): ${longTasks.length}, ` +
+    `median ${((sorted[Math.floor(sorted.length / 2)] ?? 0) / 1000).toFixed(1)} ms, ` +
+    `longest ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} ms, ${(sorted.reduce((a, b) => a + b, 0) / 1e6).toFixed(2)} s in all`,
+);
+print('time inside long tasks by package / file', inLongTasks);
