@@ -9,12 +9,11 @@ import { afterAll, inject } from 'vitest';
  */
 const closers: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
-  await Promise.allSettled(
-    closers
-      .splice(0)
-      .reverse()
-      .map((close) => close()),
-  );
+  // One after the other, newest first: a pipeline must be stopped before the Redis server it uses is destroyed
+  // (closing them all at once let a service's clients reconnect forever to a server that was gone).
+  for (const close of closers.splice(0).reverse()) {
+    await close().catch(() => undefined);
+  }
 });
 
 /** Registers a cleanup to run after the test file (in reverse order of registration). */
