@@ -41,10 +41,12 @@ process.send?.({
  * behind Redis, Kafka and the worker, it stamps call arrivals late, in a burst, and its one-second window counts
  * calls over the cap that the worker never sent. So every thread of this process (V8's GC helpers included) gets a
  * higher scheduling priority, where the system allows it (root or CAP_SYS_NICE); otherwise it runs as before.
+ * `BENCH_SIMULATOR_NICE` sets another value (0: no change).
  */
 function raisePriority(): void {
   try {
-    for (const thread of readdirSync('/proc/self/task')) setPriority(Number(thread), -10);
+    const nice = Number(process.env.BENCH_SIMULATOR_NICE ?? -10);
+    for (const thread of readdirSync('/proc/self/task')) setPriority(Number(thread), nice);
   } catch {
     // Not permitted or not Linux: the figures then include the simulator's scheduling delays.
   }
