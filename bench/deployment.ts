@@ -37,7 +37,7 @@ export function benchApp(simulatorUrl: string, app: AppSecret): LoadedApp {
     userSigTtlSeconds: 7 * 86_400,
     callsPerSecond: app.callsPerSecond,
     requestTimeoutMs: 5_000,
-    connections: 32,
+    connections: 64,
   };
 }
 
