@@ -86,6 +86,30 @@ async function* piecesOf(registry: WatchlistRegistry, leaving: Leaving): AsyncIt
   if (piece.length > 0) yield piece;
 }
 
+/** Calls `visit` for every member of a stored list version, read back a piece at a time. */
+async function forEachStoredMember(
+  registry: WatchlistRegistry,
+  list: Pick<WatchlistDefinition, 'name' | 'version'>,
+  visit: (userId: string) => void,
+): Promise<void> {
+  for await (const piece of registry.memberPieces(list, CHUNKS_PER_PIECE)) piece.forEach(visit);
+}
+
+/** Removes the leaving users from one watchlist, a piece at a time, and counts the outcome in the report. */
+async function removeMembers(
+  deps: { registry: WatchlistRegistry; stateStore: StateStore },
+  watchlistId: number,
+  leaving: Leaving,
+  report: SyncReport,
+): Promise<void> {
+  const nowMs = Date.now();
+  for await (const userIds of piecesOf(deps.registry, leaving)) {
+    const result = await deps.stateStore.updateMembership({ op: 'remove', watchlistId, userIds, nowMs });
+    report.usersRemoved += result.changed;
+    report.untracked += result.untracked;
+  }
+}
+
 /** A changed watchlist between two member versions: `from` was published, `to` is being published. */
 interface PendingRemoval {
   name: string;
@@ -103,29 +127,15 @@ async function finishPendingRemovals(
   deps: { redis: Redis; keys: AppKeys; registry: WatchlistRegistry; stateStore: StateStore },
   report: SyncReport,
 ): Promise<void> {
-  const { redis, keys, registry, stateStore } = deps;
+  const { redis, keys, registry } = deps;
   for (const [id, json] of Object.entries(await redis.hgetall(keys.pendingRemovals))) {
     const { name, from, to } = JSON.parse(json) as PendingRemoval;
     const published = await registry.get(name);
     const [kept, dropped] = published?.version === from ? [from, to] : [to, from];
     const leaving = new Set<string>();
-    for await (const piece of registry.memberPieces({ name, version: dropped }, CHUNKS_PER_PIECE)) {
-      for (const userId of piece) leaving.add(userId);
-    }
-    for await (const piece of registry.memberPieces({ name, version: kept }, CHUNKS_PER_PIECE)) {
-      for (const userId of piece) leaving.delete(userId);
-    }
-    const nowMs = Date.now();
-    for await (const userIds of piecesOf(registry, leaving)) {
-      const result = await stateStore.updateMembership({
-        op: 'remove',
-        watchlistId: Number(id),
-        userIds,
-        nowMs,
-      });
-      report.usersRemoved += result.changed;
-      report.untracked += result.untracked;
-    }
+    await forEachStoredMember(registry, { name, version: dropped }, (userId) => leaving.add(userId));
+    await forEachStoredMember(registry, { name, version: kept }, (userId) => leaving.delete(userId));
+    await removeMembers(deps, Number(id), leaving, report);
     await redis.del(keys.watchlistChunks(name, dropped));
     await redis.hdel(keys.pendingRemovals, id);
   }
@@ -218,9 +228,7 @@ export async function syncWatchlists(
         let added = spec.userIds;
         if (old) {
           const leaving = new Set<string>();
-          for await (const piece of registry.memberPieces(old, CHUNKS_PER_PIECE)) {
-            for (const userId of piece) leaving.add(userId);
-          }
+          await forEachStoredMember(registry, old, (userId) => leaving.add(userId));
           added = spec.userIds.filter((userId) => !leaving.delete(userId));
           removals.push({ watchlistId: id, leaving });
           // Written before the new version is published: if this sync dies before the removals, the next one
@@ -267,14 +275,7 @@ export async function syncWatchlists(
       );
     }
 
-    for (const { watchlistId, leaving } of removals) {
-      const nowMs = Date.now();
-      for await (const userIds of piecesOf(registry, leaving)) {
-        const dropped = await stateStore.updateMembership({ op: 'remove', watchlistId, userIds, nowMs });
-        report.usersRemoved += dropped.changed;
-        report.untracked += dropped.untracked;
-      }
-    }
+    for (const { watchlistId, leaving } of removals) await removeMembers(deps, watchlistId, leaving, report);
 
     // Removed definitions go only now: a sync that died before its members were removed finds the list again
     // next time and finishes the job (removal is idempotent), instead of leaving them in a list that is gone.
