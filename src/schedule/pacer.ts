@@ -98,8 +98,8 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
   const spacingUs = 1_000_000 / (callsPerSecond * (1 - safetyMargin));
   // Tencent counts whole calls per second; a fractional cap rounds down (never over it).
   const windowCalls = Math.max(1, Math.floor(callsPerSecond));
-  const marginSpanUs = windowCalls * spacingUs - 1_000_000;
-  const windowUs = 1_000_000 + marginSpanUs - Math.min(Math.max(0, startSlackMs * 1000), marginSpanUs);
+  // `windowCalls` slots span 1020 ms at full speed; the start slack comes out of the margin, never below 1 s.
+  const windowUs = Math.max(1_000_000, windowCalls * spacingUs - Math.max(0, startSlackMs) * 1000);
   const provisionalLatenessUs = maxLatenessMs * 1000;
   const queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
   let activeLanes = 0;
