@@ -16,6 +16,8 @@ import { memoryOf } from './proc.js';
 import type { WatchlistRange, WorkerSpec } from './worker-child.js';
 
 export const KAFKA_PARTITIONS = 12;
+/** The Node flags the Docker image runs the service with (Dockerfile); BENCH_WORKER_NODE_OPTIONS replaces them. */
+export const WORKER_NODE_FLAGS = '--max-semi-space-size=32 --heap-growing-percent=50';
 
 export interface AppSecret {
   sdkAppId: number;
@@ -141,11 +143,8 @@ export async function deploy(
   const specPath = join(BENCH_DIR, 'tmp', `${id}.json`);
   writeFileSync(specPath, JSON.stringify(spec));
   const profileDir = join(BENCH_DIR, 'profiles');
-  // The worker runs with the Node flags the Docker image runs the service with (Dockerfile).
   const execArgv = [
-    ...(process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-semi-space-size=32 --heap-growing-percent=50')
-      .split(' ')
-      .filter(Boolean),
+    ...(process.env.BENCH_WORKER_NODE_OPTIONS ?? WORKER_NODE_FLAGS).split(' ').filter(Boolean),
     ...(options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
   ];
 

@@ -11,9 +11,10 @@
  * add e.g. `--trace-gc` to see each collection.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { WORKER_NODE_FLAGS } from './deployment.js';
+import { memoryOf } from './proc.js';
 
 const MIB = 1024 * 1024;
 
@@ -26,10 +27,8 @@ interface PhaseReport {
 
 /** VmRSS and VmHWM of this process, bytes. */
 function residentSet(): { rss: number; hwm: number } {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const kb = (name: string) =>
-    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  const memory = memoryOf(process.pid);
+  return { rss: memory?.rssBytes ?? 0, hwm: memory?.peakRssBytes ?? 0 };
 }
 
 /** Heap in use outside the young generation: what garbage promoted out of it costs until a full GC. */
@@ -122,8 +121,7 @@ async function main(): Promise<void> {
     options: {
       users: { type: 'string', default: '1000000' },
       resync: { type: 'boolean', default: false },
-      // The worker's flags, as in bench/deployment.ts and the Dockerfile.
-      'node-options': { type: 'string', default: '--max-semi-space-size=32 --heap-growing-percent=50' },
+      'node-options': { type: 'string', default: WORKER_NODE_FLAGS },
     },
   });
   const users = Number(values.users);
