@@ -7,7 +7,7 @@ import { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { createChunkProcessor } from './schedule/chunk-job.js';
-import { createPacer } from './schedule/pacer.js';
+import { createPacedTransport } from './schedule/paced-transport.js';
 import { POLL_QUEUE, SWEEP_QUEUE, type ChunkJobData, type SweepJobData } from './schedule/queues.js';
 import { createSchedulerKeeper, type SchedulerKeeper } from './schedule/schedulers.js';
 import { createSweepProcessor } from './schedule/sweep-job.js';
@@ -16,7 +16,12 @@ import { syncWatchlists, type SyncReport } from './schedule/watchlist-sync.js';
 import { appKeys, type AppKeys } from './state/keys.js';
 import { createStateStore, type StateStore } from './state/state-store.js';
 import { createWatchlistRegistry, type WatchlistRegistry } from './state/watchlist-registry.js';
-import { createTencentClient, type OnlineStatusClient, type TencentClientOptions } from './tencent/index.js';
+import {
+  createTencentClient,
+  type OnlineStatusClient,
+  type TencentClientOptions,
+  type Transport,
+} from './tencent/index.js';
 
 /**
  * The one place that wires modules together. Each app (SDKAppID) gets its own pacer, queues, state, outbox and
@@ -45,8 +50,11 @@ export interface ServiceOptions {
   stalledIntervalMs?: number;
   /** How often the scheduler role checks its job schedulers. Default 30 s. */
   watchdogIntervalMs?: number;
-  /** Replaces the Tencent client (tests use it to shorten timeouts). */
-  createClient?: (app: LoadedApp) => OnlineStatusClient;
+  /**
+   * Replaces the Tencent client (tests use it to shorten timeouts or watch calls). It should send through
+   * `transport`, the app's paced one, or its calls ignore the cap.
+   */
+  createClient?: (app: LoadedApp, transport: Transport) => OnlineStatusClient;
 }
 
 export interface AppRuntime {
@@ -141,28 +149,38 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
     }
 
     if (has('poller')) {
-      const client =
-        options.createClient?.(app) ?? createTencentClient({ ...clientOptionsOf(app), logger: appLogger });
-      closers.push(() => client.close());
-      // Its own connection: a slot reservation must not queue behind the chunk jobs' diff scripts.
-      const pacerRedis = redis.duplicate();
-      closers.push(() => pacerRedis.quit());
-      const pacer = createPacer(pacerRedis, keys.pacer, {
-        callsPerSecond: app.callsPerSecond,
+      // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
+      const transport = createPacedTransport({
+        redisUrl: config.redis.url,
+        pacerKey: keys.pacer,
+        pacer: { callsPerSecond: app.callsPerSecond },
+        connections: app.connections,
+        connectTimeoutMs: app.requestTimeoutMs,
+        connectionName: `presence:${label}:pacer`,
+        onCall: ({ waitMs, latenessMs, durationMs }) => {
+          metrics.pacerWait.observe({ app: label }, waitMs / 1000);
+          metrics.pacerStartLateness.observe({ app: label }, latenessMs / 1000);
+          metrics.callDuration.observe({ app: label }, durationMs / 1000);
+        },
         onLateSlot: () => metrics.pacerLateSlots.inc({ app: label }),
-        onStart: (latenessMs) => metrics.pacerStartLateness.observe({ app: label }, latenessMs / 1000),
+        onError: (message) => appLogger.warn({ error: message }, 'sending thread'),
       });
+      closers.push(() => transport.close());
+      const client =
+        options.createClient?.(app, transport) ??
+        createTencentClient({ ...clientOptionsOf(app), transport, logger: appLogger });
+      closers.push(() => client.close());
       const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
         POLL_QUEUE,
         createChunkProcessor({
           app: label,
           registry,
-          pacer,
           client,
           stateStore,
           sweeps,
           metrics,
           logger: appLogger,
+          penalize: (ms) => transport.penalize(ms),
           pauseQueue: (ms) => pollWorker.rateLimit(ms),
           startFollowUpSweep: async (watchlist) => {
             await sweepQueue.add(

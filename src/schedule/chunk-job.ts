@@ -7,19 +7,20 @@ import type { WatchlistRegistry } from '../state/watchlist-registry.js';
 import { isTencentError, type OnlineStatusClient } from '../tencent/index.js';
 import { classifyChunkFailure, unrecoverable } from './job-errors.js';
 import { toObservations } from './observations.js';
-import type { Pacer } from './pacer.js';
 import type { ChunkJobData } from './queues.js';
 import type { SweepTracker } from './sweep-tracker.js';
 
 export interface ChunkJobDeps {
   app: string;
   registry: WatchlistRegistry;
-  pacer: Pacer;
+  /** Sends through the paced transport: every call waits for its send slot there. */
   client: OnlineStatusClient;
   stateStore: StateStore;
   sweeps: SweepTracker;
   metrics: Metrics;
   logger: Logger;
+  /** After a rate-limit answer: pauses every process's send slots for `pauseMs` and slows the pace. */
+  penalize(pauseMs: number): Promise<unknown>;
   /** Pauses this app's poll queue (all processes) after a rate-limit answer. */
   pauseQueue(ms: number): Promise<void>;
   /** Queues the follow-up sweep of a watchlist whose tick was deferred while its last sweep ran. */
@@ -30,11 +31,11 @@ export type ChunkOutcome =
   { status: 'observed'; users: number; events: number; stale: number } | { status: 'obsolete' };
 
 /**
- * One chunk job = one Tencent call: wait for a send slot, query up to 500 users, diff the answer into Redis
- * (state + outbox in one script), count the chunk as done for its sweep.
+ * One chunk job = one Tencent call: query up to 500 users (the call waits for its send slot in the transport), diff
+ * the answer into Redis (state + outbox in one script), count the chunk as done for its sweep.
  */
 export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData>) => Promise<ChunkOutcome> {
-  const { app, registry, pacer, client, stateStore, sweeps, metrics, logger } = deps;
+  const { app, registry, client, stateStore, sweeps, metrics, logger } = deps;
   const lastFatalLogAt = new Map<string, number>();
 
   const finish = (data: ChunkJobData) =>
@@ -70,25 +71,16 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       return { status: 'obsolete' };
     }
 
-    let callStarted = 0;
     let result;
     try {
       result = await client.queryOnlineStatus(userIds, {
         detail: definition.detail,
-        // The slot is taken once the request is built: nothing but the socket write follows it.
-        beforeSend: async () => {
-          const waitStarted = performance.now();
-          await pacer.acquire({ priority: definition.priority });
-          callStarted = performance.now();
-          metrics.pacerWait.observe({ app }, (callStarted - waitStarted) / 1000);
-        },
+        priority: definition.priority,
       });
       metrics.calls.inc({ app, outcome: 'ok' });
     } catch (error) {
       metrics.calls.inc({ app, outcome: 'error' });
       throw error;
-    } finally {
-      if (callStarted > 0) metrics.callDuration.observe({ app }, (performance.now() - callStarted) / 1000);
     }
     const observedAtMs = Date.now();
 
@@ -124,7 +116,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     }
     if (action.type === 'rate_limit') {
       metrics.rateLimitPenalties.inc({ app });
-      await pacer.penalize(action.pauseMs);
+      await deps.penalize(action.pauseMs);
       if (action.pauseQueue) await deps.pauseQueue(action.pauseMs);
       throw Worker.RateLimitError();
     }

@@ -50,8 +50,6 @@ export interface PacerOptions {
   startSlackMs?: number;
   /** Told each time a slot is given back for lateness (a metric). */
   onLateSlot?: () => void;
-  /** Told how late each accepted slot started, ms (a histogram: the lateness the margin does not have to cover). */
-  onStart?: (latenessMs: number) => void;
 }
 
 export interface AcquireOptions {
@@ -61,8 +59,11 @@ export interface AcquireOptions {
 }
 
 export interface Pacer {
-  /** Resolves when the caller may start one call. Rejects with the signal's reason when aborted. */
-  acquire(options?: AcquireOptions): Promise<void>;
+  /**
+   * Resolves when the caller may start one call, with how late that is after its slot (ms; a histogram of it shows
+   * the lateness the margin does not have to cover). Rejects with the signal's reason when aborted.
+   */
+  acquire(options?: AcquireOptions): Promise<number>;
   /** Called after a rate-limit answer: pause everyone for `pauseMs` and slow down. Returns the new speed factor. */
   penalize(pauseMs: number): Promise<number>;
 }
@@ -77,7 +78,7 @@ const SCRIPTS = {
 };
 
 interface Waiter {
-  resolve(): void;
+  resolve(latenessMs: number): void;
   reject(reason: unknown): void;
   signal: AbortSignal | undefined;
 }
@@ -116,7 +117,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
   }
 
   /** Takes a slot from Redis and waits for it; retakes one when the wait overran by more than maxLatenessMs. */
-  async function takeSlot(signal: AbortSignal | undefined): Promise<void> {
+  async function takeSlot(signal: AbortSignal | undefined): Promise<number> {
     for (;;) {
       signal?.throwIfAborted();
       const askedAt = performance.now();
@@ -139,8 +140,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
       const latenessMs = performance.now() - slotAt;
       if (latenessMs <= maxLatenessMs) {
         reportStart(seq, Number(slotUs) + Math.ceil(latenessMs * 1000));
-        options.onStart?.(latenessMs);
-        return;
+        return latenessMs;
       }
       options.onLateSlot?.();
     }
@@ -161,7 +161,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
       activeLanes++;
       takeSlot(waiter.signal)
         .then(
-          () => waiter.resolve(),
+          (latenessMs) => waiter.resolve(latenessMs),
           (error: unknown) => waiter.reject(waiter.signal?.aborted ? waiter.signal.reason : error),
         )
         .finally(() => {
@@ -173,7 +173,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
 
   return {
     acquire({ priority = 5, signal } = {}) {
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<number>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
         const waiter: Waiter = { resolve, reject, signal };
         signal?.addEventListener('abort', () => reject(signal.reason), { once: true });

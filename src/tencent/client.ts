@@ -1,15 +1,15 @@
 /**
- * The `query_online_status` client: a keep-alive undici pool, one POST per call, answers parsed strictly.
- * Retries nothing except once after a credentials error (70001 / 70052), with a fresh UserSig; every other retry
- * decision belongs to the caller, driven by `TencentError.retriable`.
+ * The `query_online_status` client: builds each call, hands it to a transport (transport.ts), parses the answer
+ * strictly. Retries nothing except once after a credentials error (70001 / 70052), with a fresh UserSig; every other
+ * retry decision belongs to the caller, driven by `TencentError.retriable`.
  */
 import { randomInt } from 'node:crypto';
-import { Pool } from 'undici';
 import { createSilentLogger, type Logger } from '../ops/logger.js';
 import { redactSecrets, registerSecret } from '../ops/redact.js';
 import { TencentError } from './errors.js';
 import { parseOnlineStatusResponse } from './parse.js';
 import { resolveEndpoint } from './regions.js';
+import { createDirectTransport, TransportError, type Transport } from './transport.js';
 import {
   MAX_IDS_PER_CALL,
   type OnlineStatusClient,
@@ -40,8 +40,13 @@ export interface TencentClientOptions {
   timeoutMs?: number;
   /** Test-only: accept `timeoutMs` <= 3000 (anything > 0). Never set it against the real service. */
   unsafeAllowShortTimeout?: boolean;
-  /** Keep-alive connections in the pool; default 32. */
+  /** Keep-alive connections of the client's own transport; default 32. Ignored with `transport`. */
   connections?: number;
+  /**
+   * Sends the calls (the poller's paced transport). The client neither owns nor closes it. Default: a direct
+   * transport of its own, closed by `close()`.
+   */
+  transport?: Transport;
   /** UserSig lifetime in seconds; default 604800 (7 days). */
   userSigTtlSeconds?: number;
   /** Default: a silent logger. */
@@ -75,14 +80,13 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
     ttlSeconds: options.userSigTtlSeconds ?? DEFAULT_CLIENT_OPTIONS.userSigTtlSeconds,
     ...(options.now ? { now: options.now } : {}),
   });
-  const pool = new Pool(base.origin, {
-    connections: options.connections ?? DEFAULT_CLIENT_OPTIONS.connections,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connect: { timeout: timeoutMs },
-  });
+  const ownTransport = options.transport
+    ? undefined
+    : createDirectTransport({
+        connections: options.connections ?? DEFAULT_CLIENT_OPTIONS.connections,
+        connectTimeoutMs: timeoutMs,
+      });
+  const transport = options.transport ?? ownTransport!;
   let closed = false;
 
   async function callOnce(userIds: readonly string[], query: QueryOptions): Promise<OnlineStatusResult> {
@@ -91,48 +95,31 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
       `?sdkappid=${options.sdkAppId}&identifier=${encodeURIComponent(options.identifier)}` +
       `&usersig=${encodeURIComponent(userSig)}&random=${randomInt(0, 2 ** 32)}&contenttype=json`;
     const body = JSON.stringify({ To_Account: userIds, IsNeedDetail: query.detail ? 1 : 0 });
-    await query.beforeSend?.();
-
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    const onCallerAbort = (): void => deadline.abort();
-    query.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    const startedAt = performance.now();
+    let response;
     try {
-      const response = await pool.request({
+      response = await transport.send({
+        origin: base.origin,
         path: path + search,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
         body,
-        signal: deadline.signal,
+        timeoutMs,
+        ...(query.priority === undefined ? {} : { priority: query.priority }),
+        ...(query.signal ? { signal: query.signal } : {}),
       });
-      const text = await response.body.text();
-      const elapsedMs = Math.round(performance.now() - startedAt);
-      logger.debug(
-        { ids: userIds.length, status: response.statusCode, elapsedMs },
-        'query_online_status answered',
-      );
-      if (response.statusCode !== 200) {
-        throw new TencentError(`HTTP ${response.statusCode} from ${base.host}: ${text.slice(0, 200)}`, {
+    } catch (error) {
+      throw transportFailure(error, timeoutMs, base.host);
+    }
+    logger.debug({ ids: userIds.length, status: response.statusCode }, 'query_online_status answered');
+    if (response.statusCode !== 200) {
+      throw new TencentError(
+        `HTTP ${response.statusCode} from ${base.host}: ${response.text.slice(0, 200)}`,
+        {
           kind: 'http',
           httpStatus: response.statusCode,
           retriable: response.statusCode >= 500 || response.statusCode === 429,
-        });
-      }
-      return parseOnlineStatusResponse(text, userIds, { detail: query.detail });
-    } catch (error) {
-      if (error instanceof TencentError) throw error;
-      if (query.signal?.aborted) {
-        throw new TencentError('query_online_status aborted by the caller', {
-          kind: 'aborted',
-          cause: error,
-        });
-      }
-      throw transportError(error, deadline.signal.aborted, timeoutMs, base.host);
-    } finally {
-      clearTimeout(timer);
-      query.signal?.removeEventListener('abort', onCallerAbort);
+        },
+      );
     }
+    return parseOnlineStatusResponse(response.text, userIds, { detail: query.detail });
   }
 
   return {
@@ -162,7 +149,7 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
     async close() {
       if (closed) return;
       closed = true;
-      await pool.close();
+      await ownTransport?.close();
     },
   };
 }
@@ -182,17 +169,18 @@ function checkUserIds(userIds: readonly string[]): void {
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-function transportError(error: unknown, deadlineHit: boolean, timeoutMs: number, host: string): TencentError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const detail = redactSecrets(error instanceof Error ? error.message : String(error));
-  if (deadlineHit || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+function transportFailure(error: unknown, timeoutMs: number, host: string): TencentError {
+  const reason = error instanceof TransportError ? error.reason : 'network';
+  if (reason === 'aborted') {
+    return new TencentError('query_online_status aborted by the caller', { kind: 'aborted', cause: error });
+  }
+  if (reason === 'timeout') {
     return new TencentError(`query_online_status to ${host} timed out after ${timeoutMs} ms`, {
       kind: 'timeout',
       cause: error,
     });
   }
+  const detail = redactSecrets(error instanceof Error ? error.message : String(error));
   return new TencentError(`query_online_status to ${host} failed: ${detail}`, {
     kind: 'network',
     cause: error,

@@ -46,3 +46,12 @@ export {
   QUERY_ONLINE_STATUS_PATH,
   type TencentClientOptions,
 } from './client.js';
+export {
+  createDirectTransport,
+  TransportError,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+  type TransportFailureReason,
+  type DirectTransportOptions,
+} from './transport.js';

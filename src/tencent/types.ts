@@ -44,12 +44,8 @@ export interface QueryOptions {
   detail: boolean;
   /** Aborts the HTTP request; the promise then rejects with a `TencentError` of kind `aborted`. */
   signal?: AbortSignal;
-  /**
-   * Awaited once the request is fully built, just before it is sent (and again before the one retry after a
-   * UserSig renewal, which is a new call). The pacer's send slot goes here, so nothing runs between the slot and
-   * the socket write.
-   */
-  beforeSend?: () => Promise<void>;
+  /** Order among calls waiting for a send slot of a paced transport, 1 first. Default 5. */
+  priority?: number;
 }
 
 /** The one operation the poller needs from Tencent. */

@@ -24,8 +24,8 @@ describe('invariants', () => {
     const calls: string[][] = [];
     const config = testConfig([simulatorApp(simulator)], [{ name: 'odd-size', userIds: userIds(1_234) }]);
     const service = await startTestService(config, {
-      createClient: (app): OnlineStatusClient => {
-        const client = createTencentClient(app);
+      createClient: (app, transport): OnlineStatusClient => {
+        const client = createTencentClient({ ...app, transport });
         return {
           queryOnlineStatus: (userIds, options) => {
             calls.push([...userIds]);

@@ -111,8 +111,8 @@ describe('reliability: nothing lost, invented or reordered', () => {
       seed: 13,
       users: 500,
       service: {
-        createClient: (app) =>
-          createTencentClient({ ...app, timeoutMs: 1_000, unsafeAllowShortTimeout: true }),
+        createClient: (app, transport) =>
+          createTencentClient({ ...app, transport, timeoutMs: 1_000, unsafeAllowShortTimeout: true }),
       },
     });
     await run.waitForSnapshots();

@@ -1,0 +1,99 @@
+/**
+ * The sending thread of paced-transport.ts: for each call, wait for a send slot (pacer.ts), send it, post the
+ * answer back. Nothing else runs here, so a slot's timer fires on time.
+ */
+import { Redis } from 'ioredis';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createDirectTransport, TransportError } from '../tencent/transport.js';
+import type { CallTiming, FromThread, ThreadSettings, ToThread } from './paced-transport.js';
+import { createPacer } from './pacer.js';
+
+const port = parentPort!;
+const settings = workerData as ThreadSettings;
+const post = (message: FromThread): void => port.postMessage(message);
+
+const redis = new Redis(settings.redisUrl, {
+  maxRetriesPerRequest: null,
+  ...(settings.connectionName ? { connectionName: settings.connectionName } : {}),
+});
+// Without a listener ioredis prints the error itself; the main thread's logger should have it instead. Commands
+// wait for the reconnection (maxRetriesPerRequest: null), as on the main thread's connections.
+redis.on('error', (error: Error) => post({ type: 'error', message: `pacer Redis: ${error.message}` }));
+const pacer = createPacer(redis, settings.pacerKey, {
+  ...settings.pacer,
+  onLateSlot: () => post({ type: 'late-slot' }),
+});
+const transport = createDirectTransport({
+  connections: settings.connections,
+  ...(settings.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: settings.connectTimeoutMs }),
+});
+const inFlight = new Map<number, AbortController>();
+
+async function send(id: number, request: Extract<ToThread, { type: 'send' }>['request']): Promise<void> {
+  const controller = new AbortController();
+  inFlight.set(id, controller);
+  const handedAt = performance.now();
+  let timing: CallTiming | undefined;
+  try {
+    const latenessMs = await pacer.acquire({
+      ...(request.priority === undefined ? {} : { priority: request.priority }),
+      signal: controller.signal,
+    });
+    const startedAt = performance.now();
+    timing = { waitMs: startedAt - handedAt, latenessMs, durationMs: 0 };
+    const response = await transport.send({ ...request, signal: controller.signal });
+    timing.durationMs = performance.now() - startedAt;
+    post({ type: 'answer', id, response, timing });
+  } catch (error) {
+    if (timing) timing.durationMs = performance.now() - handedAt - timing.waitMs;
+    const failure =
+      error instanceof TransportError
+        ? error
+        : controller.signal.aborted
+          ? new TransportError('aborted by the caller', 'aborted')
+          : new TransportError(error instanceof Error ? error.message : String(error), 'network');
+    post({
+      type: 'failure',
+      id,
+      reason: failure.reason,
+      message: failure.message,
+      code: failure.code,
+      timing,
+    });
+  } finally {
+    inFlight.delete(id);
+  }
+}
+
+async function penalize(id: number, pauseMs: number): Promise<void> {
+  try {
+    post({ type: 'penalized', id, factor: await pacer.penalize(pauseMs) });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    post({ type: 'failure', id, reason: 'network', message, code: undefined, timing: undefined });
+  }
+}
+
+async function close(): Promise<void> {
+  for (const controller of inFlight.values()) controller.abort(new Error('transport closed'));
+  await Promise.allSettled([transport.close(), redis.quit()]);
+  post({ type: 'closed' });
+  process.exit(0);
+}
+
+port.on('message', (message: ToThread) => {
+  switch (message.type) {
+    case 'send':
+      void send(message.id, message.request);
+      break;
+    case 'abort':
+      inFlight.get(message.id)?.abort(new Error('aborted by the caller'));
+      break;
+    case 'penalize':
+      void penalize(message.id, message.pauseMs);
+      break;
+    case 'close':
+      void close();
+      break;
+  }
+});

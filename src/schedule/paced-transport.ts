@@ -1,0 +1,239 @@
+/**
+ * The poller's transport: send slots and sockets in a thread of their own.
+ *
+ * Why a thread: a call must start within a few milliseconds of its slot (pacer.ts), and the main thread cannot
+ * promise that. It parses answers, diffs them into Redis, runs BullMQ and the Kafka relay; its major GCs and long
+ * tasks (10-150 ms) made calls start late, and each late start either pushed the schedule back or gave a slot away
+ * (4 % of them in the 1M-user sweep). The thread holds only the pacer, its Redis connection and the HTTP
+ * connections, so its event loop is idle between slots and its heap stays small. The main thread hands it built
+ * requests and gets the answers' text back; parsing and every decision stay in the main thread.
+ *
+ * If the thread dies, the calls it held fail as network errors (retried like any other) and the next call starts a
+ * new thread.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { redactSecrets } from '../ops/redact.js';
+import {
+  TransportError,
+  type Transport,
+  type TransportFailureReason,
+  type TransportRequest,
+  type TransportResponse,
+} from '../tencent/transport.js';
+import type { PacerOptions } from './pacer.js';
+
+/** How one call went, measured in the sending thread. */
+export interface CallTiming {
+  /** From handing the call over to its send slot. */
+  waitMs: number;
+  /** How long after its slot the call started. */
+  latenessMs: number;
+  /** From the start to the complete answer (or the failure). */
+  durationMs: number;
+}
+
+export interface PacedTransportOptions {
+  /** The Redis holding the pacer (the thread opens its own connection). */
+  redisUrl: string;
+  pacerKey: string;
+  /** Plain pacer settings (callbacks cannot cross to the thread: see the hooks below). */
+  pacer: Omit<PacerOptions, 'onLateSlot'>;
+  /** Keep-alive HTTP connections; also the most calls in flight. */
+  connections: number;
+  connectTimeoutMs?: number;
+  /** Names the thread's Redis connection (CLIENT LIST). */
+  connectionName?: string;
+  /** Told after every call that got a slot. */
+  onCall?: (timing: CallTiming) => void;
+  /** Told each time the pacer gave a slot back for lateness. */
+  onLateSlot?: () => void;
+  /** Told when the thread failed, or its Redis connection reports an error. Messages are redacted. */
+  onError?: (message: string) => void;
+}
+
+export interface PacedTransport extends Transport {
+  /** After a rate-limit answer: pause every process for `pauseMs` and slow down. Resolves with the speed factor. */
+  penalize(pauseMs: number): Promise<number>;
+}
+
+/** Data the thread starts with. */
+export interface ThreadSettings {
+  redisUrl: string;
+  pacerKey: string;
+  pacer: Omit<PacerOptions, 'onLateSlot'>;
+  connections: number;
+  connectTimeoutMs: number | undefined;
+  connectionName: string | undefined;
+}
+
+export type ToThread =
+  | { type: 'send'; id: number; request: Omit<TransportRequest, 'signal'> }
+  | { type: 'abort'; id: number }
+  | { type: 'penalize'; id: number; pauseMs: number }
+  | { type: 'close' };
+
+export type FromThread =
+  | { type: 'answer'; id: number; response: TransportResponse; timing: CallTiming }
+  | {
+      type: 'failure';
+      id: number;
+      reason: TransportFailureReason;
+      message: string;
+      code: string | undefined;
+      timing: CallTiming | undefined;
+    }
+  | { type: 'penalized'; id: number; factor: number }
+  | { type: 'late-slot' }
+  | { type: 'error'; message: string }
+  | { type: 'closed' };
+
+interface Pending {
+  /** The thread's reply for this call. */
+  settle(reply: FromThread): void;
+  /** No reply will come (the caller aborted, the thread died, the transport closed). */
+  fail(error: Error): void;
+}
+
+/** Starts the sending thread; `close()` stops it after the calls it holds have settled or been aborted. */
+export function createPacedTransport(options: PacedTransportOptions): PacedTransport {
+  const settings: ThreadSettings = {
+    redisUrl: options.redisUrl,
+    pacerKey: options.pacerKey,
+    pacer: options.pacer,
+    connections: options.connections,
+    connectTimeoutMs: options.connectTimeoutMs,
+    connectionName: options.connectionName,
+  };
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let thread: Worker | undefined = startThread();
+  let closing: Promise<void> | undefined;
+
+  function startThread(): Worker {
+    const worker = spawnThread(settings);
+    worker.on('message', (message: FromThread) => onMessage(message));
+    worker.on('error', (error) => threadLost(worker, `sending thread failed: ${error.message}`));
+    worker.on('exit', (code) => threadLost(worker, `sending thread exited (code ${code})`));
+    return worker;
+  }
+
+  function onMessage(message: FromThread): void {
+    switch (message.type) {
+      case 'late-slot':
+        options.onLateSlot?.();
+        return;
+      case 'error':
+        options.onError?.(redactSecrets(message.message));
+        return;
+      case 'closed':
+        return;
+      default:
+        pending.get(message.id)?.settle(message);
+    }
+  }
+
+  function threadLost(worker: Worker, message: string): void {
+    if (thread !== worker) return;
+    thread = undefined;
+    if (closing) return;
+    options.onError?.(redactSecrets(message));
+    for (const call of pending.values()) call.fail(new TransportError(message, 'network'));
+  }
+
+  function post(message: ToThread): void {
+    thread ??= startThread();
+    thread.postMessage(message);
+  }
+
+  /** Hands a message to the thread and waits for its reply; `settle` turns the reply into the outcome. */
+  function request<T>(
+    message: (id: number) => ToThread,
+    settle: (reply: FromThread, resolve: (value: T) => void, reject: (error: Error) => void) => void,
+  ): { id: number; promise: Promise<T> } {
+    const id = nextId++;
+    const promise = new Promise<T>((resolve, reject) => {
+      pending.set(id, {
+        settle: (reply) => {
+          pending.delete(id);
+          settle(reply, resolve, reject);
+        },
+        fail: (error) => {
+          pending.delete(id);
+          reject(error);
+        },
+      });
+    });
+    post(message(id));
+    return { id, promise };
+  }
+
+  return {
+    send({ signal, ...call }) {
+      if (closing) return Promise.reject(new TransportError('transport is closed', 'network'));
+      if (signal?.aborted) return Promise.reject(new TransportError('aborted before sending', 'aborted'));
+      const { id, promise } = request<TransportResponse>(
+        (id) => ({ type: 'send', id, request: call }),
+        (reply, resolve, reject) => {
+          if (reply.type === 'answer') {
+            options.onCall?.(reply.timing);
+            resolve(reply.response);
+          } else if (reply.type === 'failure') {
+            if (reply.timing) options.onCall?.(reply.timing);
+            reject(new TransportError(redactSecrets(reply.message), reply.reason, reply.code));
+          } else reject(new Error(`unexpected reply ${reply.type} from the sending thread`));
+        },
+      );
+      if (signal) {
+        const onAbort = (): void => {
+          pending.get(id)?.fail(new TransportError('aborted by the caller', 'aborted'));
+          thread?.postMessage({ type: 'abort', id } satisfies ToThread);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        void promise.catch(() => undefined).finally(() => signal.removeEventListener('abort', onAbort));
+      }
+      return promise;
+    },
+
+    penalize(pauseMs) {
+      return request<number>(
+        (id) => ({ type: 'penalize', id, pauseMs }),
+        (reply, resolve, reject) => {
+          if (reply.type === 'penalized') resolve(reply.factor);
+          else if (reply.type === 'failure') reject(new Error(redactSecrets(reply.message)));
+          else reject(new Error(`unexpected reply ${reply.type} from the sending thread`));
+        },
+      ).promise;
+    },
+
+    close() {
+      closing ??= (async () => {
+        const worker = thread;
+        if (!worker) return;
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        worker.postMessage({ type: 'close' } satisfies ToThread);
+        await exited;
+        for (const call of pending.values()) call.fail(new TransportError('transport closed', 'network'));
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The thread runs the compiled module next to this file or, from TypeScript source (tests, tsx), the source. */
+function spawnThread(settings: ThreadSettings): Worker {
+  const compiled = new URL('./paced-transport-thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData: settings });
+  // Loader hooks registered in the main thread (tsx, vitest) do not reach a worker thread: register tsx in it first.
+  const source = new URL('./paced-transport-thread.ts', import.meta.url).href;
+  // tsx's ES module API (its CommonJS twin cannot register from an eval'd thread), found from this file.
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(boot, { eval: true, workerData: settings });
+}

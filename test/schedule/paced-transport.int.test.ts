@@ -1,0 +1,138 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import {
+  createPacedTransport,
+  type CallTiming,
+  type PacedTransportOptions,
+} from '../../src/schedule/paced-transport.js';
+import { onTeardown, testRedisUrl, uniqueName } from '../helpers/services.js';
+
+/** A local HTTP server answering every POST with `handle` (default: 200 and the request body back). */
+async function startServer(
+  handle: (request: IncomingMessage, response: ServerResponse, body: string) => void = (_q, response, body) =>
+    response.end(body),
+): Promise<{ origin: string; requests: string[]; server: Server }> {
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (data: Buffer) => (body += data.toString()));
+    request.on('end', () => {
+      requests.push(body);
+      handle(request, response, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTeardown(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+}
+
+function pacedTransport(overrides: Partial<PacedTransportOptions> = {}) {
+  const timings: CallTiming[] = [];
+  let lateSlots = 0;
+  const transport = createPacedTransport({
+    redisUrl: testRedisUrl(),
+    pacerKey: uniqueName('paced'),
+    pacer: { callsPerSecond: 50 },
+    connections: 8,
+    onCall: (timing) => timings.push(timing),
+    onLateSlot: () => lateSlots++,
+    ...overrides,
+  });
+  onTeardown(() => transport.close());
+  return { transport, timings, lateSlots: () => lateSlots };
+}
+
+describe('the paced transport (send slots and sockets in their own thread)', () => {
+  it('sends each request and returns the status and the whole body', async () => {
+    const { origin, requests } = await startServer((_q, response, body) => {
+      response.statusCode = body.includes('fail') ? 502 : 200;
+      response.end(`echo:${body}`);
+    });
+    const { transport, timings } = pacedTransport();
+    const answers = await Promise.all(
+      ['{"a":1}', '{"fail":1}'].map((body) => transport.send({ origin, path: '/q', body, timeoutMs: 2_000 })),
+    );
+    expect(answers).toEqual([
+      { statusCode: 200, text: 'echo:{"a":1}' },
+      { statusCode: 502, text: 'echo:{"fail":1}' },
+    ]);
+    expect(requests.sort()).toEqual(['{"a":1}', '{"fail":1}']);
+    expect(timings).toHaveLength(2);
+  });
+
+  it('starts calls on their slots while the main thread is blocked', async () => {
+    const { origin } = await startServer();
+    const { transport, timings, lateSlots } = pacedTransport();
+    await transport.send({ origin, path: '/q', body: 'warm-up', timeoutMs: 5_000 });
+    // 40 calls at 50/s take ~800 ms; the main thread is then blocked for 500 ms of them. On the main thread's
+    // event loop every slot due in that time would start up to 500 ms late or be given back.
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      transport.send({ origin, path: '/q', body: String(i), timeoutMs: 5_000 }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const blockedUntil = performance.now() + 500;
+    while (performance.now() < blockedUntil);
+    const answers = await Promise.all(calls);
+
+    expect(answers.map((a) => a.text)).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
+    expect(lateSlots()).toBe(0);
+    expect(Math.max(...timings.map((t) => t.latenessMs))).toBeLessThan(10);
+  });
+
+  it('fails a call the server does not answer in time as a timeout, and one it refuses as a network error', async () => {
+    const { origin } = await startServer(() => undefined);
+    const { transport } = pacedTransport();
+    await expect(transport.send({ origin, path: '/q', body: '{}', timeoutMs: 200 })).rejects.toMatchObject({
+      name: 'TransportError',
+      reason: 'timeout',
+    });
+    // Port 9 on loopback: nothing listens.
+    await expect(
+      transport.send({ origin: 'http://127.0.0.1:9', path: '/q', body: '{}', timeoutMs: 2_000 }),
+    ).rejects.toMatchObject({ reason: 'network', code: 'ECONNREFUSED' });
+  });
+
+  it('never sends a call aborted while it waits for its slot', async () => {
+    const { origin, requests } = await startServer();
+    const { transport } = pacedTransport({ pacer: { callsPerSecond: 1 } });
+    await transport.send({ origin, path: '/q', body: 'first', timeoutMs: 2_000 });
+    const controller = new AbortController();
+    const waiting = transport.send({
+      origin,
+      path: '/q',
+      body: 'second',
+      timeoutMs: 2_000,
+      signal: controller.signal,
+    });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ reason: 'aborted' });
+    // The slot the aborted call waited for has passed (1/s): a call sent after it would have arrived by now.
+    const third = await transport.send({ origin, path: '/q', body: 'third', timeoutMs: 2_000 });
+    expect(third.text).toBe('third');
+    expect(requests).toEqual(['first', 'third']);
+  });
+
+  it('pauses every call after a penalty', async () => {
+    const { origin } = await startServer();
+    const { transport, timings } = pacedTransport({ pacer: { callsPerSecond: 100 } });
+    await transport.send({ origin, path: '/q', body: '{}', timeoutMs: 2_000 });
+    expect(await transport.penalize(300)).toBeCloseTo(0.9);
+    await transport.send({ origin, path: '/q', body: '{}', timeoutMs: 2_000 });
+    expect(timings[1]!.waitMs).toBeGreaterThanOrEqual(280);
+  });
+
+  it('refuses calls once closed', async () => {
+    const { origin } = await startServer();
+    const { transport } = pacedTransport();
+    await transport.send({ origin, path: '/q', body: '{}', timeoutMs: 2_000 });
+    await transport.close();
+    await expect(transport.send({ origin, path: '/q', body: '{}', timeoutMs: 2_000 })).rejects.toMatchObject({
+      reason: 'network',
+      message: 'transport is closed',
+    });
+  });
+});
