@@ -118,6 +118,8 @@ export interface SimulatorProcess {
   nice: number;
   stats(): Promise<SimStats>;
   reset(): Promise<void>;
+  /** Stops the process (also done by the bench's cleanup if never called). */
+  stop(): Promise<void>;
 }
 
 export interface SimStats {
@@ -142,7 +144,7 @@ export async function startSimulatorProcess(
       ...(process.env.BENCH_SIMULATOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
     ],
   );
-  onCleanup('simulator', () => ipc.stop());
+  const stop = onCleanup('simulator', () => ipc.stop());
   const ready = await ipc.waitFor<{ type: string; url: string; populationMs: number; nice: number }>(
     'ready',
     300_000,
@@ -161,5 +163,6 @@ export async function startSimulatorProcess(
     async reset() {
       await ipc.request('reset');
     },
+    stop,
   };
 }

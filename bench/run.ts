@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { LoadedApp } from '../src/config/index.js';
 import { runNaiveBaseline } from './baseline.js';
 import { BENCH_DIR, buildChildren } from './build.js';
 import { benchApp } from './deployment.js';
@@ -20,6 +21,7 @@ import {
   SECOND_APP,
   startInfra,
   startSimulatorProcess,
+  type SimulatorProcess,
 } from './infra.js';
 import { machineInfo } from './proc.js';
 import { buildRows, formatTable, type RunResult } from './report.js';
@@ -91,28 +93,36 @@ async function main(): Promise<void> {
     `redis ${infra.redisVersion} on ${infra.redis.url}, kafka ${infra.kafkaVersion} on ${infra.broker.brokers[0]}`,
   );
   const churnPerSecond = Math.round(parameters.churnShare * populationSize);
-  log(`starting the simulator: ${populationSize.toLocaleString('en-US')} users, churn ${churnPerSecond}/s`);
-  const simulator = await startSimulatorProcess(build.simulatorEntry, {
-    apps: [FIRST_APP, SECOND_APP],
-    seed: parameters.seed,
-    population: { size: populationSize },
-    churnPerSecond,
-    latency: parameters.latency,
-    maxChangeLogEntries: 10_000,
-  });
-  log(
-    `simulator ready: population built in ${(simulator.populationMs / 1000).toFixed(1)} s, scheduling priority ${simulator.nice}`,
-  );
-  const ctx: BenchContext = {
-    infra,
-    simulator,
-    workerEntry: build.workerEntry,
-    populationSize,
-    cpuProfile: parameters.cpuProfile,
-    log,
-  };
-  const appA = benchApp(simulator.url, FIRST_APP);
-  const appB = benchApp(simulator.url, SECOND_APP);
+  let simulator: SimulatorProcess | undefined;
+  /**
+   * Every scenario gets a simulator of its own, as it gets a fresh Redis and fresh workers: one that has served the
+   * cap scenario carries its garbage (answer fragments of 400k users, the change log) into the next, and its major
+   * GCs there (pauses up to 220 ms, at nice -10 on the shared cores) stamped arrivals late and starved the worker.
+   */
+  async function freshSimulator(): Promise<{ ctx: BenchContext; appA: LoadedApp; appB: LoadedApp }> {
+    await simulator?.stop();
+    log(`starting the simulator: ${populationSize.toLocaleString('en-US')} users, churn ${churnPerSecond}/s`);
+    simulator = await startSimulatorProcess(build.simulatorEntry, {
+      apps: [FIRST_APP, SECOND_APP],
+      seed: parameters.seed,
+      population: { size: populationSize },
+      churnPerSecond,
+      latency: parameters.latency,
+      maxChangeLogEntries: 10_000,
+    });
+    log(
+      `simulator ready: population built in ${(simulator.populationMs / 1000).toFixed(1)} s, scheduling priority ${simulator.nice}`,
+    );
+    const ctx: BenchContext = {
+      infra,
+      simulator,
+      workerEntry: build.workerEntry,
+      populationSize,
+      cpuProfile: parameters.cpuProfile,
+      log,
+    };
+    return { ctx, appA: benchApp(simulator.url, FIRST_APP), appB: benchApp(simulator.url, SECOND_APP) };
+  }
   const has = (s: Scenario) => parameters.scenarios.includes(s);
 
   const runs: RunResult[] = [];
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
     const run: RunResult = {};
     runs.push(run);
     if (has('cap')) {
+      const { ctx, appA } = await freshSimulator();
       run.cap = await runCapScenario(ctx, {
         label: 'cap',
         apps: [appA],
@@ -134,6 +145,7 @@ async function main(): Promise<void> {
       );
     }
     if (has('sweep')) {
+      const { ctx, appA } = await freshSimulator();
       run.sweep = await runSweepScenario(ctx, {
         app: appA,
         users: parameters.sweepUsers,
@@ -144,6 +156,7 @@ async function main(): Promise<void> {
       );
     }
     if (has('workers')) {
+      const { ctx, appA } = await freshSimulator();
       run.scaleWorkers = await runCapScenario(ctx, {
         label: 'workers',
         apps: [appA],
@@ -157,6 +170,7 @@ async function main(): Promise<void> {
       );
     }
     if (has('apps')) {
+      const { ctx, appA, appB } = await freshSimulator();
       run.scaleApps = await runCapScenario(ctx, {
         label: 'apps',
         apps: [appA, appB],
@@ -170,6 +184,7 @@ async function main(): Promise<void> {
       );
     }
     if (has('baseline')) {
+      const { appA } = await freshSimulator();
       await infra.redisClient.flushall();
       run.baseline = await runNaiveBaseline({
         app: appA,
@@ -202,7 +217,7 @@ async function main(): Promise<void> {
     command: `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { ...machine, kafka: infra.kafkaVersion, redis: infra.redisVersion },
     parameters: { ...parameters, scaleWindowSeconds, capUsers, populationSize, churnPerSecond },
-    simulator: { populationBuildMs: simulator.populationMs, nice: simulator.nice },
+    simulator: simulator && { populationBuildMs: simulator.populationMs, nice: simulator.nice },
     rows,
     runs,
   };

@@ -348,6 +348,8 @@ export interface SweepResult {
   latency: LatencySummary;
   rejectedOverCap: number;
   maxCallsInAnyWindow: number;
+  /** The simulator's event-loop delay and GC pauses over the steady window (its stalls stamp arrivals late). */
+  simulatorLoop: SimStats['loop'];
   workerCounters: WorkerMetrics;
   eventLoopDelayMs: WorkerMetrics['eventLoopDelayMs'];
   gcPauses: WorkerMetrics['gcPauses'];
@@ -466,6 +468,7 @@ export async function runSweepScenario(
       latency: summarizeLatency(deployment.latency.samples, t0, t1),
       rejectedOverCap: appStats?.rejectedOverCap ?? Number.NaN,
       maxCallsInAnyWindow: appStats?.maxCallsInAnyWindow ?? Number.NaN,
+      simulatorLoop: stats.loop,
       workerCounters: counters,
       eventLoopDelayMs: perWorker[0]?.eventLoopDelayMs,
       gcPauses: perWorker[0]?.gcPauses,
