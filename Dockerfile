@@ -9,8 +9,6 @@ RUN npm run build && npm prune --omit=dev
 FROM node:22-slim
 WORKDIR /app
 ENV NODE_ENV=production
-# A larger young generation: fewer scavenges under 200 answers/s of 500 users (see BENCHMARKS.md).
-ENV NODE_OPTIONS=--max-semi-space-size=32
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

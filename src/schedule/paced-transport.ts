@@ -222,10 +222,18 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
   };
 }
 
+/**
+ * The thread keeps little alive (in-flight bodies and answers, a few MB), so a small young generation is enough and
+ * collected in well under a millisecond: 30 MB less peak RSS at the cap than V8's default. A process-wide
+ * `--max-semi-space-size` overrides it (the thread's heap then grows to ~80 MB).
+ */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
 /** The thread runs the compiled module next to this file or, from TypeScript source (tests, tsx), the source. */
 function spawnThread(settings: ThreadSettings): Worker {
   const compiled = new URL('./paced-transport-thread.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData: settings });
+  const options = { workerData: settings, resourceLimits: THREAD_LIMITS };
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, options);
   // Loader hooks registered in the main thread (tsx, vitest) do not reach a worker thread: register tsx in it first.
   const source = new URL('./paced-transport-thread.ts', import.meta.url).href;
   // tsx's ES module API (its CommonJS twin cannot register from an eval'd thread), found from this file.
@@ -235,5 +243,5 @@ function spawnThread(settings: ThreadSettings): Worker {
       .replace(/\.cjs$/, '.mjs'),
   ).href;
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(boot, { eval: true, workerData: settings });
+  return new Worker(boot, { ...options, eval: true });
 }
