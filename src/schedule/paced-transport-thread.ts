@@ -28,6 +28,7 @@ const transport = createDirectTransport({
   ...(settings.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: settings.connectTimeoutMs }),
 });
 const inFlight = new Map<number, AbortController>();
+let closing = false;
 
 async function send(id: number, request: Extract<ToThread, { type: 'send' }>['request']): Promise<void> {
   const controller = new AbortController();
@@ -46,8 +47,10 @@ async function send(id: number, request: Extract<ToThread, { type: 'send' }>['re
     post({ type: 'answer', id, response, timing });
   } catch (error) {
     if (timing) timing.durationMs = performance.now() - handedAt - timing.waitMs;
-    const failure =
-      error instanceof TransportError
+    // A call cut short by close() is not the caller's abort: it must be retried, not given up.
+    const failure = closing
+      ? new TransportError('transport closed', 'network')
+      : error instanceof TransportError
         ? error
         : controller.signal.aborted
           ? new TransportError('aborted by the caller', 'aborted')
@@ -75,6 +78,7 @@ async function penalize(id: number, pauseMs: number): Promise<void> {
 }
 
 async function close(): Promise<void> {
+  closing = true;
   for (const controller of inFlight.values()) controller.abort(new Error('transport closed'));
   await Promise.allSettled([transport.close(), redis.quit()]);
   post({ type: 'closed' });

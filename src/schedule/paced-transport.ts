@@ -8,8 +8,8 @@
  * connections, so its event loop is idle between slots and its heap stays small. The main thread hands it built
  * requests and gets the answers' text back; parsing and every decision stay in the main thread.
  *
- * If the thread dies, the calls it held fail as network errors (retried like any other) and the next call starts a
- * new thread.
+ * If the thread dies, the calls it held fail as network errors (retried like any other) and a later call starts a
+ * new thread: after 1 s, doubling up to 30 s while threads keep dying without answering anything.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -46,7 +46,7 @@ export interface PacedTransportOptions {
   connectTimeoutMs?: number;
   /** Names the thread's Redis connection (CLIENT LIST). */
   connectionName?: string;
-  /** Told after every call that got a slot. */
+  /** Told after every call that got a slot and was sent (answered or not, awaited or not). */
   onCall?: (timing: CallTiming) => void;
   /** Told each time the pacer gave a slot back for lateness. */
   onLateSlot?: () => void;
@@ -97,7 +97,15 @@ interface Pending {
   fail(error: Error): void;
 }
 
-/** Starts the sending thread; `close()` stops it after the calls it holds have settled or been aborted. */
+const FIRST_RESTART_DELAY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** How long `close()` lets the thread finish (its Redis QUIT may hang while Redis is down) before terminating it. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Starts the sending thread. `close()` fails the calls it still holds as network errors (retried elsewhere, never
+ * given up) and stops it; the poller closes it only after its chunk jobs have finished.
+ */
 export function createPacedTransport(options: PacedTransportOptions): PacedTransport {
   const settings: ThreadSettings = {
     redisUrl: options.redisUrl,
@@ -111,6 +119,8 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
   let nextId = 1;
   let thread: Worker | undefined = startThread();
   let closing: Promise<void> | undefined;
+  let restartDelayMs = FIRST_RESTART_DELAY_MS;
+  let restartNotBefore = 0;
 
   function startThread(): Worker {
     const worker = spawnThread(settings);
@@ -130,21 +140,37 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
         return;
       case 'closed':
         return;
-      default:
-        pending.get(message.id)?.settle(message);
+      case 'answer':
+        restartDelayMs = FIRST_RESTART_DELAY_MS;
+        options.onCall?.(message.timing);
+        break;
+      case 'failure':
+        // Also for a call whose caller is gone (aborted): it was sent, so it counts in the call metrics.
+        if (message.timing) options.onCall?.(message.timing);
+        break;
     }
+    pending.get(message.id)?.settle(message);
   }
 
-  function threadLost(worker: Worker, message: string): void {
+  function threadLost(worker: Worker, reason: string): void {
     if (thread !== worker) return;
     thread = undefined;
     if (closing) return;
-    options.onError?.(redactSecrets(message));
+    const message = redactSecrets(reason);
+    options.onError?.(message);
+    restartNotBefore = performance.now() + restartDelayMs;
+    restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2);
     for (const call of pending.values()) call.fail(new TransportError(message, 'network'));
   }
 
   function post(message: ToThread): void {
-    thread ??= startThread();
+    if (!thread) {
+      // A thread that dies at start-up would otherwise be restarted by every retried call.
+      if (performance.now() < restartNotBefore) {
+        throw new TransportError('the sending thread failed; restarting it shortly', 'network');
+      }
+      thread = startThread();
+    }
     thread.postMessage(message);
   }
 
@@ -166,7 +192,11 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
         },
       });
     });
-    post(message(id));
+    try {
+      post(message(id));
+    } catch (error) {
+      pending.get(id)?.fail(error as Error);
+    }
     return { id, promise };
   }
 
@@ -177,11 +207,8 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
       const { id, promise } = request<TransportResponse>(
         (id) => ({ type: 'send', id, request: call }),
         (reply, resolve, reject) => {
-          if (reply.type === 'answer') {
-            options.onCall?.(reply.timing);
-            resolve(reply.response);
-          } else if (reply.type === 'failure') {
-            if (reply.timing) options.onCall?.(reply.timing);
+          if (reply.type === 'answer') resolve(reply.response);
+          else if (reply.type === 'failure') {
             reject(new TransportError(redactSecrets(reply.message), reply.reason, reply.code));
           } else reject(new Error(`unexpected reply ${reply.type} from the sending thread`));
         },
@@ -198,6 +225,7 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
     },
 
     penalize(pauseMs) {
+      if (closing) return Promise.reject(new TransportError('transport is closed', 'network'));
       return request<number>(
         (id) => ({ type: 'penalize', id, pauseMs }),
         (reply, resolve, reject) => {
@@ -214,7 +242,9 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
         if (!worker) return;
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
         worker.postMessage({ type: 'close' } satisfies ToThread);
+        const grace = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
         await exited;
+        clearTimeout(grace);
         for (const call of pending.values()) call.fail(new TransportError('transport closed', 'network'));
       })();
       return closing;
@@ -236,12 +266,13 @@ function spawnThread(settings: ThreadSettings): Worker {
   if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, options);
   // Loader hooks registered in the main thread (tsx, vitest) do not reach a worker thread: register tsx in it first.
   const source = new URL('./paced-transport-thread.ts', import.meta.url).href;
-  // tsx's ES module API (its CommonJS twin cannot register from an eval'd thread), found from this file.
-  const tsx = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
+  // tsx's ES module API, found from this file (vitest runs it without import.meta.resolve): `require` resolves the
+  // CommonJS twin, which cannot register hooks from an eval'd thread, and the ES module sits beside it.
+  const tsxApi = createRequire(import.meta.url)
+    .resolve('tsx/esm/api')
+    .replace(/\.cjs$/, '.mjs');
+  if (!existsSync(tsxApi)) throw new Error(`cannot run the sending thread from source: ${tsxApi} not found`);
+  const tsx = pathToFileURL(tsxApi).href;
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); })`;
   return new Worker(boot, { ...options, eval: true });
 }

@@ -42,7 +42,10 @@ export interface OnlineStatusResult {
 export interface QueryOptions {
   /** Ask for per-device detail (`IsNeedDetail: 1`). */
   detail: boolean;
-  /** Aborts the HTTP request; the promise then rejects with a `TencentError` of kind `aborted`. */
+  /**
+   * Aborts the call, whether it still waits for a send slot or is in flight; the promise then rejects with a
+   * `TencentError` of kind `aborted`.
+   */
   signal?: AbortSignal;
   /** Order among calls waiting for a send slot of a paced transport, 1 first. Default 5. */
   priority?: number;

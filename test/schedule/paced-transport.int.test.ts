@@ -79,8 +79,9 @@ describe('the paced transport (send slots and sockets in their own thread)', () 
     const answers = await Promise.all(calls);
 
     expect(answers.map((a) => a.text)).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
-    expect(lateSlots()).toBe(0);
-    expect(Math.max(...timings.map((t) => t.latenessMs))).toBeLessThan(10);
+    // On the main thread's event loop about 25 of the slots would be given back; allow a few for a loaded machine.
+    expect(lateSlots()).toBeLessThanOrEqual(3);
+    expect(timings.filter((t) => t.latenessMs <= 5).length).toBeGreaterThanOrEqual(35);
   });
 
   it('fails a call the server does not answer in time as a timeout, and one it refuses as a network error', async () => {
@@ -94,6 +95,17 @@ describe('the paced transport (send slots and sockets in their own thread)', () 
     await expect(
       transport.send({ origin: 'http://127.0.0.1:9', path: '/q', body: '{}', timeoutMs: 2_000 }),
     ).rejects.toMatchObject({ reason: 'network', code: 'ECONNREFUSED' });
+  });
+
+  it('starts the deadline when the call is sent, not while it waits for its slot', async () => {
+    const { origin } = await startServer();
+    const { transport, timings } = pacedTransport({ pacer: { callsPerSecond: 2 } });
+    // At 2 calls/s the third waits ~1 s for its slot, far longer than its 300 ms deadline.
+    const answers = await Promise.all(
+      [1, 2, 3].map((i) => transport.send({ origin, path: '/q', body: String(i), timeoutMs: 300 })),
+    );
+    expect(answers.map((a) => a.text).sort()).toEqual(['1', '2', '3']);
+    expect(Math.max(...timings.map((t) => t.waitMs))).toBeGreaterThan(300);
   });
 
   it('never sends a call aborted while it waits for its slot', async () => {
@@ -125,14 +137,18 @@ describe('the paced transport (send slots and sockets in their own thread)', () 
     expect(timings[1]!.waitMs).toBeGreaterThanOrEqual(280);
   });
 
-  it('refuses calls once closed', async () => {
-    const { origin } = await startServer();
-    const { transport } = pacedTransport();
-    await transport.send({ origin, path: '/q', body: '{}', timeoutMs: 2_000 });
+  it('fails a call still waiting at close as a network error (to be retried, not given up), then refuses calls', async () => {
+    const { origin, requests } = await startServer();
+    const { transport } = pacedTransport({ pacer: { callsPerSecond: 1 } });
+    await transport.send({ origin, path: '/q', body: 'first', timeoutMs: 2_000 });
+    const waiting = transport.send({ origin, path: '/q', body: 'second', timeoutMs: 2_000 });
     await transport.close();
+    await expect(waiting).rejects.toMatchObject({ reason: 'network' });
     await expect(transport.send({ origin, path: '/q', body: '{}', timeoutMs: 2_000 })).rejects.toMatchObject({
       reason: 'network',
       message: 'transport is closed',
     });
+    await expect(transport.penalize(100)).rejects.toMatchObject({ message: 'transport is closed' });
+    expect(requests).toEqual(['first']);
   });
 });

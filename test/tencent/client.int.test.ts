@@ -7,6 +7,9 @@ import { TencentError } from '../../src/tencent/errors.js';
 import type { OnlineStatusClient, OnlineStatusResult } from '../../src/tencent/types.js';
 import { generateUserSig } from '../../src/tencent/usersig.js';
 import { DEFAULT_USERSIG_TTL_SECONDS } from '../../src/tencent/usersig-cache.js';
+import { createPacedTransport } from '../../src/schedule/paced-transport.js';
+import type { Transport } from '../../src/tencent/transport.js';
+import { testRedisUrl, uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const APP = {
@@ -23,6 +26,7 @@ const DAY_MS = 86_400_000;
 
 let sim: Simulator;
 const clients: OnlineStatusClient[] = [];
+const transports: Transport[] = [];
 
 beforeAll(async () => {
   sim = await startSimulator({
@@ -43,6 +47,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(transports.splice(0).map((t) => t.close()));
 });
 
 function client(overrides: Partial<TencentClientOptions> = {}): OnlineStatusClient {
@@ -311,74 +316,95 @@ describe('client against the simulator: UserSig expiry and renewal', () => {
 });
 
 describe('client against the simulator: secrets', () => {
-  it('never puts the UserSig or the secret key in an error, its cause, or a log line', async () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'debug', destination });
-    const fixedNowMs = Date.now();
-    const c = client({ logger, now: () => fixedNowMs, timeoutMs: 300, unsafeAllowShortTimeout: true });
-    const userSig = generateUserSig({
-      sdkAppId: APP.sdkAppId,
-      identifier: 'administrator',
-      secretKey: APP.secretKey,
-      expireSec: DEFAULT_USERSIG_TTL_SECONDS,
-      timeSec: Math.floor(fixedNowMs / 1000),
-    });
-    const errors: TencentError[] = [];
-    const faults = [
-      'expire-usersig',
-      'expire-usersig',
-      'http502',
-      'malformed',
-      'timeout',
-      'reset',
-      'retryable',
-    ] as const;
-    sim.injectFaults(...faults);
-    for (let i = 0; i < faults.length - 1; i++) {
-      errors.push(await failure(c.queryOnlineStatus(['u000001'], { detail: false })));
-    }
-    errors.push(
-      await failure(client({ identifier: 'bob', logger }).queryOnlineStatus(['u1'], { detail: false })),
-    );
-    errors.push(
-      await failure(
-        client({ secretKey: 'wrong-key-for-leak-test-0000', logger }).queryOnlineStatus(['u1'], {
-          detail: false,
-        }),
-      ),
-    );
-    expect(errors.map((e) => e.kind)).toEqual([
-      'credentials',
-      'http',
-      'malformed',
-      'timeout',
-      'network',
-      'server',
-      'fatal_config',
-      'fatal_config',
-    ]);
-    for (const error of errors) logger.error({ err: error, cause: error.cause }, 'query failed');
-    const everything = [
-      ...lines,
-      ...errors.flatMap((e) => [
-        e.message,
-        String(e.stack),
-        JSON.stringify(e),
-        String(e.cause),
-        String((e.cause as Error | undefined)?.stack),
-      ]),
-    ].join('\n');
-    expect(lines.length).toBeGreaterThanOrEqual(errors.length + 1); // includes the renewal warning
-    expect(everything).not.toContain(userSig);
-    expect(everything).not.toContain(APP.secretKey);
-    expect(everything).not.toContain('wrong-key-for-leak-test-0000');
-  });
+  it.each(['direct', 'paced (sending thread)'])(
+    'never puts the UserSig or the secret key in an error, its cause, or a log line: %s transport',
+    async (kind) => {
+      const transport =
+        kind === 'direct'
+          ? undefined
+          : createPacedTransport({
+              redisUrl: testRedisUrl(),
+              pacerKey: uniqueName('leak-pacer'),
+              pacer: { callsPerSecond: 1_000 },
+              connections: 4,
+            });
+      if (transport) transports.push(transport);
+      const lines: string[] = [];
+      const destination = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      });
+      const logger = createLogger({ level: 'debug', destination });
+      const fixedNowMs = Date.now();
+      const c = client({
+        logger,
+        transport,
+        now: () => fixedNowMs,
+        timeoutMs: 300,
+        unsafeAllowShortTimeout: true,
+      });
+      const userSig = generateUserSig({
+        sdkAppId: APP.sdkAppId,
+        identifier: 'administrator',
+        secretKey: APP.secretKey,
+        expireSec: DEFAULT_USERSIG_TTL_SECONDS,
+        timeSec: Math.floor(fixedNowMs / 1000),
+      });
+      const errors: TencentError[] = [];
+      const faults = [
+        'expire-usersig',
+        'expire-usersig',
+        'http502',
+        'malformed',
+        'timeout',
+        'reset',
+        'retryable',
+      ] as const;
+      sim.injectFaults(...faults);
+      for (let i = 0; i < faults.length - 1; i++) {
+        errors.push(await failure(c.queryOnlineStatus(['u000001'], { detail: false })));
+      }
+      errors.push(
+        await failure(
+          client({ identifier: 'bob', logger, transport }).queryOnlineStatus(['u1'], { detail: false }),
+        ),
+      );
+      errors.push(
+        await failure(
+          client({ secretKey: 'wrong-key-for-leak-test-0000', logger, transport }).queryOnlineStatus(['u1'], {
+            detail: false,
+          }),
+        ),
+      );
+      expect(errors.map((e) => e.kind)).toEqual([
+        'credentials',
+        'http',
+        'malformed',
+        'timeout',
+        'network',
+        'server',
+        'fatal_config',
+        'fatal_config',
+      ]);
+      for (const error of errors) logger.error({ err: error, cause: error.cause }, 'query failed');
+      const everything = [
+        ...lines,
+        ...errors.flatMap((e) => [
+          e.message,
+          String(e.stack),
+          JSON.stringify(e),
+          String(e.cause),
+          String((e.cause as Error | undefined)?.stack),
+        ]),
+      ].join('\n');
+      expect(lines.length).toBeGreaterThanOrEqual(errors.length + 1); // includes the renewal warning
+      expect(everything).not.toContain(userSig);
+      expect(everything).not.toContain(APP.secretKey);
+      expect(everything).not.toContain('wrong-key-for-leak-test-0000');
+    },
+  );
 });
 
 describe('client against the simulator: the call cap', () => {
