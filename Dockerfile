@@ -15,6 +15,6 @@ COPY package.json ./
 COPY config ./config
 COPY schema ./schema
 USER node
-# The old generation may grow by 50 % between full GCs instead of up to 4x: peak RSS at 1M users ~370 -> ~250 MiB
+# The old generation may grow by 50 % between full GCs instead of up to 4x: peak RSS at 1M users ~370 -> ~235 MiB
 # at the same sweep time (see BENCHMARKS.md). Node refuses this flag in NODE_OPTIONS, hence on the command line.
 ENTRYPOINT ["node", "--heap-growing-percent=50", "dist/src/cli.js"]
