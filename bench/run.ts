@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   let simulator: SimulatorProcess | undefined;
   /**
    * Every scenario gets a simulator of its own, as it gets a fresh Redis and fresh workers: one that has served the
-   * cap scenario carries its garbage (answer fragments of 400k users, the change log) into the next, and its major
+   * cap scenario carried its garbage (then: cached answer fragments of 400k users) into the next, and its major
    * GCs there (pauses up to 220 ms, at nice -10 on the shared cores) stamped arrivals late and starved the worker.
    */
   async function freshSimulator(): Promise<{ ctx: BenchContext; appA: LoadedApp; appB: LoadedApp }> {

@@ -23,8 +23,6 @@ export interface SimUser {
   imported: boolean;
   devices: SimDevice[];
   state: PresenceState;
-  /** Cached JSON fragments for the answer: [without detail, with detail]; cleared on every change. */
-  fragments: [string | undefined, string | undefined];
 }
 
 export interface PopulationOptions {
@@ -72,7 +70,7 @@ export function randomDevice(rng: Rng, index: number): SimDevice {
 }
 
 export function createUser(id: string, imported: boolean, devices: SimDevice[]): SimUser {
-  return { id, imported, devices, state: deriveState(devices), fragments: [undefined, undefined] };
+  return { id, imported, devices, state: deriveState(devices) };
 }
 
 export interface Population {

@@ -1,6 +1,7 @@
 /**
- * Builds answer bodies. Per-user JSON fragments are cached on the user (cleared when it changes), so an answer for
- * 500 IDs is 500 map look-ups and one join.
+ * Builds answer bodies, fresh for every call. (A per-user cache of the JSON fragments kept ~100 MB of strings alive
+ * in a 1M-user simulator, written into old objects on every answer: its scavenges and major GCs grew, and each of
+ * its pauses stamps arrivals late, which is what the cap's margin has to absorb.)
  */
 import type { SimUser } from './population.js';
 
@@ -11,9 +12,6 @@ export type StateFieldName = 'Status' | 'State';
 export const ACCOUNT_NOT_FOUND = 70107;
 
 export function renderUser(user: SimUser, detail: boolean, field: StateFieldName): string {
-  const slot = detail ? 1 : 0;
-  const cached = user.fragments[slot];
-  if (cached !== undefined) return cached;
   let json = `{"To_Account":${JSON.stringify(user.id)},"${field}":"${user.state}"`;
   if (detail) {
     const online = user.devices.filter((d) => d.status !== 'Offline');
@@ -27,9 +25,7 @@ export function renderUser(user: SimUser, detail: boolean, field: StateFieldName
         .join(',')}]`;
     }
   }
-  json += '}';
-  user.fragments[slot] = json;
-  return json;
+  return `${json}}`;
 }
 
 /**

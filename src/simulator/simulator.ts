@@ -244,7 +244,6 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     churnNow: (count) => churn.step(count),
     setStateFieldName(field) {
       stateField = field;
-      for (const user of world.population.users.values()) user.fragments = [undefined, undefined];
     },
     allUserIds: () => [...world.population.allIds],
     importedUserIds: () => [...world.population.importedIds],

@@ -1,6 +1,6 @@
 /**
- * The simulated state of every account, and the only place that changes it: each change updates the derived state,
- * clears the cached answer fragments and appends to the ground-truth log.
+ * The simulated state of every account, and the only place that changes it: each change updates the derived state
+ * and appends to the ground-truth log.
  */
 import type { DeviceStatus, PresenceState } from '../tencent/types.js';
 import { createGroundTruthLog, type ChangeCause, type GroundTruthLog } from './ground-truth.js';
@@ -49,7 +49,6 @@ export function createWorld(population: Population, now: () => number, maxLogEnt
     const from = user.state;
     user.devices = next;
     user.state = deriveState(next);
-    user.fragments = [undefined, undefined];
     log.append({ userId, from, to: user.state, devices: next.map((d) => ({ ...d })), atMs: now(), cause });
     return user;
   }

@@ -17,7 +17,6 @@ describe('renderAnswer', () => {
   ] as const)(
     'answers detail=%s with field %s in a shape the client parses back to the truth',
     (detail, field) => {
-      for (const user of population.users.values()) user.fragments = [undefined, undefined];
       const body = renderAnswer(ids, lookup, detail, field);
       expect(body).toContain(`"${field}":"`);
       const parsed = parseOnlineStatusResponse(body, ids, { detail });

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CHURN_TICK_MS, createChurn } from '../../src/simulator/churn.js';
 import { createPopulation } from '../../src/simulator/population.js';
 import { createRng } from '../../src/simulator/prng.js';
+import { renderUser } from '../../src/simulator/render.js';
 import { devicesForState, createWorld } from '../../src/simulator/world.js';
 
 function newWorld(seed = 3, size = 100) {
@@ -11,16 +12,16 @@ function newWorld(seed = 3, size = 100) {
 }
 
 describe('world', () => {
-  it('records a manual state change with from, to, devices and time, and clears cached fragments', () => {
+  it('records a manual state change with from, to, devices and time, and answers with the new state', () => {
     const world = newWorld();
     const user = world.get('u000001');
     if (!user) throw new Error('missing user');
-    user.fragments = ['cached', 'cached'];
+    expect(renderUser(user, false, 'Status')).toContain(`"Status":"${user.state}"`);
     const from = user.state;
     const target = from === 'Offline' ? 'Online' : 'Offline';
     world.setState('u000001', target, 'manual');
     expect(user.state).toBe(target);
-    expect(user.fragments).toEqual([undefined, undefined]);
+    expect(renderUser(user, false, 'Status')).toContain(`"Status":"${target}"`);
     expect(world.log.entries()).toEqual([
       { userId: 'u000001', from, to: target, devices: user.devices, atMs: 1_000, cause: 'manual' },
     ]);
