@@ -38,6 +38,7 @@ export function benchApp(simulatorUrl: string, app: AppSecret): LoadedApp {
     secretKeySource: 'bench',
     userSigTtlSeconds: 7 * 86_400,
     callsPerSecond: app.callsPerSecond,
+    callMargin: 0.02,
     requestTimeoutMs: 5_000,
     connections: 64,
   };

@@ -153,7 +153,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       const transport = createPacedTransport({
         redisUrl: config.redis.url,
         pacerKey: keys.pacer,
-        pacer: { callsPerSecond: app.callsPerSecond },
+        pacer: { callsPerSecond: app.callsPerSecond, safetyMargin: app.callMargin },
         connections: app.connections,
         connectTimeoutMs: app.requestTimeoutMs,
         connectionName: `presence:${label}:pacer`,

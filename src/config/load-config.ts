@@ -162,6 +162,7 @@ function toLoadedApp(app: AppFile, checked: CheckedApp): LoadedApp {
     secretKeySource: checked.secret!.source,
     userSigTtlSeconds: Math.floor(parseDurationMs(app.userSigTtl)! / 1_000),
     callsPerSecond: app.callsPerSecond,
+    callMargin: app.callMargin,
     requestTimeoutMs: parseDurationMs(app.requestTimeout)!,
     connections: app.connections,
   };

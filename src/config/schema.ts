@@ -140,6 +140,17 @@ export const appSchema = z
         'Cap on query_online_status calls per second for this app, shared by every process (Tencent default: 200). ' +
           'Default: 200. Unit: calls per second.',
       ),
+    callMargin: z
+      .number()
+      .min(0.01)
+      .max(0.5)
+      .default(0.02)
+      .describe(
+        'Share of the call cap left unused as a guard against jitter between a call leaving and Tencent counting it: ' +
+          'calls are paced at callsPerSecond x (1 - callMargin), and no more than callsPerSecond of them start in ' +
+          'any 1 s less 5 ms. Raise it when Tencent answers with rate-limit codes although the pacer keeps to the ' +
+          'cap (presence_rate_limit_penalties_total). Default: 0.02 (20 ms of each second at 200 calls/s).',
+      ),
     requestTimeout: duration({
       minMs: 3_000,
       exclusiveMin: true,

@@ -33,6 +33,8 @@ export interface LoadedApp {
   userSigTtlSeconds: number;
   /** Cap on calls per second for this app across all processes. */
   callsPerSecond: number;
+  /** Share of the cap left unused against jitter after a call starts (the pacer's safety margin). */
+  callMargin: number;
   requestTimeoutMs: number;
   /** Keep-alive connections per process. */
   connections: number;

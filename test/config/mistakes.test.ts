@@ -203,6 +203,11 @@ const mistakes: Mistake[] = [
     expect: { file: 'presence.yaml', line: 6, column: 21, message: 'must be at least 1, got number 0' },
   },
   {
+    name: 'call margin that would leave most of the cap unused',
+    files: { 'presence.yaml': presence(['callMargin: 0.7']) },
+    expect: { file: 'presence.yaml', line: 6, column: 17, message: 'must be at most 0.5, got number 0.7' },
+  },
+  {
     name: 'invalid Kafka topic name in a watchlist',
     files: { 'watchlists/vip.yaml': 'name: vip\ntopic: "vip topic!"\nusers: [alice]\n' },
     expect: {

@@ -37,6 +37,7 @@ export function simulatorApp(simulator: Simulator, overrides: Partial<LoadedApp>
     secretKeySource: 'test',
     userSigTtlSeconds: 86_400,
     callsPerSecond: 200,
+    callMargin: 0.02,
     requestTimeoutMs: 5_000,
     connections: 16,
     ...overrides,

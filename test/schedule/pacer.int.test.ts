@@ -31,6 +31,24 @@ describe('the global pacer', () => {
     expect(rate).toBeGreaterThan(cap * 0.9);
   });
 
+  it('leaves the configured margin of the cap unused', async () => {
+    const pacer = createPacer(testRedis(), uniqueName('pacer'), { callsPerSecond: 50, safetyMargin: 0.2 });
+    const starts: number[] = [];
+    let remaining = 41;
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (remaining-- > 0) {
+          await pacer.acquire();
+          starts.push(performance.now());
+        }
+      }),
+    );
+    starts.sort((a, b) => a - b);
+    expect(starts).toHaveLength(41);
+    // 40 spacings of 1000 / (50 x 0.8) = 25 ms: at least 1,000 ms (at the default margin, 816 ms).
+    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(995);
+  });
+
   it('keeps late starts from bunching: no 1,015 ms window (margin less start slack) holds more than the cap', async () => {
     const key = uniqueName('pacer');
     const cap = 50;
