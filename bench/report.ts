@@ -38,10 +38,32 @@ const max = (values: readonly (number | undefined)[]) =>
 export function buildRows(runs: RunResult[]): Row[] {
   const rows: Row[] = [];
   const pick = <T>(get: (r: RunResult) => T | undefined) => runs.map(get);
+  // Every window that ran, whichever scenarios were chosen; a window without simulator figures counts as none.
+  const rejectedIn = (get: (r: RunResult) => number | undefined) =>
+    pick(get).reduce<number>((sum, v) => sum + (Number.isFinite(v) ? v! : 0), 0);
+  const rejectedByWindow = {
+    cap: rejectedIn((r) => r.cap?.rejectedOverCap),
+    sweep: rejectedIn((r) => r.sweep?.rejectedOverCap),
+    '2 workers': rejectedIn((r) => r.scaleWorkers?.rejectedOverCap),
+    '2 apps': rejectedIn((r) => r.scaleApps?.rejectedOverCap),
+  };
+  const rejectedAll = Object.values(rejectedByWindow).reduce((a, b) => a + b, 0);
+  rows.push({
+    figure: 'calls rejected over the cap (all windows, all runs)',
+    value: rejectedAll,
+    unit: 'calls',
+    bar: '0',
+    pass: rejectedAll === 0,
+    note: `${Object.entries(rejectedByWindow)
+      .map(([window, n]) => `${window} ${n}`)
+      .join(', ')}; simulator event-loop delay in the cap window p99 ${fmt(
+      median(pick((r) => r.cap?.simulatorLoop.eventLoopDelayMs.p99)),
+    )} ms, max ${fmt(median(pick((r) => r.cap?.simulatorLoop.eventLoopDelayMs.max)))} ms (late arrival stamps)`,
+  });
   const cap = runs.filter((r) => r.cap);
   if (cap.length) {
     const utilization = median(pick((r) => r.cap?.utilization));
-    const rejected = pick((r) => r.cap?.rejectedOverCap).reduce<number>((s, v) => s + (v ?? 0), 0);
+    const rejected = rejectedByWindow.cap;
     rows.push({
       figure: 'cap utilization, 1 worker (admitted calls/s / cap)',
       value: utilization,
@@ -53,27 +75,6 @@ export function buildRows(runs: RunResult[]): Row[] {
         .join(' / ')} %; slots given back for lateness: ${fmt(
         median(pick((r) => r.cap?.workerCounters.pacerLateSlots)),
       )}`,
-    });
-    const rejectedIn = (get: (r: RunResult) => number | undefined) =>
-      pick(get).reduce<number>((sum, v) => sum + (v ?? 0), 0);
-    const rejectedByWindow = {
-      cap: rejected,
-      sweep: rejectedIn((r) => r.sweep?.rejectedOverCap),
-      '2 workers': rejectedIn((r) => r.scaleWorkers?.rejectedOverCap),
-      '2 apps': rejectedIn((r) => r.scaleApps?.rejectedOverCap),
-    };
-    const rejectedAll = Object.values(rejectedByWindow).reduce((a, b) => a + b, 0);
-    rows.push({
-      figure: 'calls rejected over the cap (all windows, all runs)',
-      value: rejectedAll,
-      unit: 'calls',
-      bar: '0',
-      pass: rejectedAll === 0,
-      note: `${Object.entries(rejectedByWindow)
-        .map(([window, n]) => `${window} ${n}`)
-        .join(', ')}; simulator event-loop delay in the cap window p99 ${fmt(
-        median(pick((r) => r.cap?.simulatorLoop.eventLoopDelayMs.p99)),
-      )} ms, max ${fmt(median(pick((r) => r.cap?.simulatorLoop.eventLoopDelayMs.max)))} ms (late arrival stamps)`,
     });
     rows.push({
       figure: 'max calls in any 1 s window',
@@ -174,7 +175,7 @@ export function buildRows(runs: RunResult[]): Row[] {
   const scaleWorkers = runs.filter((r) => r.scaleWorkers);
   if (scaleWorkers.length) {
     const u = median(pick((r) => r.scaleWorkers?.utilization));
-    const rejected = pick((r) => r.scaleWorkers?.rejectedOverCap).reduce<number>((s, v) => s + (v ?? 0), 0);
+    const rejected = rejectedByWindow['2 workers'];
     rows.push({
       figure: 'scale-out: 2 worker processes, 1 app: utilization',
       value: u,
@@ -191,7 +192,7 @@ export function buildRows(runs: RunResult[]): Row[] {
     const ratio = median(
       pick((r) => (r.scaleApps && r.cap ? r.scaleApps.statesPerSecond / r.cap.statesPerSecond : undefined)),
     );
-    const rejected = pick((r) => r.scaleApps?.rejectedOverCap).reduce<number>((s, v) => s + (v ?? 0), 0);
+    const rejected = rejectedByWindow['2 apps'];
     rows.push({
       figure: 'scale-out: 2 apps, 1 worker: throughput vs 1 app',
       value: ratio,

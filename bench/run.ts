@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   );
   const churnPerSecond = Math.round(parameters.churnShare * populationSize);
   let simulator: SimulatorProcess | undefined;
+  const populationBuildsMs: number[] = [];
   /**
    * Every scenario gets a simulator of its own, as it gets a fresh Redis and fresh workers: one that has served the
    * cap scenario carried its garbage (then: cached answer fragments of 400k users) into the next, and its major
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
       latency: parameters.latency,
       maxChangeLogEntries: 10_000,
     });
+    populationBuildsMs.push(simulator.populationMs);
     log(
       `simulator ready: population built in ${(simulator.populationMs / 1000).toFixed(1)} s, scheduling priority ${simulator.nice}`,
     );
@@ -217,7 +219,7 @@ async function main(): Promise<void> {
     command: `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { ...machine, kafka: infra.kafkaVersion, redis: infra.redisVersion },
     parameters: { ...parameters, scaleWindowSeconds, capUsers, populationSize, churnPerSecond },
-    simulator: simulator && { populationBuildMs: simulator.populationMs, nice: simulator.nice },
+    simulator: simulator && { populationBuildsMs, nice: simulator.nice },
     rows,
     runs,
   };

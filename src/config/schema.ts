@@ -148,8 +148,9 @@ export const appSchema = z
       .describe(
         'Share of the call cap left unused as a guard against jitter between a call leaving and Tencent counting it: ' +
           'calls are paced at callsPerSecond x (1 - callMargin), and no more than callsPerSecond of them start in ' +
-          'any 1 s less 5 ms. Raise it when Tencent answers with rate-limit codes although the pacer keeps to the ' +
-          'cap (presence_rate_limit_penalties_total). Default: 0.02 (20 ms of each second at 200 calls/s).',
+          'any 1000 / (1 - callMargin) - 5 ms (1015 ms at 0.02, leaving ~15 ms for jitter after the start). Raise ' +
+          'it when Tencent answers with rate-limit codes although the pacer keeps to the cap ' +
+          '(presence_rate_limit_penalties_total). Default: 0.02.',
       ),
     requestTimeout: duration({
       minMs: 3_000,

@@ -8,7 +8,16 @@ import {
   loadWatchlists,
   redactConfig,
 } from '../../src/config/index.js';
-import { brief, inspectTree, removeTrees, SECRET, SECRET_ENV, userLines, writeTree } from './config-tree.js';
+import {
+  BASE_PRESENCE,
+  brief,
+  inspectTree,
+  removeTrees,
+  SECRET,
+  SECRET_ENV,
+  userLines,
+  writeTree,
+} from './config-tree.js';
 
 afterAll(removeTrees);
 
@@ -93,6 +102,12 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('info');
     expect(config.watchlistsDir).toBe(join(root, 'watchlists'));
     expect(config.configPath).toBe(join(root, 'presence.yaml'));
+  });
+
+  it('takes a call margin other than the default', async () => {
+    const root = writeTree({ 'presence.yaml': `${BASE_PRESENCE}    callMargin: 0.05\n` });
+    const { config } = await loadConfig({ configPath: join(root, 'presence.yaml'), env: SECRET_ENV });
+    expect(config.apps[0]!.callMargin).toBe(0.05);
   });
 
   it('names the app by its SDKAppID and derives the region hosts', async () => {

@@ -208,6 +208,16 @@ const mistakes: Mistake[] = [
     expect: { file: 'presence.yaml', line: 6, column: 17, message: 'must be at most 0.5, got number 0.7' },
   },
   {
+    name: 'call margin too thin to absorb any jitter',
+    files: { 'presence.yaml': presence(['callMargin: 0.005']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 6,
+      column: 17,
+      message: 'must be at least 0.01, got number 0.005',
+    },
+  },
+  {
     name: 'invalid Kafka topic name in a watchlist',
     files: { 'watchlists/vip.yaml': 'name: vip\ntopic: "vip topic!"\nusers: [alice]\n' },
     expect: {
