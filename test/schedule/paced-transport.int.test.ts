@@ -7,6 +7,7 @@ import {
   type PacedTransportOptions,
 } from '../../src/schedule/paced-transport.js';
 import { onTeardown, testRedisUrl, uniqueName } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** A local HTTP server answering every POST with `handle` (default: 200 and the request body back). */
 async function startServer(
@@ -135,6 +136,37 @@ describe('the paced transport (send slots and sockets in their own thread)', () 
     expect(await transport.penalize(300)).toBeCloseTo(0.9);
     await transport.send({ origin, path: '/q', body: '{}', timeoutMs: 2_000 });
     expect(timings[1]!.waitMs).toBeGreaterThanOrEqual(280);
+  });
+
+  it('fails calls while its thread keeps dying, and restarts it only after a growing pause', async () => {
+    const errors: string[] = [];
+    const errorsAt: number[] = [];
+    // A pacer setting the thread refuses at start-up: every thread it starts dies at once.
+    const { transport } = pacedTransport({
+      pacer: { callsPerSecond: 0 },
+      onError: (message) => {
+        errors.push(message);
+        errorsAt.push(performance.now());
+      },
+    });
+    await waitFor(() => errors.length === 1, { timeoutMs: 10_000, description: 'the first thread to die' });
+    expect(errors[0]).toMatch(/sending thread failed: .*callsPerSecond must be positive/);
+    const call = () =>
+      transport.send({ origin: 'http://127.0.0.1:9', path: '/q', body: '{}', timeoutMs: 1_000 });
+    // Within the first second no thread is started: calls fail at once.
+    await expect(call()).rejects.toMatchObject({ reason: 'network', message: /restarting it shortly/ });
+    expect(errors).toHaveLength(1);
+    // After it, a call starts a new thread, which dies too; the pause before the next one doubles.
+    await waitFor(
+      async () => {
+        const failure = (await call().catch((e: unknown) => e)) as Error;
+        return /sending thread failed:/.test(failure.message);
+      },
+      { timeoutMs: 10_000, description: 'a call that started a new thread' },
+    );
+    expect(errors).toHaveLength(2);
+    expect(errorsAt[1]! - errorsAt[0]!).toBeGreaterThanOrEqual(1_000);
+    await expect(call()).rejects.toMatchObject({ message: /restarting it shortly/ });
   });
 
   it('fails a call still waiting at close as a network error (to be retried, not given up), then refuses calls', async () => {
