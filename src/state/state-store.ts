@@ -59,22 +59,17 @@ const MEMBERSHIP_BATCH = 1_000;
 /** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
 export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
   const commands = defineScripts(redis, SCRIPTS);
-  // One string per bucket (at most the app's bucket count), built once and reused by every script call. What an
-  // ioredis command's arguments reference survives the young-generation GCs (measured: every batch's, not just the
-  // one in flight) and waits in the old generation for a full GC; fresh key strings per user were a quarter of that
-  // garbage in a 1M-member sync, and ~30 KB per chunk of 500 users. Looked up by number: no string per user at all.
-  const bucketKeyCache: string[] = [];
-  const bucketKeyOf = (index: number): string => (bucketKeyCache[index] ??= keys.stateBucket(index));
 
   /** KEYS = [...leading, ...distinct buckets]; with the KEYS index (1-based) of each user's bucket, in order. */
   function bucketKeys(userIds: readonly string[], leading: string[]): { keys: string[]; indexOf: number[] } {
     const keysList = [...leading];
     const slot = new Map<number, number>();
+    // Buckets looked up by number, their keys built once (keys.stateBucket): no string per user.
     const indexOf = userIds.map((userId) => {
       const bucket = keys.stateBucketIndexOf(userId);
       let index = slot.get(bucket);
       if (index === undefined) {
-        keysList.push(bucketKeyOf(bucket));
+        keysList.push(keys.stateBucket(bucket));
         index = keysList.length;
         slot.set(bucket, index);
       }
