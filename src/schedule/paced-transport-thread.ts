@@ -34,38 +34,42 @@ async function send(id: number, request: Extract<ToThread, { type: 'send' }>['re
   const controller = new AbortController();
   inFlight.set(id, controller);
   const handedAt = performance.now();
-  let timing: CallTiming | undefined;
+  let startedAt: number | undefined;
+  let latenessMs = 0;
+  /** Undefined until the call got its slot: a call that was never sent is no call for the metrics. */
+  const timing = (): CallTiming | undefined =>
+    startedAt === undefined
+      ? undefined
+      : { waitMs: startedAt - handedAt, latenessMs, durationMs: performance.now() - startedAt };
   try {
-    const latenessMs = await pacer.acquire({
+    latenessMs = await pacer.acquire({
       ...(request.priority === undefined ? {} : { priority: request.priority }),
       signal: controller.signal,
     });
-    const startedAt = performance.now();
-    timing = { waitMs: startedAt - handedAt, latenessMs, durationMs: 0 };
+    startedAt = performance.now();
     const response = await transport.send({ ...request, signal: controller.signal });
-    timing.durationMs = performance.now() - startedAt;
-    post({ type: 'answer', id, response, timing });
+    post({ type: 'answer', id, response, timing: timing()! });
   } catch (error) {
-    if (timing) timing.durationMs = performance.now() - handedAt - timing.waitMs;
-    // A call cut short by close() is not the caller's abort: it must be retried, not given up.
-    const failure = closing
-      ? new TransportError('transport closed', 'network')
-      : error instanceof TransportError
-        ? error
-        : controller.signal.aborted
-          ? new TransportError('aborted by the caller', 'aborted')
-          : new TransportError(error instanceof Error ? error.message : String(error), 'network');
+    const failure = failureOf(error, controller.signal.aborted);
     post({
       type: 'failure',
       id,
       reason: failure.reason,
       message: failure.message,
       code: failure.code,
-      timing,
+      timing: timing(),
     });
   } finally {
     inFlight.delete(id);
   }
+}
+
+function failureOf(error: unknown, aborted: boolean): TransportError {
+  // A call cut short by close() is not the caller's abort: it must be retried, not given up.
+  if (closing) return new TransportError('transport closed', 'network');
+  if (error instanceof TransportError) return error;
+  if (aborted) return new TransportError('aborted by the caller', 'aborted');
+  return new TransportError(error instanceof Error ? error.message : String(error), 'network');
 }
 
 async function penalize(id: number, pauseMs: number): Promise<void> {
@@ -81,7 +85,6 @@ async function close(): Promise<void> {
   closing = true;
   for (const controller of inFlight.values()) controller.abort(new Error('transport closed'));
   await Promise.allSettled([transport.close(), redis.quit()]);
-  post({ type: 'closed' });
   process.exit(0);
 }
 

@@ -59,15 +59,8 @@ export interface PacedTransport extends Transport {
   penalize(pauseMs: number): Promise<number>;
 }
 
-/** Data the thread starts with. */
-export interface ThreadSettings {
-  redisUrl: string;
-  pacerKey: string;
-  pacer: Omit<PacerOptions, 'onLateSlot'>;
-  connections: number;
-  connectTimeoutMs: number | undefined;
-  connectionName: string | undefined;
-}
+/** Data the thread starts with: the options without the hooks (functions cannot cross to a thread). */
+export type ThreadSettings = Omit<PacedTransportOptions, 'onCall' | 'onLateSlot' | 'onError'>;
 
 export type ToThread =
   | { type: 'send'; id: number; request: Omit<TransportRequest, 'signal'> }
@@ -87,8 +80,7 @@ export type FromThread =
     }
   | { type: 'penalized'; id: number; factor: number }
   | { type: 'late-slot' }
-  | { type: 'error'; message: string }
-  | { type: 'closed' };
+  | { type: 'error'; message: string };
 
 interface Pending {
   /** The thread's reply for this call. */
@@ -107,14 +99,7 @@ const CLOSE_GRACE_MS = 5_000;
  * given up) and stops it; the poller closes it only after its chunk jobs have finished.
  */
 export function createPacedTransport(options: PacedTransportOptions): PacedTransport {
-  const settings: ThreadSettings = {
-    redisUrl: options.redisUrl,
-    pacerKey: options.pacerKey,
-    pacer: options.pacer,
-    connections: options.connections,
-    connectTimeoutMs: options.connectTimeoutMs,
-    connectionName: options.connectionName,
-  };
+  const { onCall, onLateSlot, onError, ...settings } = options;
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let thread: Worker | undefined = startThread();
@@ -133,20 +118,18 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
   function onMessage(message: FromThread): void {
     switch (message.type) {
       case 'late-slot':
-        options.onLateSlot?.();
+        onLateSlot?.();
         return;
       case 'error':
-        options.onError?.(redactSecrets(message.message));
-        return;
-      case 'closed':
+        onError?.(redactSecrets(message.message));
         return;
       case 'answer':
         restartDelayMs = FIRST_RESTART_DELAY_MS;
-        options.onCall?.(message.timing);
+        onCall?.(message.timing);
         break;
       case 'failure':
         // Also for a call whose caller is gone (aborted): it was sent, so it counts in the call metrics.
-        if (message.timing) options.onCall?.(message.timing);
+        if (message.timing) onCall?.(message.timing);
         break;
     }
     pending.get(message.id)?.settle(message);
@@ -157,7 +140,7 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
     thread = undefined;
     if (closing) return;
     const message = redactSecrets(reason);
-    options.onError?.(message);
+    onError?.(message);
     restartNotBefore = performance.now() + restartDelayMs;
     restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2);
     for (const call of pending.values()) call.fail(new TransportError(message, 'network'));
@@ -174,17 +157,24 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
     thread.postMessage(message);
   }
 
-  /** Hands a message to the thread and waits for its reply; `settle` turns the reply into the outcome. */
+  /**
+   * Hands a message to the thread and waits for its reply; `outcome` turns the reply into the result (or throws).
+   * After close() nothing is handed over.
+   */
   function request<T>(
     message: (id: number) => ToThread,
-    settle: (reply: FromThread, resolve: (value: T) => void, reject: (error: Error) => void) => void,
+    outcome: (reply: FromThread) => T,
   ): { id: number; promise: Promise<T> } {
     const id = nextId++;
     const promise = new Promise<T>((resolve, reject) => {
       pending.set(id, {
         settle: (reply) => {
           pending.delete(id);
-          settle(reply, resolve, reject);
+          try {
+            resolve(outcome(reply));
+          } catch (error) {
+            reject(error as Error);
+          }
         },
         fail: (error) => {
           pending.delete(id);
@@ -193,6 +183,7 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
       });
     });
     try {
+      if (closing) throw new TransportError('transport is closed', 'network');
       post(message(id));
     } catch (error) {
       pending.get(id)?.fail(error as Error);
@@ -202,15 +193,18 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
 
   return {
     send({ signal, ...call }) {
-      if (closing) return Promise.reject(new TransportError('transport is closed', 'network'));
-      if (signal?.aborted) return Promise.reject(new TransportError('aborted before sending', 'aborted'));
-      const { id, promise } = request<TransportResponse>(
+      // A closed transport says so first, whatever the signal (request() checks).
+      if (signal?.aborted && !closing) {
+        return Promise.reject(new TransportError('aborted before sending', 'aborted'));
+      }
+      const { id, promise } = request(
         (id) => ({ type: 'send', id, request: call }),
-        (reply, resolve, reject) => {
-          if (reply.type === 'answer') resolve(reply.response);
-          else if (reply.type === 'failure') {
-            reject(new TransportError(redactSecrets(reply.message), reply.reason, reply.code));
-          } else reject(new Error(`unexpected reply ${reply.type} from the sending thread`));
+        (reply) => {
+          if (reply.type === 'answer') return reply.response;
+          if (reply.type === 'failure') {
+            throw new TransportError(redactSecrets(reply.message), reply.reason, reply.code);
+          }
+          throw unexpected(reply);
         },
       );
       if (signal) {
@@ -225,13 +219,12 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
     },
 
     penalize(pauseMs) {
-      if (closing) return Promise.reject(new TransportError('transport is closed', 'network'));
-      return request<number>(
+      return request(
         (id) => ({ type: 'penalize', id, pauseMs }),
-        (reply, resolve, reject) => {
-          if (reply.type === 'penalized') resolve(reply.factor);
-          else if (reply.type === 'failure') reject(new Error(redactSecrets(reply.message)));
-          else reject(new Error(`unexpected reply ${reply.type} from the sending thread`));
+        (reply) => {
+          if (reply.type === 'penalized') return reply.factor;
+          if (reply.type === 'failure') throw new Error(redactSecrets(reply.message));
+          throw unexpected(reply);
         },
       ).promise;
     },
@@ -250,6 +243,10 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
       return closing;
     },
   };
+}
+
+function unexpected(reply: FromThread): Error {
+  return new Error(`unexpected reply ${reply.type} from the sending thread`);
 }
 
 /**
