@@ -1,7 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { createPacer } from '../../src/schedule/pacer.js';
+import { createPacer, type Pacer } from '../../src/schedule/pacer.js';
 import { maxInAnyWindow } from '../../src/simulator/index.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
+
+/**
+ * Takes `total` slots through `pacers`, each with `callersPerPacer` concurrent callers: the start times in order,
+ * and each start's lateness after its slot.
+ */
+async function takeSlots(
+  pacers: Pacer[],
+  callersPerPacer: number,
+  total: number,
+): Promise<{ starts: number[]; lateness: number[] }> {
+  const starts: number[] = [];
+  const lateness: number[] = [];
+  let remaining = total;
+  await Promise.all(
+    pacers.flatMap((pacer) =>
+      Array.from({ length: callersPerPacer }, async () => {
+        while (remaining-- > 0) {
+          lateness.push(await pacer.acquire());
+          starts.push(performance.now());
+        }
+      }),
+    ),
+  );
+  return { starts: starts.sort((a, b) => a - b), lateness };
+}
 
 describe('the global pacer', () => {
   it('keeps starts from two processes (two connections) under the cap in every one-second window, near the cap', async () => {
@@ -11,20 +36,8 @@ describe('the global pacer', () => {
       createPacer(testRedis(), key, { callsPerSecond: cap }),
       createPacer(testRedis(), key, { callsPerSecond: cap }),
     ];
-    const starts: number[] = [];
     // 20 concurrent callers per pacer, 150 starts in all: ~3 s at 50/s.
-    let remaining = 150;
-    await Promise.all(
-      pacers.flatMap((pacer) =>
-        Array.from({ length: 20 }, async () => {
-          while (remaining-- > 0) {
-            await pacer.acquire();
-            starts.push(performance.now());
-          }
-        }),
-      ),
-    );
-    starts.sort((a, b) => a - b);
+    const { starts } = await takeSlots(pacers, 20, 150);
     expect(starts).toHaveLength(150);
     expect(maxInAnyWindow(starts, 1_000)).toBeLessThanOrEqual(cap);
     const rate = ((starts.length - 1) / (starts.at(-1)! - starts[0]!)) * 1_000;
@@ -33,17 +46,7 @@ describe('the global pacer', () => {
 
   it('leaves the configured margin of the cap unused', async () => {
     const pacer = createPacer(testRedis(), uniqueName('pacer'), { callsPerSecond: 50, safetyMargin: 0.2 });
-    const starts: number[] = [];
-    let remaining = 41;
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (remaining-- > 0) {
-          await pacer.acquire();
-          starts.push(performance.now());
-        }
-      }),
-    );
-    starts.sort((a, b) => a - b);
+    const { starts } = await takeSlots([pacer], 10, 41);
     expect(starts).toHaveLength(41);
     // 40 spacings of 1000 / (50 x 0.8) = 25 ms: 1,000 ms less the first start's lateness (at the default margin,
     // 816 ms).
@@ -53,7 +56,6 @@ describe('the global pacer', () => {
   it('keeps late starts from bunching: no 1,015 ms window (margin less start slack) holds more than the cap', async () => {
     const key = uniqueName('pacer');
     const cap = 50;
-    const late: number[] = [];
     const pacers = [0, 1].map(() => createPacer(testRedis(), key, { callsPerSecond: cap }));
     // A busy event loop: every 23 ms it is blocked for 9 ms, so slot timers fire up to ~10 ms late (accepted,
     // under the 10 ms limit). Evenly spaced slots alone then put cap + 1 starts into 1,015 ms.
@@ -61,23 +63,7 @@ describe('the global pacer', () => {
       const until = performance.now() + 9;
       while (performance.now() < until);
     }, 23);
-    const starts: number[] = [];
-    let remaining = 160;
-    try {
-      await Promise.all(
-        pacers.flatMap((pacer) =>
-          Array.from({ length: 10 }, async () => {
-            while (remaining-- > 0) {
-              late.push(await pacer.acquire());
-              starts.push(performance.now());
-            }
-          }),
-        ),
-      );
-    } finally {
-      clearInterval(blocker);
-    }
-    starts.sort((a, b) => a - b);
+    const { starts, lateness: late } = await takeSlots(pacers, 10, 160).finally(() => clearInterval(blocker));
     expect(starts).toHaveLength(160);
     expect(late.filter((ms) => ms > 4).length).toBeGreaterThan(10);
     // 1,000 / 0.98 ms less the 5 ms start slack, less 1 ms: the starts above are taken a few microtasks after the
