@@ -3,7 +3,7 @@
  * per-user Redis diff (GET, then SET when the state changed), each an awaited round trip. No outbox, no Kafka.
  * It runs in the bench process itself.
  */
-import { clientOptionsOf } from '../src/main.js';
+import { clientOptionsOf } from '../src/roles/poller.js';
 import { Redis } from 'ioredis';
 import { createTencentClient } from '../src/tencent/index.js';
 import type { LoadedApp } from '../src/config/index.js';

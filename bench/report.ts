@@ -89,7 +89,7 @@ export function buildRows(runs: RunResult[]): Row[] {
       unit: 'calls',
       bar: '<= 200',
       pass: (max(pick((r) => r.cap?.maxStartsInAnySecond)) ?? Infinity) <= 200,
-      note: 'invariant 1 at the sender: the starts each worker reported to the pacer, on the Redis clock',
+      note: 'the cap invariant (ARCHITECTURE.md) at the sender: the starts each worker reported to the pacer, on the Redis clock',
     });
     rows.push({
       figure: 'user states/s, 1 app',

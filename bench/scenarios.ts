@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedApp } from '../src/config/index.js';
-import { appKeys } from '../src/state/keys.js';
+import { appKeys } from '../src/redis/keys.js';
 import {
   deploy,
   idWidthFor,

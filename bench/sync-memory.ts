@@ -66,8 +66,8 @@ async function measure(phase: string, work: () => unknown): Promise<PhaseReport>
 
 async function child(url: string, users: number, resync: boolean): Promise<void> {
   const { Redis } = await import('ioredis');
-  const { syncWatchlists } = await import('../src/schedule/watchlist-sync.js');
-  const { appKeys } = await import('../src/state/keys.js');
+  const { syncWatchlists } = await import('../src/state/watchlist-sync.js');
+  const { appKeys } = await import('../src/redis/keys.js');
   const { createStateStore } = await import('../src/state/state-store.js');
   const { createWatchlistRegistry } = await import('../src/state/watchlist-registry.js');
 

@@ -8,7 +8,6 @@ export {
   currentStateSchema,
   deviceSchema,
   eventIdOf,
-  eventKinds,
   presenceEventSchema,
   type CurrentState,
   type DeviceInfo,
@@ -16,4 +15,4 @@ export {
   type PresenceEventKind,
 } from './events/event.js';
 export { cloudEventHeaders } from './events/cloudevents.js';
-export type { PresenceState } from './tencent/types.js';
+export { EVENT_KINDS, PRESENCE_STATES, type EventKind, type PresenceState } from './vocabulary.js';

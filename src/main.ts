@@ -1,74 +1,34 @@
-import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import type { Kafka, Producer } from 'kafkajs';
-import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from './config/index.js';
-import { createKafka, createProducer, ensureTopics, type TopicSpec } from './events/kafka.js';
-import { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
+/**
+ * The service, as a table of contents: per app, build the shared runtime once (roles/app-runtime.ts), start the
+ * roles this process has (roles/scheduler.ts, roles/poller.ts, roles/relay.ts), and close everything in reverse
+ * order. ARCHITECTURE.md describes the flow and which folder owns what.
+ */
+import type { LoadedConfig, ResolvedWatchlist } from './config/index.js';
+import { createFlowEvents, type FlowEvents } from './ops/flow-events.js';
+import { recordFlowMetrics } from './ops/flow-metrics.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
-import { createChunkProcessor } from './schedule/chunk-job.js';
-import { createPacedTransport } from './schedule/paced-transport.js';
-import { POLL_QUEUE, SWEEP_QUEUE, type ChunkJobData, type SweepJobData } from './schedule/queues.js';
-import { createSchedulerKeeper, type SchedulerKeeper } from './schedule/schedulers.js';
-import { createSweepProcessor } from './schedule/sweep-job.js';
-import { createSweepTracker } from './schedule/sweep-tracker.js';
-import { syncWatchlists, type SyncReport } from './schedule/watchlist-sync.js';
-import { appKeys, type AppKeys } from './state/keys.js';
-import { createStateStore, type StateStore } from './state/state-store.js';
-import { createWatchlistRegistry, type WatchlistRegistry } from './state/watchlist-registry.js';
-import {
-  createTencentClient,
-  type OnlineStatusClient,
-  type TencentClientOptions,
-  type Transport,
-} from './tencent/index.js';
+import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
+import { startPoller, type PollerRoleOptions } from './roles/poller.js';
+import { connectRelayProducer, startRelay } from './roles/relay.js';
+import { createCloserStack, type Role } from './roles/roles.js';
+import { startScheduler, type SchedulerRole, type SchedulerRoleOptions } from './roles/scheduler.js';
+import type { SyncReport } from './state/watchlist-sync.js';
 
-/**
- * The one place that wires modules together. Each app (SDKAppID) gets its own pacer, queues, state, outbox and
- * relay, so apps never share a cap and one app's outage never stalls another.
- */
+export { ALL_ROLES, type Role } from './roles/roles.js';
+export type { AppRuntime } from './roles/app-runtime.js';
 
-export type Role = 'scheduler' | 'poller' | 'relay';
-export const ALL_ROLES: readonly Role[] = ['scheduler', 'poller', 'relay'];
-
-export interface ServiceOptions {
+export interface ServiceOptions extends PollerRoleOptions, SchedulerRoleOptions {
   roles: readonly Role[];
   logger: Logger;
+  /** Counts what happens (ops/flow-metrics.ts subscribes it to the service's flow events). */
   metrics: Metrics;
-  /**
-   * Chunk jobs in flight per app per process, at most the app's `connections`. Default: `connections` (64), which
-   * needs to cover cap x call latency (200/s x 100 ms = 20) with room for slow answers.
-   */
-  pollConcurrency?: number;
-  /** Attempts per chunk before its users wait for the next sweep. Default 5. */
-  chunkAttempts?: number;
-  /**
-   * Lock on an active chunk job, renewed while it runs; a worker that dies loses it and the job is re-run by another
-   * worker after at most lockDurationMs + stalledIntervalMs. Defaults 30 s / 30 s (BullMQ's).
-   */
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
-  /** How often the scheduler role checks its job schedulers. Default 30 s. */
-  watchdogIntervalMs?: number;
-  /**
-   * Replaces the Tencent client (tests use it to shorten timeouts or watch calls). It should send through
-   * `transport`, the app's paced one, or its calls ignore the cap.
-   */
-  createClient?: (app: LoadedApp, transport: Transport) => OnlineStatusClient;
-}
-
-export interface AppRuntime {
-  app: LoadedApp;
-  keys: AppKeys;
-  redis: Redis;
-  registry: WatchlistRegistry;
-  stateStore: StateStore;
-  keeper: SchedulerKeeper;
-  relay?: OutboxRelay;
 }
 
 export interface Service {
   apps: AppRuntime[];
+  /** What happens in the flow, for anything that wants to observe it (metrics are subscribed already). */
+  events: FlowEvents;
   /** Syncs a new set of watchlists into Redis and reconciles the schedulers (scheduler role only). */
   applyWatchlists(watchlists: readonly ResolvedWatchlist[]): Promise<SyncReport[]>;
   /** Graceful stop: no new jobs, in-flight chunks finish, the relay flushes its batch, connections close. */
@@ -76,243 +36,38 @@ export interface Service {
 }
 
 export async function startService(config: LoadedConfig, options: ServiceOptions): Promise<Service> {
-  const { roles, logger, metrics } = options;
+  const { roles, logger } = options;
   const has = (role: Role) => roles.includes(role);
-  const closers: Array<() => Promise<unknown>> = [];
-  let kafka: Kafka | undefined;
-  let producer: Producer | undefined;
+  const closers = createCloserStack();
+  const events = createFlowEvents();
+  const stopMetrics = recordFlowMetrics(events, options.metrics);
+  closers.push(async () => stopMetrics());
+  const stop = () => closers.closeAll((error) => logger.warn({ err: error }, 'error while closing'));
 
-  if (has('relay')) {
-    kafka = createKafka({ ...config.kafka, sasl: config.kafka.sasl }, logger);
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const created = await ensureTopics(admin, topicSpecs(config));
-      if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
-    } finally {
-      await admin.disconnect();
-    }
-    producer = createProducer(kafka);
-    await producer.connect();
-    closers.push(() => producer!.disconnect());
-  }
-
-  const stallSettings = {
-    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
-  };
   const apps: AppRuntime[] = [];
+  const schedulers: SchedulerRole[] = [];
   try {
-    for (const app of config.apps) apps.push(await startApp(app));
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
-
-  async function startApp(app: LoadedApp): Promise<AppRuntime> {
-    const label = String(app.sdkAppId);
-    const appLogger = logger.child({ app: label });
-    const keys = appKeys(config.redis.prefix, app.sdkAppId);
-    const redis = new Redis(config.redis.url, {
-      maxRetriesPerRequest: null,
-      connectionName: `presence:${label}`,
-    });
-    closers.push(() => redis.quit());
-    const registry = createWatchlistRegistry(redis, keys);
-    const stateStore = createStateStore(redis, keys);
-    const sweeps = createSweepTracker(redis, keys);
-    const sweepQueue = new Queue<SweepJobData>(SWEEP_QUEUE, { connection: redis, prefix: keys.bullPrefix });
-    const pollQueue = new Queue<ChunkJobData>(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
-    closers.push(
-      () => sweepQueue.close(),
-      () => pollQueue.close(),
-    );
-    const keeper = createSchedulerKeeper({
-      app: label,
-      registry,
-      sweepQueue,
-      sweeps,
-      metrics,
-      logger: appLogger,
-    });
-    const runtime: AppRuntime = { app, keys, redis, registry, stateStore, keeper };
-
-    if (has('scheduler')) {
-      await syncApp(runtime, config.watchlists);
-      const timer = setInterval(() => {
-        keeper
-          .reconcile()
-          .then(() => keeper.repairStalled())
-          .catch((error: unknown) => appLogger.warn({ err: error }, 'scheduler watchdog failed'));
-      }, options.watchdogIntervalMs ?? 30_000);
-      closers.push(async () => clearInterval(timer));
-    }
-
-    if (has('poller')) {
-      // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
-      const transport = createPacedTransport({
-        redisUrl: config.redis.url,
-        pacerKey: keys.pacer,
-        pacer: { callsPerSecond: app.callsPerSecond, safetyMargin: app.callMargin },
-        connections: app.connections,
-        connectTimeoutMs: app.requestTimeoutMs,
-        connectionName: `presence:${label}:pacer`,
-        onCall: ({ waitMs, latenessMs, durationMs }) => {
-          metrics.pacerWait.observe({ app: label }, waitMs / 1000);
-          metrics.pacerStartLateness.observe({ app: label }, latenessMs / 1000);
-          metrics.callDuration.observe({ app: label }, durationMs / 1000);
-        },
-        onLateSlot: () => metrics.pacerLateSlots.inc({ app: label }),
-        onError: (message) => appLogger.warn({ error: message }, 'sending thread'),
-      });
-      closers.push(() => transport.close());
-      const client =
-        options.createClient?.(app, transport) ??
-        createTencentClient({ ...clientOptionsOf(app), transport, logger: appLogger });
-      closers.push(() => client.close());
-      const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
-        POLL_QUEUE,
-        createChunkProcessor({
-          app: label,
-          registry,
-          client,
-          stateStore,
-          sweeps,
-          metrics,
-          logger: appLogger,
-          penalize: (ms) => transport.penalize(ms),
-          pauseQueue: (ms) => pollWorker.rateLimit(ms),
-          startFollowUpSweep: async (watchlist) => {
-            await sweepQueue.add(
-              'sweep',
-              { watchlist },
-              // Not derived from the previous sweep's id: follow-ups of follow-ups would grow it every time.
-              {
-                jobId: `after-${watchlist}-${Date.now()}`,
-                removeOnComplete: true,
-                removeOnFail: { count: 100 },
-              },
-            );
-          },
-        }),
-        {
-          connection: redis,
-          prefix: keys.bullPrefix,
-          // Never more chunks in flight than connections: a call must not wait for a socket after its slot.
-          concurrency: Math.min(options.pollConcurrency ?? app.connections, app.connections),
-          ...stallSettings,
-        },
-      );
-      const sweepWorker = new Worker<SweepJobData>(
-        SWEEP_QUEUE,
-        createSweepProcessor({
-          app: label,
-          registry,
-          sweeps,
-          pollQueue,
-          metrics,
-          chunkAttempts: options.chunkAttempts ?? 5,
-        }),
-        { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
-      );
-      for (const worker of [pollWorker, sweepWorker]) {
-        worker.on('error', (error) => appLogger.error({ err: error }, 'worker error'));
+    const producer = has('relay') ? await connectRelayProducer(config, logger, closers) : undefined;
+    for (const app of config.apps) {
+      const runtime = createAppRuntime({ config, app, logger, events, closers });
+      apps.push(runtime);
+      if (has('scheduler')) {
+        const scheduler = await startScheduler(runtime, config.watchlists, options);
+        closers.push(scheduler.close);
+        schedulers.push(scheduler);
       }
-      // Workers close first (stop taking jobs, let in-flight ones finish), before the connections they use.
-      closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
+      if (has('poller')) startPoller(runtime, closers, options);
+      if (producer) startRelay(runtime, producer, closers);
     }
-
-    if (has('relay') && producer) {
-      // Its own connections: behind the poller's 64 chunk jobs on the shared one, every publish would queue.
-      const relayRedis = redis.duplicate();
-      const blockingRedis = redis.duplicate();
-      closers.push(
-        async () => blockingRedis.disconnect(),
-        () => relayRedis.quit(),
-      );
-      const relay = createOutboxRelay(
-        {
-          redis: relayRedis,
-          blockingRedis,
-          keys,
-          registry: createWatchlistRegistry(relayRedis, keys),
-          producer,
-          metrics,
-          logger: appLogger,
-        },
-        {
-          sdkAppId: app.sdkAppId,
-          transitionsTopic: config.kafka.topics.transitions,
-          stateTopic: config.kafka.topics.state,
-        },
-      );
-      void relay.run().catch((error: unknown) => appLogger.error({ err: error }, 'relay stopped'));
-      closers.push(() => relay.stop());
-      runtime.relay = relay;
-    }
-    return runtime;
-  }
-
-  async function syncApp(runtime: AppRuntime, watchlists: readonly ResolvedWatchlist[]): Promise<SyncReport> {
-    const { app, keys, redis } = runtime;
-    const specs = watchlists.filter((w) => w.sdkAppId === app.sdkAppId);
-    const report = await syncWatchlists(
-      {
-        redis,
-        keys,
-        registry: createWatchlistRegistry(redis, keys),
-        stateStore: createStateStore(redis, keys),
-      },
-      specs,
-    );
-    await runtime.keeper.reconcile();
-    if (report.changed) logger.info({ app: runtime.app.sdkAppId, ...report }, 'watchlists synced');
-    return report;
-  }
-
-  async function closeAll(): Promise<void> {
-    // Reverse order of creation: workers and relay before queues, queues before connections.
-    for (const close of closers.splice(0).reverse()) {
-      await close().catch((error: unknown) => logger.warn({ err: error }, 'error while closing'));
-    }
+  } catch (error) {
+    await stop();
+    throw error;
   }
 
   return {
     apps,
-    async applyWatchlists(watchlists) {
-      if (!has('scheduler')) return [];
-      return Promise.all(apps.map((runtime) => syncApp(runtime, watchlists)));
-    },
-    stop: closeAll,
+    events,
+    applyWatchlists: (watchlists) => Promise.all(schedulers.map((s) => s.applyWatchlists(watchlists))),
+    stop,
   };
-}
-
-/** The Tencent client's options for a configured app (the one mapping from config to client). */
-export function clientOptionsOf(app: LoadedApp): TencentClientOptions {
-  return {
-    sdkAppId: app.sdkAppId,
-    identifier: app.identifier,
-    secretKey: app.secretKey,
-    endpoint: app.endpoint,
-    timeoutMs: app.requestTimeoutMs,
-    connections: app.connections,
-    userSigTtlSeconds: app.userSigTtlSeconds,
-  };
-}
-
-/** Topics the relay needs: the default transitions topic, the compacted state topic, every watchlist's own. */
-export function topicSpecs(config: LoadedConfig): TopicSpec[] {
-  const { partitions, replicationFactor, topics } = config.kafka;
-  const spec = (topic: string, cleanupPolicy: TopicSpec['cleanupPolicy'] = 'delete'): TopicSpec => ({
-    topic,
-    numPartitions: partitions,
-    replicationFactor,
-    cleanupPolicy,
-  });
-  const watchlistTopics = config.watchlists.flatMap((w) => (w.topic ? [w.topic] : []));
-  return [
-    spec(topics.transitions),
-    spec(topics.state, 'compact'),
-    ...[...new Set(watchlistTopics)].filter((t) => t !== topics.transitions).map((t) => spec(t)),
-  ];
 }

@@ -1,5 +1,5 @@
 /** `query`: a one-off online-status lookup through the real Tencent client, as a table or JSON. */
-import { clientOptionsOf } from '../main.js';
+import { clientOptionsOf } from '../roles/poller.js';
 import type { Command } from 'commander';
 import type { LoadedApp } from '../config/index.js';
 import { createLogger } from '../ops/logger.js';
@@ -14,10 +14,8 @@ import { EXIT_CODES } from './exit-codes.js';
 import type { CliContext } from './context.js';
 import { loadCliConfig } from './load.js';
 import { configOption } from './options.js';
+import { ACCOUNT_NOT_FOUND } from '../vocabulary.js';
 import { pino } from 'pino';
-
-/** Tencent's "account not imported / does not exist" code in `ErrorList`. */
-export const NOT_FOUND_CODE = 70107;
 
 interface QueryOptions {
   config: string;
@@ -92,7 +90,7 @@ export async function queryUsers(
         rows.set(error.userId, {
           userId: error.userId,
           state: null,
-          ...(error.errorCode === NOT_FOUND_CODE ? { notFound: true as const } : {}),
+          ...(error.errorCode === ACCOUNT_NOT_FOUND ? { notFound: true as const } : {}),
           errorCode: error.errorCode,
         });
       }

@@ -5,7 +5,7 @@
  */
 import type { Admin } from 'kafkajs';
 import type { LoadedConfig } from '../config/index.js';
-import { createKafka } from '../events/kafka.js';
+import { createKafka } from '../relay/kafka.js';
 import type { Role, Service } from '../main.js';
 import type { Readiness, ReadinessCheck } from '../ops/http-server.js';
 import type { Logger } from '../ops/logger.js';

@@ -7,7 +7,7 @@ import { ALL_ROLES, startService, type Role } from '../main.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createLogger } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
-import { createConfigReloader } from '../ops/reload.js';
+import { createConfigReloader } from '../config/reload.js';
 import { DEFAULT_SHUTDOWN_OPTIONS, installShutdown } from '../ops/shutdown.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { CliContext } from './context.js';
@@ -76,7 +76,7 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
     running: config,
     service,
     logger,
-    metrics,
+    events: service.events,
   });
   const opsServer = server;
   const shutdown = installShutdown({
@@ -107,7 +107,7 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
       `${users} user(s), roles ${options.roles.join(',')}, ops on ${opsServer.url}`,
   );
   // The members live in Redis once synced (and a reload reads the files again): a million resolved IDs kept
-  // here would only hold ~50-60 MB of heap for the life of the process.
+  // here would only hold tens of MB of heap for the life of the process.
   for (const list of config.watchlists) list.userIds = [];
   const code = await shutdown.done;
   shutdown.dispose();

@@ -3,7 +3,7 @@
  * rebuilds its view). The events go to the outbox; a running relay publishes them.
  */
 import type { Command } from 'commander';
-import { appKeys } from '../state/keys.js';
+import { appKeys } from '../redis/keys.js';
 import { createStateStore } from '../state/state-store.js';
 import { createWatchlistRegistry } from '../state/watchlist-registry.js';
 import { CliError } from './errors.js';

@@ -3,7 +3,7 @@ import { CliError } from './errors.js';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { createKafka } from '../events/kafka.js';
+import { createKafka } from '../relay/kafka.js';
 import { presenceEventSchema, type PresenceEvent } from '../events/event.js';
 import { createLogger } from '../ops/logger.js';
 import { EXIT_CODES } from './exit-codes.js';

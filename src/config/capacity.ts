@@ -3,7 +3,7 @@
  * alone needs an interval of at least ceil(n / 500) / callsPerSecond seconds, and all lists of one app together need
  * sum(calls_i / interval_i) <= callsPerSecond. Retries, and lists sharing users, cost extra, hence a warning above 90%.
  */
-import { MAX_IDS_PER_CALL } from '../tencent/types.js';
+import { MAX_IDS_PER_CALL } from '../vocabulary.js';
 import { formatDurationMs } from './duration.js';
 import type { ConfigLocation, IssueList } from './issues.js';
 import type { ResolvedWatchlist } from './types.js';

@@ -32,7 +32,6 @@ export {
   type RedisConfig,
   type HttpConfig,
   type LogLevel,
-  type FirstObservation,
   type SaslMechanism,
 } from './schema.js';
 export type {

@@ -1,7 +1,7 @@
 /**
  * JSON Schemas of presence.yaml and of a watchlist file, generated from the zod schema so they cannot disagree.
  * Draft-07, which editors (yaml-language-server) support best. Committed under `schema/`; a unit test fails when
- * the committed files are stale (regenerate with `npm run schemas`).
+ * the committed files are stale (regenerate with `npm run generate`).
  */
 import { z } from 'zod';
 import { presenceFileSchema, watchlistFileSchema } from './schema.js';

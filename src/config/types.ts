@@ -5,14 +5,8 @@
  */
 import type { ConfigIssue } from './issues.js';
 import type { Region } from './regions.js';
-import type {
-  FirstObservation,
-  HttpConfig,
-  KafkaFile,
-  LogLevel,
-  RedisConfig,
-  SaslMechanism,
-} from './schema.js';
+import type { WatchlistSettings } from '../vocabulary.js';
+import type { HttpConfig, KafkaFile, LogLevel, RedisConfig, SaslMechanism } from './schema.js';
 
 export interface LoadedApp {
   /** `apps[].name`, default the SDKAppID as a string. */
@@ -44,26 +38,17 @@ export interface LoadedKafka extends Omit<KafkaFile, 'sasl'> {
   sasl: { mechanism: SaslMechanism; username: string; password: string } | undefined;
 }
 
-export interface LoadedDefaults {
-  intervalMs: number;
-  detail: boolean;
-  deviceEvents: boolean;
-  firstObservation: FirstObservation;
-}
+/** The watchlist settings a `defaults` section provides. */
+export type LoadedDefaults = Pick<
+  WatchlistSettings,
+  'intervalMs' | 'detail' | 'deviceEvents' | 'firstObservation'
+>;
 
-export interface ResolvedWatchlist {
-  name: string;
+/** A watchlist file resolved: its settings (defaults applied), its app and its members. */
+export interface ResolvedWatchlist extends WatchlistSettings {
   /** Name of the app (`LoadedApp.name`). */
   app: string;
   sdkAppId: number;
-  intervalMs: number;
-  detail: boolean;
-  deviceEvents: boolean;
-  firstObservation: FirstObservation;
-  /** The list's own topic, or `undefined` for `kafka.topics.transitions`. */
-  topic: string | undefined;
-  /** 1 (served first) .. 10 (last). */
-  priority: number;
   /** Members, deduplicated, in order of appearance (inline `users` first, then each user file). */
   userIds: string[];
   /** Absolute paths this list was read from: the watchlist file, then its user files. */

@@ -1,5 +1,5 @@
 /**
- * UserID rules (reference §6) and streaming reader for user files.
+ * UserID rules (ARCHITECTURE.md, "UserIDs") and a streaming reader for user files.
  *
  * Tencent's pages disagree on the allowed characters, so: at most 32 bytes of printable ASCII and not starting with
  * `@` (system IDs) is an error otherwise; anything outside `[A-Za-z0-9_-]` is accepted with a warning.

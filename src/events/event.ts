@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_KINDS, PRESENCE_STATES } from '../vocabulary.js';
 
 /**
  * The event published for every observed change: the public contract with downstream consumers.
@@ -8,10 +9,7 @@ import { z } from 'zod';
 export const EVENT_SCHEMA_ID = 'presence.transition/1';
 export const STATE_SCHEMA_ID = 'presence.state/1';
 
-/** What to publish the first time a newly tracked user is observed. */
-export type FirstObservationPolicy = 'snapshot' | 'silent';
-
-const presenceState = z.enum(['Online', 'PushOnline', 'Offline']);
+const presenceState = z.enum(PRESENCE_STATES);
 
 export const deviceSchema = z
   .object({
@@ -25,8 +23,6 @@ export const deviceSchema = z
   })
   .describe('One logged-in device (only for watchlists with detail: true)');
 
-export const eventKinds = ['transition', 'snapshot', 'not_found', 'untracked', 'devices'] as const;
-
 export const presenceEventSchema = z
   .object({
     schema: z.literal(EVENT_SCHEMA_ID),
@@ -36,7 +32,7 @@ export const presenceEventSchema = z
     sdkAppId: z.number().int(),
     userId: z.string(),
     kind: z
-      .enum(eventKinds)
+      .enum(EVENT_KINDS)
       .describe(
         'transition: the state changed; snapshot: first observation (from: null); not_found: the API says the ' +
           'account does not exist (to: null); untracked: removed from every watchlist (to: null); devices: the ' +

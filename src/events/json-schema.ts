@@ -1,7 +1,7 @@
 /**
  * JSON Schemas of the published records, generated from the zod schemas in event.ts so they cannot disagree.
  * Committed under `schema/` for consumers in any language; a unit test fails when they are stale
- * (regenerate with `npm run schemas`).
+ * (regenerate with `npm run generate`).
  */
 import type { z } from 'zod';
 import { renderJsonSchema } from '../config/json-schema.js';

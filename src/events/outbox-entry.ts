@@ -1,4 +1,4 @@
-import { stateOfCode } from '../state/record.js';
+import { stateOfCode } from '../vocabulary.js';
 import {
   EVENT_SCHEMA_ID,
   STATE_SCHEMA_ID,

@@ -1,13 +1,13 @@
 import type { Job } from 'bullmq';
 import { Worker } from 'bullmq';
+import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
-import type { Metrics } from '../ops/metrics.js';
+import { toObservations } from '../state/observations.js';
 import type { StateStore } from '../state/state-store.js';
 import type { WatchlistRegistry } from '../state/watchlist-registry.js';
 import { isTencentError, type OnlineStatusClient } from '../tencent/index.js';
 import { classifyChunkFailure, unrecoverable } from './job-errors.js';
-import { toObservations } from './observations.js';
-import type { ChunkJobData } from './queues.js';
+import type { ChunkJobData } from './jobs.js';
 import type { SweepTracker } from './sweep-tracker.js';
 
 export interface ChunkJobDeps {
@@ -17,7 +17,7 @@ export interface ChunkJobDeps {
   client: OnlineStatusClient;
   stateStore: StateStore;
   sweeps: SweepTracker;
-  metrics: Metrics;
+  events: FlowEvents;
   logger: Logger;
   /** After a rate-limit answer: pauses every process's send slots for `pauseMs` and slows the pace. */
   penalize(pauseMs: number): Promise<unknown>;
@@ -35,7 +35,7 @@ export type ChunkOutcome =
  * the answer into Redis (state + outbox in one script), count the chunk as done for its sweep.
  */
 export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData>) => Promise<ChunkOutcome> {
-  const { app, registry, client, stateStore, sweeps, metrics, logger } = deps;
+  const { app, registry, client, stateStore, sweeps, events, logger } = deps;
   const lastFatalLogAt = new Map<string, number>();
 
   const finish = (data: ChunkJobData) =>
@@ -66,7 +66,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     if (!definition || !userIds || currentSweep !== data.sweepId) {
       // The watchlist changed or went away after this job was queued (the new version has its own sweep), or its
       // sweep was abandoned for a newer one: calling Tencent for it would only spend the cap twice.
-      metrics.chunksObsolete.inc({ app, watchlist: data.watchlist });
+      events.emit('chunkObsolete', { app, watchlist: data.watchlist });
       await recordSweepProgress(data);
       return { status: 'obsolete' };
     }
@@ -77,16 +77,17 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
         detail: definition.detail,
         priority: definition.priority,
       });
-      metrics.calls.inc({ app, outcome: 'ok' });
+      events.emit('call', { app, outcome: 'ok' });
     } catch (error) {
-      metrics.calls.inc({ app, outcome: 'error' });
+      events.emit('call', { app, outcome: 'error' });
       throw error;
     }
     const observedAtMs = Date.now();
 
     const { observations, otherAccountErrors } = toObservations(result, definition.detail);
-    for (const { errorCode } of otherAccountErrors)
-      metrics.accountErrors.inc({ app, error_code: String(errorCode) });
+    if (otherAccountErrors.length > 0) {
+      events.emit('accountErrors', { app, errorCodes: otherAccountErrors.map((error) => error.errorCode) });
+    }
     const applied = await stateStore.applyObservations({
       source: { watchlist: data.watchlist, version: data.version, chunk: data.chunk },
       observedAtMs,
@@ -94,9 +95,13 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       deviceEvents: definition.deviceEvents,
       observations,
     });
-    metrics.usersObserved.inc({ app, watchlist: definition.name }, observations.length);
-    metrics.eventsRecorded.inc({ app }, applied.events);
-    if (applied.stale > 0) metrics.staleObservations.inc({ app }, applied.stale);
+    events.emit('chunkObserved', {
+      app,
+      watchlist: definition.name,
+      users: observations.length,
+      events: applied.events,
+      stale: applied.stale,
+    });
     await recordSweepProgress(data);
     return { status: 'observed', users: observations.length, events: applied.events, stale: applied.stale };
   }
@@ -104,7 +109,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
   async function recordSweepProgress(data: ChunkJobData): Promise<void> {
     const { startNext, durationMs } = await finish(data);
     if (durationMs !== undefined) {
-      metrics.sweepDuration.observe({ app, watchlist: data.watchlist }, durationMs / 1000);
+      events.emit('sweepCompleted', { app, watchlist: data.watchlist, durationMs });
     }
     if (startNext) await deps.startFollowUpSweep(data.watchlist);
   }
@@ -112,17 +117,17 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
   async function handleFailure(job: Job<ChunkJobData>, error: unknown): Promise<never> {
     const action = classifyChunkFailure(error);
     if (isTencentError(error)) {
-      metrics.tencentErrors.inc({ app, kind: error.kind, error_code: String(error.errorCode ?? '') });
+      events.emit('callFailed', { app, kind: error.kind, errorCode: error.errorCode });
     }
     if (action.type === 'rate_limit') {
-      metrics.rateLimitPenalties.inc({ app });
+      events.emit('rateLimited', { app });
       await deps.penalize(action.pauseMs);
       if (action.pauseQueue) await deps.pauseQueue(action.pauseMs);
       throw Worker.RateLimitError();
     }
     const lastAttempt = action.type === 'give_up' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (lastAttempt) {
-      metrics.chunksGivenUp.inc({ app, watchlist: job.data.watchlist });
+      events.emit('chunkGivenUp', { app, watchlist: job.data.watchlist });
       await recordSweepProgress(job.data).catch((progressError: unknown) =>
         logger.warn(
           { app, err: progressError },

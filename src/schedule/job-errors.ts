@@ -3,7 +3,7 @@ import { isTencentError, type TencentError } from '../tencent/index.js';
 
 /**
  * The one place where a failed call becomes BullMQ behaviour. Whatever happens, nothing is written to the state
- * store for a failed call, so no event can come out of it (invariant 5).
+ * store for a failed call, so no event can come out of it (ARCHITECTURE.md: no false transitions).
  */
 export type ChunkFailureAction =
   /**

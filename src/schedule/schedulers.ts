@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../ops/logger.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { FlowEvents } from '../ops/flow-events.js';
 import type { WatchlistRegistry } from '../state/watchlist-registry.js';
-import { schedulerIdOf, type SweepJobData } from './queues.js';
+import { scheduledSweep, schedulerIdOf, type SweepJobData } from './jobs.js';
 import type { SweepTracker } from './sweep-tracker.js';
 
 const SCHEDULER_PREFIX = schedulerIdOf('');
@@ -22,21 +22,13 @@ export function createSchedulerKeeper(deps: {
   registry: WatchlistRegistry;
   sweepQueue: Queue<SweepJobData>;
   sweeps: SweepTracker;
-  metrics: Metrics;
+  events: FlowEvents;
   logger: Logger;
 }): SchedulerKeeper {
-  const { app, registry, sweepQueue, sweeps, metrics, logger } = deps;
+  const { app, registry, sweepQueue, sweeps, events, logger } = deps;
 
   const upsert = (name: string, everyMs: number) =>
-    sweepQueue.upsertJobScheduler(
-      schedulerIdOf(name),
-      { every: everyMs },
-      {
-        name: 'sweep',
-        data: { watchlist: name },
-        opts: { removeOnComplete: true, removeOnFail: { count: 100 } },
-      },
-    );
+    sweepQueue.upsertJobScheduler(schedulerIdOf(name), { every: everyMs }, scheduledSweep(name));
 
   return {
     async reconcile() {
@@ -80,7 +72,7 @@ export function createSchedulerKeeper(deps: {
         );
         await sweepQueue.removeJobScheduler(schedulerIdOf(definition.name));
         await upsert(definition.name, definition.intervalMs);
-        metrics.schedulerRepairs.inc({ app, watchlist: definition.name });
+        events.emit('schedulerRepaired', { app, watchlist: definition.name });
         repaired.push(definition.name);
       }
       return repaired;

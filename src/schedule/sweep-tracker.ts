@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { AppKeys } from '../state/keys.js';
-import { defineScripts, loadLua } from '../state/lua-script.js';
+import type { AppKeys } from '../redis/keys.js';
+import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 
 export type SweepDecision = 'start' | 'resume' | 'skip';
 
@@ -46,9 +46,9 @@ export interface SweepTracker {
 }
 
 const SCRIPTS = {
-  presenceBeginSweep: { lua: loadLua(new URL('./lua/begin-sweep.lua', import.meta.url)), numberOfKeys: 2 },
-  presenceFinishChunk: { lua: loadLua(new URL('./lua/finish-chunk.lua', import.meta.url)), numberOfKeys: 2 },
-};
+  presenceBeginSweep: { source: 'schedule/begin-sweep', numberOfKeys: 2 },
+  presenceFinishChunk: { source: 'schedule/finish-chunk', numberOfKeys: 2 },
+} satisfies Record<string, ScriptSpec>;
 
 export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
   const scripts = defineScripts(redis, SCRIPTS);

@@ -1,21 +1,6 @@
-import type { PresenceState } from '../tencent/types.js';
+import { STATE_CODES, stateOfCode, type PresenceState } from '../vocabulary.js';
 
-/** One-letter codes used inside Redis records and outbox entries (compact, and cheap to compare in Lua). */
-export type StateCode = 'N' | 'P' | 'F' | 'X';
-
-const CODE_OF: Record<PresenceState, StateCode> = { Online: 'N', PushOnline: 'P', Offline: 'F' };
-const STATE_OF: Record<string, PresenceState | undefined> = { N: 'Online', P: 'PushOnline', F: 'Offline' };
-
-export function codeOf(state: PresenceState): StateCode {
-  return CODE_OF[state];
-}
-
-/** The presence state for a code; `null` for not-found, never-observed and empty codes. */
-export function stateOfCode(code: string): PresenceState | null {
-  return STATE_OF[code] ?? null;
-}
-
-/** A decoded state record (see lua/apply-observations.lua for the format). */
+/** A decoded state record (the format is defined once, in lua/include/record.lua). */
 export interface StoredState {
   watchlistIds: number[];
   /** `null` until the first observation. */
@@ -29,12 +14,18 @@ export interface StoredState {
 }
 
 export function decodeRecord(record: string): StoredState {
-  const [members = '', code = '-', seq = '0', observedAt = '0', deviceHash = '', epoch = ''] =
-    record.split('|');
+  const [
+    members = '',
+    code = STATE_CODES.NeverObserved,
+    seq = '0',
+    observedAt = '0',
+    deviceHash = '',
+    epoch = '',
+  ] = record.split('|');
   return {
     watchlistIds: members === '' ? [] : members.split(',').map(Number),
     state: stateOfCode(code),
-    notFound: code === 'X',
+    notFound: code === STATE_CODES.NotFound,
     seq: Number(seq),
     observedAtMs: Number(observedAt),
     deviceHash,

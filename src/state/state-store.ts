@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
-import type { FirstObservationPolicy } from '../events/event.js';
-import type { AppKeys } from './keys.js';
-import { defineScripts, loadLua } from './lua-script.js';
-import { decodeRecord, type StateCode, type StoredState } from './record.js';
+import type { AppKeys } from '../redis/keys.js';
+import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
+import type { FirstObservationPolicy, ObservedCode } from '../vocabulary.js';
+import { decodeRecord, type StoredState } from './record.js';
 
 /** What one chunk saw for one user. */
 export interface Observation {
   userId: string;
-  code: StateCode;
+  code: ObservedCode;
   /** Short hash of the device list ('' without detail), so device-only changes are detectable cheaply. */
   deviceHash: string;
   /** Devices as JSON for the event ('' without detail). */
@@ -49,10 +49,10 @@ export interface StateStore {
 }
 
 const SCRIPTS = {
-  presenceApplyObservations: { lua: loadLua(new URL('./lua/apply-observations.lua', import.meta.url)) },
-  presenceUpdateMembership: { lua: loadLua(new URL('./lua/update-membership.lua', import.meta.url)) },
-  presenceEmitSnapshots: { lua: loadLua(new URL('./lua/emit-snapshots.lua', import.meta.url)) },
-};
+  presenceApplyObservations: { source: 'state/apply-observations' },
+  presenceUpdateMembership: { source: 'state/update-membership' },
+  presenceEmitSnapshots: { source: 'state/emit-snapshots' },
+} satisfies Record<string, ScriptSpec>;
 /** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
 

@@ -1,24 +1,15 @@
 import type { Redis } from 'ioredis';
-import type { FirstObservationPolicy } from '../events/event.js';
-import type { AppKeys } from './keys.js';
+import type { AppKeys } from '../redis/keys.js';
+import type { WatchlistSettings } from '../vocabulary.js';
 
 /**
  * The watchlists of one app as every process sees them: definitions in one Redis hash, members stored as chunk
  * blobs (newline-joined UserIDs, at most 500 per blob) under a content-addressed version. Redis is the one source
  * of truth; config files reach it only through `syncWatchlists`.
  */
-export interface WatchlistDefinition {
+export interface WatchlistDefinition extends WatchlistSettings {
   /** Stable numeric id (never reused): the compact form stored in state records and outbox entries. */
   id: number;
-  name: string;
-  intervalMs: number;
-  detail: boolean;
-  deviceEvents: boolean;
-  firstObservation: FirstObservationPolicy;
-  /** Kafka topic for this watchlist's events; the app's default transitions topic when absent. */
-  topic?: string;
-  /** BullMQ priority of its chunk jobs: 1 is served first. */
-  priority: number;
   /** Content hash of the member list: chunk jobs name it, so a job never mixes two versions. */
   version: string;
   chunkCount: number;

@@ -4,6 +4,7 @@
  * `redactSecrets` on construction.
  */
 import { redactSecrets } from '../ops/redact.js';
+import { ACCOUNT_NOT_FOUND } from '../vocabulary.js';
 
 export type TencentErrorKind =
   | 'network' // socket error, connection refused or reset
@@ -158,7 +159,7 @@ export const ERROR_CODE_RULES: ReadonlyMap<number, CodeRule> = new Map<number, C
   [60002, rule('request', 'request URL or body could not be parsed (client bug)')],
   [60003, rule('request', 'request JSON could not be parsed (client bug)')],
   [60015, rule('request', 'an account field is not a string (client bug)')],
-  [70107, rule('request', 'account does not exist (per-account code seen at top level)')],
+  [ACCOUNT_NOT_FOUND, rule('request', 'account does not exist (per-account code seen at top level)')],
 ]);
 
 /** Message part for codes missing from `ERROR_CODE_RULES`. */

@@ -3,6 +3,7 @@
  * that does not account for every asked ID exactly once, or carries a state this module does not know, is `malformed`
  * (retriable: a retry usually gets a clean answer, and a wrong answer must never become a false transition).
  */
+import { PRESENCE_STATES } from '../vocabulary.js';
 import { classifyErrorCode, TencentError } from './errors.js';
 import type {
   AccountError,
@@ -30,7 +31,7 @@ export function normalizePlatform(raw: string): Platform {
   return PLATFORMS[raw.trim().toLowerCase()] ?? 'Unknown';
 }
 
-const STATES: ReadonlySet<string> = new Set<PresenceState>(['Online', 'PushOnline', 'Offline']);
+const STATES: ReadonlySet<string> = new Set<string>(PRESENCE_STATES);
 
 export interface ParseOptions {
   /** The query asked for detail: every result then carries `devices` (empty when Tencent sent no `Detail`). */

@@ -3,10 +3,9 @@
  * Everything the poller knows about `v4/openim/query_online_status` answers is expressed in these types.
  */
 
-/** A user's top-level login status as Tencent reports it. */
-export type PresenceState = 'Online' | 'PushOnline' | 'Offline';
+import type { PresenceState } from '../vocabulary.js';
 
-export const PRESENCE_STATES: readonly PresenceState[] = ['Online', 'PushOnline', 'Offline'];
+export { MAX_IDS_PER_CALL, PRESENCE_STATES, type PresenceState } from '../vocabulary.js';
 
 /** Normalised platform names (Tencent spells them several ways: iPhone, IPhone, iOS, IOS...). */
 export type Platform = 'iPhone' | 'Android' | 'Web' | 'PC' | 'iPad' | 'Mac' | 'Windows' | 'Linux' | 'Unknown';
@@ -60,6 +59,3 @@ export interface OnlineStatusClient {
   queryOnlineStatus(userIds: readonly string[], options: QueryOptions): Promise<OnlineStatusResult>;
   close(): Promise<void>;
 }
-
-/** Tencent's per-call limit on `To_Account`. */
-export const MAX_IDS_PER_CALL = 500;

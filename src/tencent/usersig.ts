@@ -1,7 +1,7 @@
 /**
  * UserSig version 2: the credential an app admin sends as `usersig` on every REST call.
  *
- * Generation follows Tencent's published algorithm (see shared/reference/tencent-chat.md §4): HMAC-SHA256 over a fixed
+ * Generation follows Tencent's published algorithm (its official signing libraries, e.g. `tls-sig-api-v2`): HMAC-SHA256 over a fixed
  * `key:value\n` string, a JSON envelope, zlib, then base64 with `+ / =` replaced by `* - _`.
  * `verifyUserSig` is an independent reversal used by the simulator, so the client and the simulator meet in the middle.
  */

@@ -7,7 +7,7 @@ const repoRoot = resolve(import.meta.dirname, '../..');
 
 describe('JSON Schema', () => {
   it.each(Object.keys(JSON_SCHEMA_FILES) as (keyof typeof JSON_SCHEMA_FILES)[])(
-    'the committed schema/%s schema equals a fresh generation (run `npm run schemas`)',
+    'the committed schema/%s schema equals a fresh generation (run `npm run generate`)',
     (key) => {
       const committed = readFileSync(join(repoRoot, 'schema', JSON_SCHEMA_FILES[key]), 'utf8');
       expect(committed).toBe(buildJsonSchemas()[key]);

@@ -89,7 +89,7 @@ describe('outbox entries become public events', () => {
 
 describe('published JSON Schemas', () => {
   it.each(Object.entries(EVENT_JSON_SCHEMA_FILES))(
-    'schema/%s is up to date (npm run schemas)',
+    'schema/%s is up to date (npm run generate)',
     (key, file) => {
       const committed = readFileSync(join(resolve(import.meta.dirname, '../..'), 'schema', file), 'utf8');
       expect(committed).toBe(buildEventJsonSchemas()[key as keyof typeof EVENT_JSON_SCHEMA_FILES]);

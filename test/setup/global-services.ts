@@ -19,10 +19,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let kafka: KafkaBroker | undefined;
   const startedAt = Date.now();
   try {
-    const [redisUrl, kafkaBrokers] = await Promise.all([
-      process.env.REDIS_URL ?? (redis = await startRedisServer()).url,
-      process.env.KAFKA_BROKERS?.split(',') ?? (kafka = await startKafkaBroker()).brokers,
-    ]);
+    // One after the other: both start in a few seconds, and a failure then names the service that failed.
+    const redisUrl = process.env.REDIS_URL ?? (redis = await startRedisServer()).url;
+    const kafkaBrokers = process.env.KAFKA_BROKERS?.split(',') ?? (kafka = await startKafkaBroker()).brokers;
     project.provide('redisUrl', redisUrl);
     project.provide('kafkaBrokers', kafkaBrokers);
     console.log(

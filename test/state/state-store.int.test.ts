@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseOutboxEntry } from '../../src/events/outbox-entry.js';
-import { appKeys } from '../../src/state/keys.js';
+import { appKeys } from '../../src/redis/keys.js';
 import { createStateStore, type Observation } from '../../src/state/state-store.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
 

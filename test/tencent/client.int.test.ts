@@ -7,7 +7,7 @@ import { TencentError } from '../../src/tencent/errors.js';
 import type { OnlineStatusClient, OnlineStatusResult } from '../../src/tencent/types.js';
 import { generateUserSig } from '../../src/tencent/usersig.js';
 import { DEFAULT_USERSIG_TTL_SECONDS } from '../../src/tencent/usersig-cache.js';
-import { createPacedTransport } from '../../src/schedule/paced-transport.js';
+import { createPacedTransport } from '../../src/cap/paced-transport.js';
 import type { Transport } from '../../src/tencent/transport.js';
 import { testRedisUrl, uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';

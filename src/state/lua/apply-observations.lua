@@ -1,16 +1,10 @@
 --[[
-  apply-observations: diff one chunk's answer against the stored states, atomically.
-
-  State record (hash field = UserID, in the user's bucket):  members|state|seq|changedAtMs|deviceHash|epoch
-    members     comma-separated numeric ids of the watchlists that track the user
-    state       N Online, P PushOnline, F Offline, X not found (70107), - never observed
-    seq         events emitted for the user in this tracking epoch
-    changedAtMs observation time of the last change written (first observation, transition, device change)
-    epoch       base-36 ms timestamp of when tracking began (keeps event ids unique across re-tracking)
+  apply-observations: the diff. Compares one chunk's answer with the stored states and records every change,
+  atomically: the new state records and their outbox entries are written in the same step.
 
   A record is written only when something changed (state, or the device list of a detailed answer): an unchanged
-  user costs one HGET, not a write (at the cap that
-  is ~100,000 writes a second saved, and the AOF with them). Ordering is still guarded twice:
+  user costs one HGET, not a write (at the cap that is ~100,000 writes a second saved, and the AOF with them).
+  Ordering is guarded twice:
     - the chunk's watermark (last observation time applied for this chunk of this watchlist version) rejects a
       retried or stalled attempt that answers after a newer one of the same chunk;
     - a user's changedAtMs rejects an older observation from another watchlist's chunk.
@@ -22,7 +16,7 @@
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
   ARGV[3]       '1' to emit `devices` events on device-only changes, else '0'
   ARGV[4]       chunk field (watchlist version and chunk index)
-  ARGV[5]       observations, one per line (\n): userId \t KEYS index of its bucket \t code (N|P|F|X)
+  ARGV[5]       observations, one per line (\n): userId \t KEYS index of its bucket \t state code
                 \t device hash ('' without detail) \t devices JSON ('' without detail)
 
   Returns {applied, events, stale, untracked}
@@ -31,6 +25,9 @@
     stale       observations not applied because a newer one was already applied
     untracked   observations for users no longer tracked (no record): ignored, never resurrected
 ]]
+--- @include "include/record.lua"
+--- @include "../../events/lua/include/outbox-entry.lua"
+
 local observedAt = tonumber(ARGV[1])
 local policy = ARGV[2]
 local deviceEvents = ARGV[3] == '1'
@@ -50,19 +47,23 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
   if not record then
     untracked = untracked + 1
   else
-    local members, state, seq, changedAt, oldHash, epoch =
-      string.match(record, '^([^|]*)|([^|]*)|(%d+)|(%d+)|([^|]*)|([^|]*)$')
-    seq, changedAt = tonumber(seq), tonumber(changedAt)
+    local members, state, seq, changedAt, oldHash, epoch = decodeRecord(record)
     if changedAt >= observedAt then
       stale = stale + 1
     else
       applied = applied + 1
       local kind = nil
-      if state == '-' then
-        if code == 'X' then kind = 'not_found' elseif policy == 'snapshot' then kind = 'snapshot' end
+      if state == CODE_NEVER_OBSERVED then
+        if code == CODE_NOT_FOUND then kind = 'not_found' elseif policy == 'snapshot' then kind = 'snapshot' end
       elseif state ~= code then
-        if code == 'X' then kind = 'not_found' elseif state == 'X' then kind = 'snapshot' else kind = 'transition' end
-      elseif deviceEvents and code ~= 'X' and devHash ~= '' and oldHash ~= '' and oldHash ~= devHash then
+        if code == CODE_NOT_FOUND then
+          kind = 'not_found'
+        elseif state == CODE_NOT_FOUND then
+          kind = 'snapshot'
+        else
+          kind = 'transition'
+        end
+      elseif deviceEvents and code ~= CODE_NOT_FOUND and devHash ~= '' and oldHash ~= '' and oldHash ~= devHash then
         kind = 'devices'
       end
       -- An answer without detail (another watchlist's) says nothing about devices: keep the known hash. A new
@@ -71,16 +72,13 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
       if devHash == '' then devHash = oldHash end
       if kind then
         seq = seq + 1
-        local from = state
-        if state == '-' or state == 'X' then from = '' end
         -- The previous state was last seen at this chunk's previous observation, or at its change if later.
-        redis.call('XADD', KEYS[1], '*', 'u', user, 'k', kind, 'f', from, 't', code, 's', seq,
-          'o', observedAt, 'p', math.max(changedAt, watermark), 'w', members, 'd', devices, 'e', epoch)
+        appendEvent(KEYS[1], user, kind, publishedState(state), code, seq, observedAt,
+          math.max(changedAt, watermark), members, devices, epoch)
         events = events + 1
       end
-      if kind or state == '-' or devicesLearned then
-        redis.call('HSET', bucket, user,
-          members .. '|' .. code .. '|' .. seq .. '|' .. observedAt .. '|' .. devHash .. '|' .. epoch)
+      if kind or state == CODE_NEVER_OBSERVED or devicesLearned then
+        redis.call('HSET', bucket, user, encodeRecord(members, code, seq, observedAt, devHash, epoch))
       end
     end
   end

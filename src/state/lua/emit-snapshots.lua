@@ -7,19 +7,19 @@
   ARGV[1..]     pairs: userId, KEYS index of its bucket
   Returns       snapshot events appended
 ]]
+--- @include "include/record.lua"
+--- @include "../../events/lua/include/outbox-entry.lua"
+
 local emitted = 0
 for i = 1, #ARGV, 2 do
   local user, bucket = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
   local record = redis.call('HGET', bucket, user)
   if record then
-    local members, state, seq, seenAt, devHash, epoch =
-      string.match(record, '^([^|]*)|([^|]*)|(%d+)|(%d+)|([^|]*)|([^|]*)$')
-    if state == 'N' or state == 'P' or state == 'F' then
-      seq = tonumber(seq) + 1
-      redis.call('XADD', KEYS[1], '*', 'u', user, 'k', 'snapshot', 'f', '', 't', state, 's', seq,
-        'o', seenAt, 'p', seenAt, 'w', members, 'd', '', 'e', epoch)
-      redis.call('HSET', bucket, user,
-        members .. '|' .. state .. '|' .. seq .. '|' .. seenAt .. '|' .. devHash .. '|' .. epoch)
+    local members, state, seq, seenAt, devHash, epoch = decodeRecord(record)
+    if state == CODE_ONLINE or state == CODE_PUSH_ONLINE or state == CODE_OFFLINE then
+      seq = seq + 1
+      appendEvent(KEYS[1], user, 'snapshot', '', state, seq, seenAt, seenAt, members, '', epoch)
+      redis.call('HSET', bucket, user, encodeRecord(members, state, seq, seenAt, devHash, epoch))
       emitted = emitted + 1
     end
   end

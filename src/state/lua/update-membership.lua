@@ -14,6 +14,9 @@
     changed     records created or whose membership changed
     untracked   users whose last watchlist was removed (records deleted)
 ]]
+--- @include "include/record.lua"
+--- @include "../../events/lua/include/outbox-entry.lua"
+
 local now = tonumber(ARGV[1])
 local op, wid = ARGV[2], ARGV[3]
 local changed, untracked = 0, 0
@@ -34,19 +37,18 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
   local record = redis.call('HGET', bucket, user)
   if op == 'add' then
     if not record then
-      redis.call('HSET', bucket, user, wid .. '|-|0|0||' .. epoch)
+      redis.call('HSET', bucket, user, encodeRecord(wid, CODE_NEVER_OBSERVED, 0, 0, '', epoch))
       changed = changed + 1
     else
-      local members, rest = string.match(record, '^([^|]*)(|.*)$')
+      local members, state, seq, seenAt, devHash, epochOf = decodeRecord(record)
       if not string.find(',' .. members .. ',', ',' .. wid .. ',', 1, true) then
         if members == '' then members = wid else members = members .. ',' .. wid end
-        redis.call('HSET', bucket, user, members .. rest)
+        redis.call('HSET', bucket, user, encodeRecord(members, state, seq, seenAt, devHash, epochOf))
         changed = changed + 1
       end
     end
   elseif record then
-    local members, state, seq, seenAt, devHash, epochOf =
-      string.match(record, '^([^|]*)|([^|]*)|(%d+)|(%d+)|([^|]*)|([^|]*)$')
+    local members, state, seq, seenAt, devHash, epochOf = decodeRecord(record)
     local kept, wasMember = {}, false
     for id in string.gmatch(members, '[^,]+') do
       if id == wid then wasMember = true else kept[#kept + 1] = id end
@@ -54,17 +56,13 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
     if wasMember then
       changed = changed + 1
       if #kept == 0 then
-        if tonumber(seq) > 0 then
-          local from = state
-          if state == '-' or state == 'X' then from = '' end
-          redis.call('XADD', KEYS[1], '*', 'u', user, 'k', 'untracked', 'f', from, 't', '', 's', tonumber(seq) + 1,
-            'o', now, 'p', seenAt, 'w', wid, 'd', '', 'e', epochOf)
+        if seq > 0 then
+          appendEvent(KEYS[1], user, 'untracked', publishedState(state), '', seq + 1, now, seenAt, wid, '', epochOf)
         end
         redis.call('HDEL', bucket, user)
         untracked = untracked + 1
       else
-        redis.call('HSET', bucket, user,
-          table.concat(kept, ',') .. '|' .. state .. '|' .. seq .. '|' .. seenAt .. '|' .. devHash .. '|' .. epochOf)
+        redis.call('HSET', bucket, user, encodeRecord(table.concat(kept, ','), state, seq, seenAt, devHash, epochOf))
       end
     end
   end

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOutboxEntry } from '../../src/events/outbox-entry.js';
-import { chunkMembers, syncWatchlists, type WatchlistSpec } from '../../src/schedule/watchlist-sync.js';
-import { appKeys } from '../../src/state/keys.js';
+import { chunkMembers, syncWatchlists, type WatchlistSpec } from '../../src/state/watchlist-sync.js';
+import { appKeys } from '../../src/redis/keys.js';
 import { createStateStore } from '../../src/state/state-store.js';
 import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { startRedisServer } from '../helpers/redis-server.js';

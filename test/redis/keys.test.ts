@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appKeys, fnv1a32 } from '../../src/state/keys.js';
+import { appKeys, fnv1a32 } from '../../src/redis/keys.js';
 
 describe('app keys', () => {
   it('keeps every key of an app in one hash slot (one tag), and names a user’s bucket by number', () => {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defineScripts, loadLua } from '../state/lua-script.js';
+import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 import { createRedisClock } from './redis-clock.js';
 
 /**
@@ -8,7 +8,7 @@ import { createRedisClock } from './redis-clock.js';
  *
  * Why slots rather than BullMQ's limiter: the limiter is a fixed window that lets up to 2x the cap through across a
  * window edge, while Tencent counts calls in a sliding second. Slots are spaced evenly at
- * s = 1000 / (cap x (1 - safetyMargin)) ms, so `cap` consecutive slots span 1000 / (1 - safetyMargin) ms: 1020 ms
+ * s = 1000 / (cap x (1 - callMargin)) ms, so `cap` consecutive slots span 1000 / (1 - callMargin) ms: 1020 ms
  * for the default margin of 0.02.
  *
  * Calls do not start exactly on their slot (timers, a busy event loop, garbage collection). Each caller reports
@@ -29,8 +29,8 @@ import { createRedisClock } from './redis-clock.js';
 export interface PacerOptions {
   /** The app's call cap, calls per second (Tencent default 200). */
   callsPerSecond: number;
-  /** Share of the cap left unused as a guard against clock and network jitter. Default 0.02. */
-  safetyMargin?: number;
+  /** Share of the cap left unused as a guard against jitter (the app's `callMargin` setting). Default 0.02. */
+  callMargin?: number;
   /**
    * A slot that would start later than this is given back and a new one taken. Default 10 ms: two spacings at
    * 200 calls/s, about where the slot given back costs less than the lateness it would push onto later slots.
@@ -45,7 +45,7 @@ export interface PacerOptions {
   lanes?: number;
   /**
    * Lateness a start may have without pushing later slots back. Default 5 ms, at most the margin's span
-   * (1000 / (1 - safetyMargin) - 1000 ms); the rest of that span is left for jitter after the start.
+   * (1000 / (1 - callMargin) - 1000 ms); the rest of that span is left for jitter after the start.
    */
   startSlackMs?: number;
   /** Told each time a slot is given back for lateness (a metric). */
@@ -69,13 +69,10 @@ export interface Pacer {
 }
 
 const SCRIPTS = {
-  presenceReserveCall: { lua: loadLua(new URL('./lua/reserve-call.lua', import.meta.url)), numberOfKeys: 1 },
-  presenceReportStart: { lua: loadLua(new URL('./lua/report-start.lua', import.meta.url)), numberOfKeys: 1 },
-  presencePenalizeCalls: {
-    lua: loadLua(new URL('./lua/penalize-calls.lua', import.meta.url)),
-    numberOfKeys: 1,
-  },
-};
+  presenceReserveCall: { source: 'cap/reserve-call', numberOfKeys: 1 },
+  presenceReportStart: { source: 'cap/report-start', numberOfKeys: 1 },
+  presencePenalizeCalls: { source: 'cap/penalize-calls', numberOfKeys: 1 },
+} satisfies Record<string, ScriptSpec>;
 
 interface Waiter {
   resolve(latenessMs: number): void;
@@ -88,7 +85,7 @@ const PRIORITIES = 10;
 export function createPacer(redis: Redis, pacerKey: string, options: PacerOptions): Pacer {
   const {
     callsPerSecond,
-    safetyMargin = 0.02,
+    callMargin = 0.02,
     maxLatenessMs = 10,
     startSlackMs = 5,
     recoveryPerSecond = 0.05,
@@ -96,7 +93,7 @@ export function createPacer(redis: Redis, pacerKey: string, options: PacerOption
   } = options;
   if (!(callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${callsPerSecond}`);
   const scripts = defineScripts(redis, SCRIPTS);
-  const spacingUs = 1_000_000 / (callsPerSecond * (1 - safetyMargin));
+  const spacingUs = 1_000_000 / (callsPerSecond * (1 - callMargin));
   // Tencent counts whole calls per second; a fractional cap rounds down (never over it).
   const windowCalls = Math.max(1, Math.floor(callsPerSecond));
   // `windowCalls` slots span 1020 ms at full speed; the start slack comes out of the margin, never below 1 s.

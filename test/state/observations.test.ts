@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyChunkFailure } from '../../src/schedule/job-errors.js';
-import { hashDevices, toObservations } from '../../src/schedule/observations.js';
+import { hashDevices, toObservations } from '../../src/state/observations.js';
 import { classifyErrorCode, TencentError } from '../../src/tencent/index.js';
 
 describe('answers become diff input', () => {

@@ -1,22 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FirstObservationPolicy } from '../events/event.js';
-import type { AppKeys } from '../state/keys.js';
-import { createLease } from '../state/lease.js';
-import type { StateStore } from '../state/state-store.js';
-import type { WatchlistDefinition, WatchlistRegistry } from '../state/watchlist-registry.js';
-import { MAX_IDS_PER_CALL } from '../tencent/types.js';
+import type { AppKeys } from '../redis/keys.js';
+import { createLease } from '../redis/lease.js';
+import type { StateStore } from './state-store.js';
+import type { WatchlistDefinition, WatchlistRegistry } from './watchlist-registry.js';
+import { MAX_IDS_PER_CALL, type WatchlistSettings } from '../vocabulary.js';
 
-/** A watchlist as the configuration describes it (the config module's resolved watchlist fits this shape). */
-export interface WatchlistSpec {
-  name: string;
-  intervalMs: number;
-  detail: boolean;
-  deviceEvents: boolean;
-  firstObservation: FirstObservationPolicy;
-  topic?: string | undefined;
-  priority: number;
+/** A watchlist as the configuration wants it: its settings and its members. */
+export interface WatchlistSpec extends WatchlistSettings {
   /** Distinct UserIDs, in file order. */
   userIds: readonly string[];
 }
@@ -206,18 +198,14 @@ export async function syncWatchlists(
       const old = current.get(spec.name);
       const memberVersion = memberVersions.get(spec.name)!;
       const id = old?.id ?? (await redis.incr(keys.watchlistIdCounter));
+      // Every setting is stored as it is: a new watchlist setting needs no change here.
+      const { userIds: _members, ...settings } = spec;
       const definition: WatchlistDefinition = {
+        ...settings,
         id,
-        name: spec.name,
-        intervalMs: spec.intervalMs,
-        detail: spec.detail,
-        deviceEvents: spec.deviceEvents,
-        firstObservation: spec.firstObservation,
-        priority: spec.priority,
         version: memberVersion,
         chunkCount: Math.ceil(spec.userIds.length / MAX_IDS_PER_CALL),
         userCount: spec.userIds.length,
-        ...(spec.topic ? { topic: spec.topic } : {}),
       };
       await redis.hset(keys.watchlistIds, String(id), JSON.stringify({ name: spec.name, topic: spec.topic }));
 

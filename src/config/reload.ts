@@ -16,17 +16,22 @@ import {
   type ConfigWatcher,
   type LoadedConfig,
   type ResolvedWatchlist,
-} from '../config/index.js';
-import type { SyncReport } from '../schedule/watchlist-sync.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+} from './index.js';
+import type { FlowEvents } from '../ops/flow-events.js';
+import type { Logger } from '../ops/logger.js';
+
+/** What applying watchlists reports per app (the state module's sync report fits it). */
+export interface AppliedWatchlists {
+  /** False when Redis already held exactly these watchlists. */
+  changed: boolean;
+}
 
 export type ReloadOutcomeName = 'applied' | 'unchanged' | 'rejected' | 'failed';
 
 export interface ReloadOutcome {
   outcome: ReloadOutcomeName;
   /** One per app, for `applied` and `unchanged`. */
-  reports?: SyncReport[];
+  reports?: AppliedWatchlists[];
   /** Sections that differ from the running config and need a restart. */
   restartRequired: string[];
 }
@@ -38,9 +43,9 @@ export interface ConfigReloaderOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** The configuration the service started with: the baseline for "restart required". */
   running: LoadedConfig;
-  service: { applyWatchlists(watchlists: readonly ResolvedWatchlist[]): Promise<SyncReport[]> };
+  service: { applyWatchlists(watchlists: readonly ResolvedWatchlist[]): Promise<AppliedWatchlists[]> };
   logger: Logger;
-  metrics: Pick<Metrics, 'configReloads'>;
+  events: FlowEvents;
   /** Watch the files. Default true. */
   watch?: boolean;
   /** Quiet time after the last file change. Default 250 ms. */
@@ -62,7 +67,7 @@ export interface ConfigReloader {
 const RESTART_SECTIONS = ['apps', 'redis', 'kafka', 'http', 'logLevel'] as const;
 
 export function createConfigReloader(options: ConfigReloaderOptions): ConfigReloader {
-  const { logger, metrics, running } = options;
+  const { logger, events, running } = options;
   const emitter = options.emitter ?? process;
   const signal = options.signal ?? 'SIGHUP';
   let watcher: ConfigWatcher | undefined;
@@ -105,14 +110,14 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       }
     } catch (error) {
       if (error instanceof ConfigError) {
-        metrics.configReloads.inc({ outcome: 'rejected' });
+        events.emit('configReloaded', { outcome: 'rejected' });
         logger.error(
           { trigger, errors: error.errors.length },
           `config reload rejected, the running watchlists stay:\n${formatIssues(error.issues)}`,
         );
         return { outcome: 'rejected', restartRequired: [] };
       }
-      metrics.configReloads.inc({ outcome: 'failed' });
+      events.emit('configReloaded', { outcome: 'failed' });
       logger.error({ err: error, trigger }, 'config reload failed, the running watchlists stay');
       return { outcome: 'failed', restartRequired: [] };
     }
@@ -124,11 +129,11 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
         `restart required: changes to ${restartRequired.join(', ')} are not applied by a reload`,
       );
     }
-    let reports: SyncReport[];
+    let reports: AppliedWatchlists[];
     try {
       reports = await options.service.applyWatchlists(config.watchlists);
     } catch (error) {
-      metrics.configReloads.inc({ outcome: 'failed' });
+      events.emit('configReloaded', { outcome: 'failed' });
       logger.error(
         { err: error, trigger },
         'applying the reloaded watchlists failed; the next reload retries',
@@ -136,7 +141,7 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       return { outcome: 'failed', restartRequired };
     }
     const outcome: ReloadOutcomeName = reports.some((report) => report.changed) ? 'applied' : 'unchanged';
-    metrics.configReloads.inc({ outcome });
+    events.emit('configReloaded', { outcome });
     logger.info(
       { trigger, outcome, reports, watchlists: config.watchlists.map((list) => list.name) },
       outcome === 'applied' ? 'config reloaded: watchlists applied' : 'config reloaded: watchlists unchanged',

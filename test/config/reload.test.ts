@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ResolvedWatchlist } from '../../src/config/index.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
+import { createFlowEvents } from '../../src/ops/flow-events.js';
+import { recordFlowMetrics } from '../../src/ops/flow-metrics.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { createConfigReloader, type ConfigReloaderOptions } from '../../src/ops/reload.js';
-import type { SyncReport } from '../../src/schedule/watchlist-sync.js';
+import { createConfigReloader, type ConfigReloaderOptions } from '../../src/config/reload.js';
+import type { SyncReport } from '../../src/state/watchlist-sync.js';
 import { BASE_PRESENCE, removeTrees, SECRET_ENV, writeTree } from '../config/config-tree.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -50,6 +52,8 @@ async function setup(overrides: Partial<ConfigReloaderOptions> & { applyMs?: num
   const { config: running } = await loadConfig({ configPath: 'presence.yaml', cwd: root, env: SECRET_ENV });
   const service = fakeService(overrides.applyMs);
   const metrics = createMetrics();
+  const events = createFlowEvents();
+  recordFlowMetrics(events, metrics);
   const emitter = new EventEmitter();
   const reloader = createConfigReloader({
     configPath: 'presence.yaml',
@@ -58,7 +62,7 @@ async function setup(overrides: Partial<ConfigReloaderOptions> & { applyMs?: num
     running,
     service,
     logger: createSilentLogger(),
-    metrics,
+    events,
     watch: false,
     emitter,
     ...overrides,

@@ -3,8 +3,8 @@
  *
  * Why a thread: a call must start within a few milliseconds of its slot (pacer.ts), and the main thread cannot
  * promise that. It parses answers, diffs them into Redis, runs BullMQ and the Kafka relay; its major GCs and long
- * tasks (10-150 ms) made calls start late, and each late start either pushed the schedule back or gave a slot away
- * (4 % of them in the 1M-user sweep). The thread holds only the pacer, its Redis connection and the HTTP
+ * tasks made calls start late, and each late start either pushed the schedule back or gave a slot away (BENCHMARKS.md
+ * has the figures before and after). The thread holds only the pacer, its Redis connection and the HTTP
  * connections, so its event loop is idle between slots and its heap stays small. The main thread hands it built
  * requests and gets the answers' text back; parsing and every decision stay in the main thread.
  *
@@ -251,8 +251,8 @@ function unexpected(reply: FromThread): Error {
 
 /**
  * The thread keeps little alive (in-flight bodies and answers, a few MB), so a small young generation is enough and
- * collected in well under a millisecond: 30 MB less peak RSS at the cap than V8's default. A process-wide
- * `--max-semi-space-size` overrides it (the thread's heap then grows to ~80 MB).
+ * quick to collect, and peak RSS is lower than with V8's default (BENCHMARKS.md). A process-wide
+ * `--max-semi-space-size` overrides it, and the thread's heap then grows several times larger.
  */
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 };
 

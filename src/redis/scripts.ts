@@ -1,16 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-
-/**
- * Reads a Lua script that ships beside its TypeScript wrapper (the build copies `*.lua` next to the compiled JS).
- * `url` is resolved relative to the caller: `loadLua(new URL('./lua/x.lua', import.meta.url))`.
- */
-export function loadLua(url: URL): string {
-  return readFileSync(url, 'utf8');
-}
+import { LUA_SCRIPTS, type LuaScriptName } from '../generated/lua-scripts.js';
 
 export interface ScriptSpec {
-  lua: string;
+  /** The script, by the name of its source (`src/<folder>/lua/<name>.lua` is `<folder>/<name>`). */
+  source: LuaScriptName;
   /** Fixed number of KEYS; omit when the caller passes the count as the first argument. */
   numberOfKeys?: number;
 }
@@ -20,6 +13,7 @@ export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 /**
  * Registers scripts on a connection with `defineCommand` (EVALSHA, falling back to EVAL once after a Redis
  * restart) and returns callers for them. Each name is registered once per connection, whichever module asks first.
+ * The script texts come from the generated module (src/generated/lua-scripts.ts), so nothing is read from disk.
  */
 export function defineScripts<Name extends string>(
   redis: Redis,
@@ -28,7 +22,13 @@ export function defineScripts<Name extends string>(
   const commands = redis as unknown as Record<string, ScriptCall>;
   const calls = {} as Record<Name, ScriptCall>;
   for (const name of Object.keys(specs) as Name[]) {
-    if (!(name in redis)) redis.defineCommand(name, specs[name]);
+    const { source, numberOfKeys } = specs[name];
+    if (!(name in redis)) {
+      redis.defineCommand(name, {
+        lua: LUA_SCRIPTS[source],
+        ...(numberOfKeys === undefined ? {} : { numberOfKeys }),
+      });
+    }
     calls[name] = (...args) => commands[name]!(...args);
   }
   return calls;

@@ -1,10 +1,7 @@
-import type { Observation } from '../state/state-store.js';
-import { fnv1a32 } from '../state/keys.js';
-import { codeOf } from '../state/record.js';
+import type { Observation } from './state-store.js';
+import { fnv1a32 } from '../redis/keys.js';
 import type { DeviceStatus, OnlineStatusResult } from '../tencent/types.js';
-
-/** Tencent's code for an account that was never imported. */
-export const ACCOUNT_NOT_FOUND = 70107;
+import { ACCOUNT_NOT_FOUND, STATE_CODES, codeOfState } from '../vocabulary.js';
 
 export interface ChunkObservations {
   observations: Observation[];
@@ -18,7 +15,7 @@ export function toObservations(result: OnlineStatusResult, detail: boolean): Chu
     const devices = detail ? (user.devices ?? []) : undefined;
     return {
       userId: user.userId,
-      code: codeOf(user.state),
+      code: codeOfState(user.state),
       deviceHash: devices ? hashDevices(devices) : '',
       devicesJson: devices ? JSON.stringify(devices) : '',
     };
@@ -26,7 +23,12 @@ export function toObservations(result: OnlineStatusResult, detail: boolean): Chu
   const otherAccountErrors: ChunkObservations['otherAccountErrors'] = [];
   for (const error of result.accountErrors) {
     if (error.errorCode === ACCOUNT_NOT_FOUND) {
-      observations.push({ userId: error.userId, code: 'X', deviceHash: '', devicesJson: '' });
+      observations.push({
+        userId: error.userId,
+        code: STATE_CODES.NotFound,
+        deviceHash: '',
+        devicesJson: '',
+      });
     } else {
       otherAccountErrors.push(error);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedisClock } from '../../src/schedule/redis-clock.js';
+import { createRedisClock } from '../../src/cap/redis-clock.js';
 
 // Redis's clock runs 1,000,000 ms ahead of the local one in these examples.
 const OFFSET = 1_000_000;

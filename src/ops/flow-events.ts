@@ -1,0 +1,77 @@
+/**
+ * What happens in the flow, as typed events: the chunk and sweep jobs, the schedulers' watchdog, the sending thread,
+ * the relay and the reloader say what they did here, and know nothing of how it is counted. ops/flow-metrics.ts
+ * turns these events into Prometheus metrics in one place; anything else (a test, a log) may listen too.
+ *
+ * `app` is the SDKAppID as a string in every event. Listeners run synchronously and must be cheap; one that throws
+ * is isolated (the flow never fails because of an observer).
+ */
+export interface FlowEventMap {
+  /** A Tencent call that was sent: its outcome, and (from the sending thread) how it was timed. */
+  call: { app: string; outcome: 'ok' | 'error' };
+  /** Timing of a call the sending thread started, whatever its outcome. */
+  callTiming: { app: string; waitMs: number; latenessMs: number; durationMs: number };
+  /** The pacer gave a slot back because the call would have started too late. */
+  lateSlot: { app: string };
+  /** A failed call, as classified. */
+  callFailed: { app: string; kind: string; errorCode: number | undefined };
+  /** A rate-limit answer slowed every process's calls. */
+  rateLimited: { app: string };
+  /** Per-account error entries of an answer other than "account not found". */
+  accountErrors: { app: string; errorCodes: readonly number[] };
+  /** A chunk's answer was diffed into Redis. */
+  chunkObserved: { app: string; watchlist: string; users: number; events: number; stale: number };
+  /** A chunk job found its watchlist version or sweep gone and made no call. */
+  chunkObsolete: { app: string; watchlist: string };
+  /** A chunk failed its last attempt: its users wait for the next sweep. */
+  chunkGivenUp: { app: string; watchlist: string };
+  /** A scheduler tick's decision (start, resume, skip). */
+  sweepDecided: { app: string; watchlist: string; decision: string };
+  /** The last chunk of a sweep finished. */
+  sweepCompleted: { app: string; watchlist: string; durationMs: number };
+  /** The watchdog re-created a job scheduler that had stopped ticking. */
+  schedulerRepaired: { app: string; watchlist: string };
+  /** Kafka acknowledged a batch of events. */
+  eventsPublished: { app: string; kinds: readonly string[]; latenciesMs: readonly number[] };
+  /** A publish attempt failed (it is retried). */
+  publishFailed: { app: string };
+  /** The relay saw this many entries waiting. */
+  outboxLength: { app: string; length: number };
+  /** This process took or lost the relay lease. */
+  relayLease: { app: string; held: boolean };
+  /** A configuration reload finished. */
+  configReloaded: { outcome: string };
+}
+
+export type FlowEventName = keyof FlowEventMap;
+export type FlowListener<Name extends FlowEventName> = (event: FlowEventMap[Name]) => void;
+
+export interface FlowEvents {
+  emit<Name extends FlowEventName>(name: Name, event: FlowEventMap[Name]): void;
+  /** Adds a listener; the returned function removes it. */
+  on<Name extends FlowEventName>(name: Name, listener: FlowListener<Name>): () => void;
+}
+
+export function createFlowEvents(): FlowEvents {
+  const listeners = new Map<FlowEventName, Set<FlowListener<FlowEventName>>>();
+  return {
+    emit(name, event) {
+      const set = listeners.get(name);
+      if (!set) return;
+      for (const listener of set) {
+        try {
+          (listener as FlowListener<typeof name>)(event);
+        } catch {
+          // An observer's failure must never become the flow's.
+        }
+      }
+    },
+    on(name, listener) {
+      let set = listeners.get(name);
+      if (!set) listeners.set(name, (set = new Set()));
+      const entry = listener as FlowListener<FlowEventName>;
+      set.add(entry);
+      return () => void set.delete(entry);
+    },
+  };
+}

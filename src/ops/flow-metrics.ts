@@ -1,0 +1,50 @@
+import type { FlowEvents } from './flow-events.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * The one place where what happens in the flow becomes Prometheus metrics: subscribes `metrics` to `events` and
+ * returns a function that unsubscribes.
+ */
+export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => void {
+  const subscriptions = [
+    events.on('call', ({ app, outcome }) => metrics.calls.inc({ app, outcome })),
+    events.on('callTiming', ({ app, waitMs, latenessMs, durationMs }) => {
+      metrics.pacerWait.observe({ app }, waitMs / 1000);
+      metrics.pacerStartLateness.observe({ app }, latenessMs / 1000);
+      metrics.callDuration.observe({ app }, durationMs / 1000);
+    }),
+    events.on('lateSlot', ({ app }) => metrics.pacerLateSlots.inc({ app })),
+    events.on('callFailed', ({ app, kind, errorCode }) =>
+      metrics.tencentErrors.inc({ app, kind, error_code: String(errorCode ?? '') }),
+    ),
+    events.on('rateLimited', ({ app }) => metrics.rateLimitPenalties.inc({ app })),
+    events.on('accountErrors', ({ app, errorCodes }) => {
+      for (const code of errorCodes) metrics.accountErrors.inc({ app, error_code: String(code) });
+    }),
+    events.on('chunkObserved', ({ app, watchlist, users, events: recorded, stale }) => {
+      metrics.usersObserved.inc({ app, watchlist }, users);
+      metrics.eventsRecorded.inc({ app }, recorded);
+      if (stale > 0) metrics.staleObservations.inc({ app }, stale);
+    }),
+    events.on('chunkObsolete', ({ app, watchlist }) => metrics.chunksObsolete.inc({ app, watchlist })),
+    events.on('chunkGivenUp', ({ app, watchlist }) => metrics.chunksGivenUp.inc({ app, watchlist })),
+    events.on('sweepDecided', ({ app, watchlist, decision }) =>
+      metrics.sweeps.inc({ app, watchlist, decision }),
+    ),
+    events.on('sweepCompleted', ({ app, watchlist, durationMs }) =>
+      metrics.sweepDuration.observe({ app, watchlist }, durationMs / 1000),
+    ),
+    events.on('schedulerRepaired', ({ app, watchlist }) => metrics.schedulerRepairs.inc({ app, watchlist })),
+    events.on('eventsPublished', ({ app, kinds, latenciesMs }) => {
+      for (const kind of kinds) metrics.eventsPublished.inc({ app, kind });
+      for (const latencyMs of latenciesMs) metrics.publishLatency.observe({ app }, latencyMs / 1000);
+    }),
+    events.on('publishFailed', ({ app }) => metrics.relayErrors.inc({ app })),
+    events.on('outboxLength', ({ app, length }) => metrics.outboxLength.set({ app }, length)),
+    events.on('relayLease', ({ app, held }) => metrics.relayActive.set({ app }, held ? 1 : 0)),
+    events.on('configReloaded', ({ outcome }) => metrics.configReloads.inc({ outcome })),
+  ];
+  return () => {
+    for (const unsubscribe of subscriptions) unsubscribe();
+  };
+}

@@ -1,0 +1,83 @@
+import { Redis } from 'ioredis';
+import type { LoadedApp, LoadedConfig } from '../config/index.js';
+import type { FlowEvents } from '../ops/flow-events.js';
+import type { Logger } from '../ops/logger.js';
+import { appKeys, type AppKeys } from '../redis/keys.js';
+import { createAppQueues, type AppQueues } from '../schedule/jobs.js';
+import { createSchedulerKeeper, type SchedulerKeeper } from '../schedule/schedulers.js';
+import { createSweepTracker, type SweepTracker } from '../schedule/sweep-tracker.js';
+import { createStateStore, type StateStore } from '../state/state-store.js';
+import { createWatchlistRegistry, type WatchlistRegistry } from '../state/watchlist-registry.js';
+import type { CloserStack } from './roles.js';
+import type { OutboxRelay } from '../relay/outbox-relay.js';
+
+/**
+ * What every role of one app (SDKAppID) shares in a process: its keys, one Redis connection, the registry, the
+ * state store, the sweep tracker, the queues and the scheduler keeper. Apps never share any of it, so one app's
+ * outage or cap never touches another.
+ */
+export interface AppRuntime {
+  app: LoadedApp;
+  /** The SDKAppID as a string: the `app` of every flow event and metric. */
+  label: string;
+  config: LoadedConfig;
+  logger: Logger;
+  events: FlowEvents;
+  keys: AppKeys;
+  redis: Redis;
+  registry: WatchlistRegistry;
+  stateStore: StateStore;
+  sweeps: SweepTracker;
+  queues: AppQueues;
+  keeper: SchedulerKeeper;
+  /** Set when this process runs the app's relay. */
+  relay?: OutboxRelay;
+}
+
+/** Builds the app's runtime; what it opens is pushed onto `closers`. */
+export function createAppRuntime(input: {
+  config: LoadedConfig;
+  app: LoadedApp;
+  logger: Logger;
+  events: FlowEvents;
+  closers: CloserStack;
+}): AppRuntime {
+  const { config, app, events, closers } = input;
+  const label = String(app.sdkAppId);
+  const logger = input.logger.child({ app: label });
+  const keys = appKeys(config.redis.prefix, app.sdkAppId);
+  const redis = new Redis(config.redis.url, {
+    maxRetriesPerRequest: null,
+    connectionName: `presence:${label}`,
+  });
+  closers.push(() => redis.quit());
+  const registry = createWatchlistRegistry(redis, keys);
+  const sweeps = createSweepTracker(redis, keys);
+  const queues = createAppQueues(redis, keys);
+  closers.push(
+    () => queues.sweepQueue.close(),
+    () => queues.pollQueue.close(),
+  );
+  const keeper = createSchedulerKeeper({
+    app: label,
+    registry,
+    sweepQueue: queues.sweepQueue,
+    sweeps,
+    events,
+    logger,
+  });
+  return {
+    app,
+    label,
+    config,
+    logger,
+    events,
+    keys,
+    redis,
+    registry,
+    stateStore: createStateStore(redis, keys),
+    sweeps,
+    queues,
+    keeper,
+  };
+}

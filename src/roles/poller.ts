@@ -1,0 +1,130 @@
+import { Worker } from 'bullmq';
+import type { LoadedApp } from '../config/index.js';
+import { createPacedTransport } from '../cap/paced-transport.js';
+import { createChunkProcessor } from '../schedule/chunk-job.js';
+import {
+  followUpSweep,
+  POLL_QUEUE,
+  SWEEP_QUEUE,
+  type ChunkJobData,
+  type SweepJobData,
+} from '../schedule/jobs.js';
+import { createSweepProcessor } from '../schedule/sweep-job.js';
+import {
+  createTencentClient,
+  type OnlineStatusClient,
+  type TencentClientOptions,
+  type Transport,
+} from '../tencent/index.js';
+import type { AppRuntime } from './app-runtime.js';
+import type { CloserStack } from './roles.js';
+
+export interface PollerRoleOptions {
+  /**
+   * Chunk jobs in flight per app per process, at most the app's `connections`. Default: `connections` (64), which
+   * needs to cover cap x call latency (200/s x 100 ms = 20) with room for slow answers.
+   */
+  pollConcurrency?: number;
+  /** Attempts per chunk before its users wait for the next sweep. Default 5. */
+  chunkAttempts?: number;
+  /**
+   * Lock on an active job, renewed while it runs; a worker that dies loses it and the job is re-run by another
+   * worker after at most lockDurationMs + stalledIntervalMs. Defaults 30 s / 30 s (BullMQ's).
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /**
+   * Replaces the Tencent client (tests use it to shorten timeouts or watch calls). It should send through
+   * `transport`, the app's paced one, or its calls ignore the cap.
+   */
+  createClient?: (app: LoadedApp, transport: Transport) => OnlineStatusClient;
+}
+
+/**
+ * The poller role of one app: the sending thread that holds the app's share of the call cap, the Tencent client,
+ * and the BullMQ workers that plan sweeps and run chunk jobs. Workers close first (stop taking jobs, let in-flight
+ * ones finish), before the transport and the connections they use.
+ */
+export function startPoller(
+  runtime: AppRuntime,
+  closers: CloserStack,
+  options: PollerRoleOptions = {},
+): void {
+  const { app, label, config, keys, redis, events, logger, queues } = runtime;
+  // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
+  const transport = createPacedTransport({
+    redisUrl: config.redis.url,
+    pacerKey: keys.pacer,
+    pacer: { callsPerSecond: app.callsPerSecond, callMargin: app.callMargin },
+    connections: app.connections,
+    connectTimeoutMs: app.requestTimeoutMs,
+    connectionName: `presence:${label}:pacer`,
+    onCall: (timing) => events.emit('callTiming', { app: label, ...timing }),
+    onLateSlot: () => events.emit('lateSlot', { app: label }),
+    onError: (message) => logger.warn({ error: message }, 'sending thread'),
+  });
+  closers.push(() => transport.close());
+  const client =
+    options.createClient?.(app, transport) ??
+    createTencentClient({ ...clientOptionsOf(app), transport, logger });
+  closers.push(() => client.close());
+
+  const stallSettings = {
+    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+  };
+  const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
+    POLL_QUEUE,
+    createChunkProcessor({
+      app: label,
+      registry: runtime.registry,
+      client,
+      stateStore: runtime.stateStore,
+      sweeps: runtime.sweeps,
+      events,
+      logger,
+      penalize: (ms) => transport.penalize(ms),
+      pauseQueue: (ms) => pollWorker.rateLimit(ms),
+      startFollowUpSweep: async (watchlist) => {
+        const { name, data, opts } = followUpSweep(watchlist, Date.now());
+        await queues.sweepQueue.add(name, data, opts);
+      },
+    }),
+    {
+      connection: redis,
+      prefix: keys.bullPrefix,
+      // Never more chunks in flight than connections: a call must not wait for a socket after its slot.
+      concurrency: Math.min(options.pollConcurrency ?? app.connections, app.connections),
+      ...stallSettings,
+    },
+  );
+  const sweepWorker = new Worker<SweepJobData>(
+    SWEEP_QUEUE,
+    createSweepProcessor({
+      app: label,
+      registry: runtime.registry,
+      sweeps: runtime.sweeps,
+      pollQueue: queues.pollQueue,
+      events,
+      chunkAttempts: options.chunkAttempts ?? 5,
+    }),
+    { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
+  );
+  for (const worker of [pollWorker, sweepWorker]) {
+    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  }
+  closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
+}
+
+/** The Tencent client's options for a configured app (the one mapping from config to client). */
+export function clientOptionsOf(app: LoadedApp): TencentClientOptions {
+  return {
+    sdkAppId: app.sdkAppId,
+    identifier: app.identifier,
+    secretKey: app.secretKey,
+    endpoint: app.endpoint,
+    timeoutMs: app.requestTimeoutMs,
+    connections: app.connections,
+    userSigTtlSeconds: app.userSigTtlSeconds,
+  };
+}

@@ -1,0 +1,57 @@
+import type { ResolvedWatchlist } from '../config/index.js';
+import { syncWatchlists, type SyncReport, type WatchlistSpec } from '../state/watchlist-sync.js';
+import type { AppRuntime } from './app-runtime.js';
+import type { Closer } from './roles.js';
+
+export interface SchedulerRoleOptions {
+  /** How often the watchdog checks the job schedulers. Default 30 s. */
+  watchdogIntervalMs?: number;
+}
+
+export interface SchedulerRole {
+  /** Syncs the app's share of `watchlists` into Redis and reconciles the job schedulers with it. */
+  applyWatchlists(watchlists: readonly ResolvedWatchlist[]): Promise<SyncReport>;
+  close: Closer;
+}
+
+/**
+ * The scheduler role of one app: syncs the configured watchlists into Redis, keeps one job scheduler per watchlist,
+ * and runs the watchdog that re-creates schedulers that stopped ticking.
+ */
+export async function startScheduler(
+  runtime: AppRuntime,
+  watchlists: readonly ResolvedWatchlist[],
+  options: SchedulerRoleOptions = {},
+): Promise<SchedulerRole> {
+  const { keeper, logger } = runtime;
+
+  async function applyWatchlists(lists: readonly ResolvedWatchlist[]): Promise<SyncReport> {
+    const report = await syncWatchlists(
+      {
+        redis: runtime.redis,
+        keys: runtime.keys,
+        registry: runtime.registry,
+        stateStore: runtime.stateStore,
+      },
+      lists.filter((list) => list.sdkAppId === runtime.app.sdkAppId).map(specOf),
+    );
+    await keeper.reconcile();
+    if (report.changed) logger.info({ ...report }, 'watchlists synced');
+    return report;
+  }
+
+  await applyWatchlists(watchlists);
+  const timer = setInterval(() => {
+    keeper
+      .reconcile()
+      .then(() => keeper.repairStalled())
+      .catch((error: unknown) => logger.warn({ err: error }, 'scheduler watchdog failed'));
+  }, options.watchdogIntervalMs ?? 30_000);
+  return { applyWatchlists, close: async () => clearInterval(timer) };
+}
+
+/** A resolved watchlist as the sync wants it: its settings and members, without where it came from. */
+function specOf(list: ResolvedWatchlist): WatchlistSpec {
+  const { app: _app, sdkAppId: _sdkAppId, sources: _sources, ...spec } = list;
+  return spec;
+}

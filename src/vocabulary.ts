@@ -1,0 +1,86 @@
+/**
+ * The product's words, defined once. Every folder (config, tencent, state, events, schedule, cli) imports them from
+ * here, and the Lua scripts get the state codes from this module too: scripts/generate-lua.ts writes them into each
+ * script's preamble. This module imports nothing, so anything may depend on it.
+ *
+ * Adding a watchlist setting: add it to `WatchlistSettings` below, to the config schema (src/config/schema.ts), and
+ * read it where it is used; the registry stores and the sync passes the whole settings object as it is.
+ */
+
+/** A user's top-level login status as Tencent reports it. */
+export const PRESENCE_STATES = ['Online', 'PushOnline', 'Offline'] as const;
+export type PresenceState = (typeof PRESENCE_STATES)[number];
+
+/**
+ * One-letter codes for what is known of a user, used in Redis state records, outbox entries and Lua. Letters keep
+ * records small and are cheap to compare in Lua.
+ */
+export const STATE_CODES = {
+  Online: 'N',
+  PushOnline: 'P',
+  Offline: 'F',
+  /** Tencent says the account does not exist (`ACCOUNT_NOT_FOUND`). */
+  NotFound: 'X',
+  /** Tracked, never observed yet. */
+  NeverObserved: '-',
+} as const;
+export type StateCode = (typeof STATE_CODES)[keyof typeof STATE_CODES];
+/** The codes an observation can carry (a user is always seen in one of the three states, or not found). */
+export type ObservedCode = Exclude<StateCode, typeof STATE_CODES.NeverObserved>;
+
+/** The code of a presence state. */
+export function codeOfState(state: PresenceState): ObservedCode {
+  return STATE_CODES[state];
+}
+
+/** The presence state of a code; `null` for not-found and never-observed (and anything unknown). */
+export function stateOfCode(code: string): PresenceState | null {
+  switch (code) {
+    case STATE_CODES.Online:
+      return 'Online';
+    case STATE_CODES.PushOnline:
+      return 'PushOnline';
+    case STATE_CODES.Offline:
+      return 'Offline';
+    default:
+      return null;
+  }
+}
+
+/**
+ * What an event says happened: `transition` (the state changed), `snapshot` (first observation, or re-emitted),
+ * `not_found` (the account does not exist), `untracked` (removed from every watchlist), `devices` (the device list
+ * changed, the state did not).
+ */
+export const EVENT_KINDS = ['transition', 'snapshot', 'not_found', 'untracked', 'devices'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** What the first observation of a newly tracked user publishes: a `snapshot` event, or nothing. */
+export const FIRST_OBSERVATION_POLICIES = ['snapshot', 'silent'] as const;
+export type FirstObservationPolicy = (typeof FIRST_OBSERVATION_POLICIES)[number];
+
+/** Tencent's per-account `ErrorCode` for an account that was never imported (or does not exist). */
+export const ACCOUNT_NOT_FOUND = 70107;
+
+/** Tencent's limit on UserIDs per `query_online_status` call. */
+export const MAX_IDS_PER_CALL = 500;
+
+/**
+ * How a watchlist is polled and published: the settings the configuration resolves, the registry stores in Redis
+ * and the jobs read. Members are not part of it (they are stored apart, as chunks).
+ */
+export interface WatchlistSettings {
+  /** Unique within the app; appears in Redis keys, metric labels and events. */
+  name: string;
+  /** How often every member is polled, in ms. */
+  intervalMs: number;
+  /** Ask Tencent for per-device detail (`IsNeedDetail`). */
+  detail: boolean;
+  /** Also publish `devices` events when only the device list changes (needs `detail`). */
+  deviceEvents: boolean;
+  firstObservation: FirstObservationPolicy;
+  /** The list's own Kafka topic; the app's default transitions topic when absent. */
+  topic?: string | undefined;
+  /** Scheduling priority when the call cap is contended: 1 is served first, 10 last. */
+  priority: number;
+}
