@@ -12,6 +12,7 @@ interface Service {
   ports?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, unknown>;
+  volumes?: string[];
 }
 const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as {
   services: Record<string, Service>;
@@ -70,5 +71,10 @@ describe('docker-compose.yml', () => {
     expect(env.PRESENCE__APPS__0__ENDPOINT).toBe(`http://simulator:${simulatorPort}`);
     expect(Object.keys(poller.depends_on ?? {}).sort()).toEqual(['kafka', 'redis', 'simulator']);
     expect(env.TENCENT_IM_SECRET_KEY).toBeDefined();
+  });
+
+  it('mounts the demo configuration into the poller: the image carries none of its own', () => {
+    expect(service('poller').volumes).toContain('./config:/app/config:ro');
+    expect(readFileSync(resolve(root, 'Dockerfile'), 'utf8')).not.toMatch(/^COPY config/m);
   });
 });
