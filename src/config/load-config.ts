@@ -169,12 +169,9 @@ function toLoadedApp(app: AppFile, checked: CheckedApp): LoadedApp {
 }
 
 function toLoadedDefaults(defaults: PresenceFile['defaults']): LoadedDefaults {
-  return {
-    intervalMs: parseDurationMs(defaults.interval)!,
-    detail: defaults.detail,
-    deviceEvents: defaults.deviceEvents,
-    firstObservation: defaults.firstObservation,
-  };
+  // Every other default passes through as it is: a new watchlist setting with a default needs no code here.
+  const { interval, ...settings } = defaults;
+  return { ...settings, intervalMs: parseDurationMs(interval)! };
 }
 
 /** A copy of `config` safe to print: secret values replaced by `[redacted]`, member lists by their size. */

@@ -6,7 +6,7 @@
 import type { ConfigIssue } from './issues.js';
 import type { Region } from './regions.js';
 import type { WatchlistSettings } from '../vocabulary.js';
-import type { HttpConfig, KafkaFile, LogLevel, RedisConfig, SaslMechanism } from './schema.js';
+import type { DefaultsFile, HttpConfig, KafkaFile, LogLevel, RedisConfig, SaslMechanism } from './schema.js';
 
 export interface LoadedApp {
   /** `apps[].name`, default the SDKAppID as a string. */
@@ -38,11 +38,8 @@ export interface LoadedKafka extends Omit<KafkaFile, 'sasl'> {
   sasl: { mechanism: SaslMechanism; username: string; password: string } | undefined;
 }
 
-/** The watchlist settings a `defaults` section provides. */
-export type LoadedDefaults = Pick<
-  WatchlistSettings,
-  'intervalMs' | 'detail' | 'deviceEvents' | 'firstObservation'
->;
+/** The watchlist settings a `defaults` section provides, its interval in ms (the schema decides which). */
+export type LoadedDefaults = Omit<DefaultsFile, 'interval'> & Pick<WatchlistSettings, 'intervalMs'>;
 
 /** A watchlist file resolved: its settings (defaults applied), its app and its members. */
 export interface ResolvedWatchlist extends WatchlistSettings {

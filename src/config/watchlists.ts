@@ -171,16 +171,18 @@ function buildWatchlist(
   sources: string[],
 ): ResolvedWatchlist {
   const intervalMs = parsed.interval === undefined ? defaults.intervalMs : parseDurationMs(parsed.interval)!;
+  // Settings the file leaves out take the defaults; every other setting passes through as it is, so a new
+  // watchlist setting needs no code here.
+  const { interval: _interval, app: _app, users: _users, userFiles: _userFiles, ...settings } = parsed;
+  const written = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
   return {
-    name: parsed.name,
+    ...defaults,
+    ...(written as typeof settings),
+    topic: parsed.topic,
+    intervalMs,
+    priority: parsed.priority ?? derivePriority(intervalMs),
     app: app.name,
     sdkAppId: app.sdkAppId,
-    intervalMs,
-    detail: parsed.detail ?? defaults.detail,
-    deviceEvents: parsed.deviceEvents ?? defaults.deviceEvents,
-    firstObservation: parsed.firstObservation ?? defaults.firstObservation,
-    topic: parsed.topic,
-    priority: parsed.priority ?? derivePriority(intervalMs),
     userIds,
     sources,
   };
