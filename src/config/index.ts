@@ -39,6 +39,7 @@ export type {
   LoadedConfig,
   LoadedApp,
   LoadedKafka,
+  LoadedKafkaTls,
   LoadedDefaults,
   ResolvedWatchlist,
   LoadConfigResult,
