@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/index.js';
+import { MissingTopicsError } from '../relay/kafka.js';
 import { isTencentError } from '../tencent/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 
@@ -38,6 +39,8 @@ const KAFKA_UNREACHABLE = new Set([
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof ConfigError) return EXIT_CODES.config;
+  // Topic creation is off and a topic is missing: the deployment's configuration, not an outage.
+  if (error instanceof MissingTopicsError) return EXIT_CODES.config;
   if (isTencentError(error)) {
     if (error.kind === 'network' || error.kind === 'timeout') return EXIT_CODES.unavailable;
     if (error.kind === 'fatal_config' || error.kind === 'credentials') return EXIT_CODES.config;

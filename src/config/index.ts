@@ -38,6 +38,7 @@ export type {
   LoadedConfig,
   LoadedApp,
   LoadedKafka,
+  LoadedKafkaTls,
   LoadedDefaults,
   ResolvedWatchlist,
   LoadConfigResult,

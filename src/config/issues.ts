@@ -36,6 +36,11 @@ export type IssueCode =
   | 'empty_watchlist'
   | 'no_watchlists'
   | 'insecure_sasl'
+  | 'insecure_tls'
+  | 'tls_disabled'
+  | 'tls_pair'
+  | 'tls_file'
+  | 'renamed_key'
   | 'short_usersig_ttl'
   | 'unknown_env';
 

@@ -11,6 +11,7 @@ import {
   checkApp,
   checkAppSet,
   checkKafka,
+  removeRenamedKeys,
   removeSecretsFromYaml,
   type CheckedApp,
 } from './presence-checks.js';
@@ -79,6 +80,7 @@ async function collectConfig(
   }
   const data = structuredClone(raw);
   removeSecretsFromYaml(data, source, issues);
+  removeRenamedKeys(data, source, issues);
   const overrides = applyEnvOverrides(data, env, issues);
   const locate: Locator = (path, part) => {
     const origin = envOriginOf(overrides, path);
@@ -179,7 +181,15 @@ export function redactConfig(config: LoadedConfig): unknown {
   return {
     ...config,
     apps: config.apps.map((app) => ({ ...app, secretKey: '[redacted]' })),
-    kafka: { ...config.kafka, sasl: config.kafka.sasl && { ...config.kafka.sasl, password: '[redacted]' } },
+    kafka: {
+      ...config.kafka,
+      sasl: config.kafka.sasl && { ...config.kafka.sasl, password: '[redacted]' },
+      // The PEM contents by their files: the key is a secret and the certificates are only noise.
+      tls: config.kafka.tls && {
+        rejectUnauthorized: config.kafka.tls.rejectUnauthorized,
+        ...config.kafka.tls.files,
+      },
+    },
     watchlists: config.watchlists.map(({ userIds, ...list }) => ({ ...list, users: userIds.length })),
   };
 }

@@ -2,13 +2,15 @@
  * Rules of presence.yaml that relate fields or entries (region xor endpoint, secrets, unique apps, Kafka topics).
  * Each rule reads only the raw values it needs, so every rule runs even when an unrelated field is invalid.
  */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { parseDurationMs } from './duration.js';
 import { secretMessage } from './env-overrides.js';
 import type { IssueList } from './issues.js';
 import { REGIONS } from './regions.js';
-import { appSchema, kafkaSchema, type AppFile } from './schema.js';
+import { appSchema, kafkaSchema, type AppFile, type KafkaTlsFile } from './schema.js';
 import { resolveSecret } from './secrets.js';
-import type { LoadedKafka } from './types.js';
+import type { LoadedKafka, LoadedKafkaTls } from './types.js';
 import type { Locator } from './validate.js';
 import type { YamlSource } from './yaml-source.js';
 
@@ -157,12 +159,19 @@ export function checkAppSet(apps: readonly CheckedApp[], locate: Locator, issues
   }
 }
 
+/**
+ * The Kafka rules beyond single fields: distinct topics, the SASL password, and the TLS files, which are read here so
+ * that a missing or malformed file is a configuration error with its line rather than a failure at connect time.
+ */
 export function checkKafka(rawKafka: unknown, context: CheckContext): LoadedKafka | undefined {
   const { locate, issues } = context;
   const result = kafkaSchema.safeParse(rawKafka ?? {});
+  const rawTls = isRecord(rawKafka) ? rawKafka.tls : undefined;
+  const tlsResult = kafkaSchema.shape.tls.safeParse(rawTls);
+  const tls = tlsResult.success ? checkKafkaTls(tlsResult.data, context) : undefined;
   if (!result.success) return undefined;
   const kafka = result.data;
-  let ok = true;
+  let ok = tls !== 'invalid';
   if (kafka.topics.transitions === kafka.topics.state) {
     ok = false;
     issues.add(
@@ -174,12 +183,12 @@ export function checkKafka(rawKafka: unknown, context: CheckContext): LoadedKafk
   }
   let sasl: LoadedKafka['sasl'];
   if (kafka.sasl) {
-    if (!kafka.ssl) {
+    if (!kafka.tls?.enabled) {
       issues.warn(
         locate(['kafka', 'sasl']),
         'kafka.sasl',
         'insecure_sasl',
-        'SASL without ssl: true sends credentials over a plaintext connection',
+        'SASL without kafka.tls sends credentials over a plaintext connection',
       );
     }
     const found = resolveSecret({
@@ -201,7 +210,127 @@ export function checkKafka(rawKafka: unknown, context: CheckContext): LoadedKafk
       );
     }
   }
-  return ok ? { ...kafka, sasl } : undefined;
+  return ok ? { ...kafka, sasl, tls: tls === 'invalid' ? undefined : tls } : undefined;
+}
+
+type TlsFileField = 'caFile' | 'certFile' | 'keyFile';
+
+/** What each PEM file must contain: a marker line and a description for the error. */
+const PEM_KINDS: Record<TlsFileField, { marker: RegExp; what: string }> = {
+  caFile: {
+    marker: /-----BEGIN CERTIFICATE-----/,
+    what: 'a PEM certificate ("-----BEGIN CERTIFICATE-----")',
+  },
+  certFile: {
+    marker: /-----BEGIN CERTIFICATE-----/,
+    what: 'a PEM certificate ("-----BEGIN CERTIFICATE-----")',
+  },
+  keyFile: {
+    marker: /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/,
+    what: 'an unencrypted PEM private key ("-----BEGIN PRIVATE KEY-----")',
+  },
+};
+
+/** Reads the TLS files of `kafka.tls`; `'invalid'` when any of them is missing or malformed (each one reported). */
+function checkKafkaTls(
+  tls: KafkaTlsFile | undefined,
+  context: CheckContext,
+): LoadedKafkaTls | undefined | 'invalid' {
+  const { locate, issues } = context;
+  if (!tls) return undefined;
+  const at = (field: string) => ['kafka', 'tls', field];
+  const given = (['caFile', 'certFile', 'keyFile'] as const).filter((field) => tls[field] !== undefined);
+  if (!tls.enabled) {
+    if (given.length > 0) {
+      issues.warn(
+        locate(at('enabled')),
+        'kafka.tls.enabled',
+        'tls_disabled',
+        `TLS is disabled, so ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} not used`,
+      );
+    }
+    return undefined;
+  }
+  let ok = true;
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    ok = false;
+    const missing = tls.certFile === undefined ? 'certFile' : 'keyFile';
+    const present = missing === 'certFile' ? 'keyFile' : 'certFile';
+    issues.add(
+      locate(at(present)),
+      `kafka.tls.${present}`,
+      'tls_pair',
+      `mutual TLS needs both certFile and keyFile: set kafka.tls.${missing} too`,
+    );
+  }
+  if (!tls.rejectUnauthorized) {
+    issues.warn(
+      locate(at('rejectUnauthorized')),
+      'kafka.tls.rejectUnauthorized',
+      'insecure_tls',
+      'brokers are not verified: anyone on the path can read and alter events; use caFile instead outside tests',
+    );
+  }
+  const material: LoadedKafkaTls = {
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    rejectUnauthorized: tls.rejectUnauthorized,
+    files: {},
+  };
+  const slots = { caFile: 'ca', certFile: 'cert', keyFile: 'key' } as const;
+  for (const field of given) {
+    const read = readPemFile(tls[field]!, field, context.configDir);
+    if (typeof read === 'string') {
+      ok = false;
+      issues.add(locate(at(field)), `kafka.tls.${field}`, 'tls_file', read);
+      continue;
+    }
+    material[slots[field]] = read.content;
+    material.files[slots[field]] = read.path;
+  }
+  return ok ? material : 'invalid';
+}
+
+/** Reads one PEM file relative to the config directory; a string is the problem (never the file's content). */
+function readPemFile(
+  file: string,
+  field: TlsFileField,
+  baseDir: string,
+): { content: Buffer; path: string } | string {
+  const path = isAbsolute(file) ? file : resolve(baseDir, file);
+  let content: Buffer;
+  try {
+    content = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`;
+    return `file ${path} ${reason}`;
+  }
+  const text = content.toString('latin1');
+  if (field === 'keyFile' && text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
+    return `file ${path} holds an encrypted private key; passphrases are not supported: store it decrypted (e.g. as a mounted secret)`;
+  }
+  const kind = PEM_KINDS[field];
+  if (!kind.marker.test(text)) return `file ${path} is not ${kind.what}`;
+  return { content, path };
+}
+
+/** `kafka.ssl` became `kafka.tls`: a clear error for the old key (then dropped, so it is not also "unknown"). */
+export function removeRenamedKeys(
+  data: Record<string, unknown>,
+  source: YamlSource,
+  issues: IssueList,
+): void {
+  if (!isRecord(data.kafka) || !('ssl' in data.kafka)) return;
+  issues.add(
+    source.locate(['kafka', 'ssl'], 'key'),
+    'kafka.ssl',
+    'renamed_key',
+    'kafka.ssl was replaced by kafka.tls: write "tls: {}" for TLS with the system CAs, ' +
+      '"tls: { caFile: ca.pem }" for a private CA, or remove the line for plaintext',
+  );
+  delete data.kafka.ssl;
 }
 
 /** A `secretKey` (or SASL `password`) in YAML is an error, reported without its value and then dropped. */

@@ -23,6 +23,8 @@ const BROKER_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+/** Codecs kafkajs has built in (others need a codec package registered at start). */
+export const KAFKA_COMPRESSIONS = ['none', 'gzip'] as const;
 
 interface DurationBounds {
   /** Smallest allowed value in ms. */
@@ -216,7 +218,46 @@ export const kafkaSchema = z
       .min(1)
       .default('presence-poller')
       .describe('Kafka client id. Default: presence-poller.'),
-    ssl: z.boolean().default(false).describe('Connect with TLS. Default: false.'),
+    tls: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Connect with TLS. Default: true once the tls section is present (so `tls: {}` or ' +
+              'PRESENCE__KAFKA__TLS__ENABLED=true turns it on with the system CAs).',
+          ),
+        caFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "PEM file of the CA(s) that signed the brokers' certificates (e.g. a private cluster CA), relative to " +
+              'presence.yaml. Default: the system CAs.',
+          ),
+        certFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'PEM client certificate for mutual TLS, relative to presence.yaml; needs keyFile. Default: none.',
+          ),
+        keyFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'PEM private key of certFile (unencrypted), relative to presence.yaml; needs certFile. Default: none.',
+          ),
+        rejectUnauthorized: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Refuse brokers whose certificate does not verify against the CAs. Default: true; false is for tests.',
+          ),
+      })
+      .optional()
+      .describe('TLS to the brokers. Default: none (plaintext).'),
     sasl: z
       .strictObject({
         mechanism: z.enum(SASL_MECHANISMS).describe('SASL mechanism. Required.'),
@@ -251,10 +292,27 @@ export const kafkaSchema = z
       .describe('Partitions when the service creates a topic. Default: 12.'),
     replicationFactor: z
       .int()
-      .min(1)
+      .min(-1)
       .max(16)
-      .default(1)
-      .describe('Replication factor when the service creates a topic. Default: 1.'),
+      .refine((factor) => factor !== 0, {
+        error: "must be -1 (the broker's default.replication.factor) or 1..16, got 0",
+      })
+      .default(-1)
+      .describe(
+        "Replication factor when the service creates a topic: -1 takes the broker's default.replication.factor, " +
+          '1..16 sets it. Default: -1.',
+      ),
+    createTopics: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Create missing topics at start. false: never create (for accounts without the right); the relay then ' +
+          'checks at start that every topic exists and names each missing one. Default: true.',
+      ),
+    compression: z
+      .enum(KAFKA_COMPRESSIONS)
+      .default('none')
+      .describe('Compression of the batches the service produces: none or gzip. Default: none.'),
   })
   .describe('Kafka: where transitions are published.');
 
@@ -395,6 +453,8 @@ export type HttpConfig = z.output<typeof httpSchema>;
 export type WatchlistFile = z.output<typeof watchlistFileSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
+export type KafkaTlsFile = NonNullable<KafkaFile['tls']>;
 
 /** The default watchlist priority for an interval (see the `priority` description). */
 export function derivePriority(intervalMs: number): number {

@@ -34,8 +34,23 @@ export interface LoadedApp {
   connections: number;
 }
 
-export interface LoadedKafka extends Omit<KafkaFile, 'sasl'> {
+/** TLS to the brokers with the PEM files already read (at load time, so a missing file is a config error). */
+export interface LoadedKafkaTls {
+  /** CA certificates that verify the brokers; `undefined` for the system CAs. */
+  ca: Buffer | undefined;
+  /** Client certificate for mutual TLS (always together with `key`). */
+  cert: Buffer | undefined;
+  /** Private key of `cert`. A secret: never log it; see `redactConfig`. */
+  key: Buffer | undefined;
+  rejectUnauthorized: boolean;
+  /** Absolute paths the material was read from (safe to log). */
+  files: { ca?: string; cert?: string; key?: string };
+}
+
+export interface LoadedKafka extends Omit<KafkaFile, 'sasl' | 'tls'> {
   sasl: { mechanism: SaslMechanism; username: string; password: string } | undefined;
+  /** `undefined`: plaintext. */
+  tls: LoadedKafkaTls | undefined;
 }
 
 /** The watchlist settings a `defaults` section provides, its interval in ms (the schema decides which). */

@@ -18,12 +18,12 @@ export async function connectRelayProducer(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const created = await ensureTopics(admin, topicSpecs(config));
+    const created = await ensureTopics(admin, topicSpecs(config), { create: config.kafka.createTopics });
     if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
   } finally {
     await admin.disconnect();
   }
-  const producer = createProducer(kafka);
+  const producer = createProducer(kafka, { compression: config.kafka.compression });
   await producer.connect();
   closers.push(() => producer.disconnect());
   return producer;

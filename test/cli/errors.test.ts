@@ -4,6 +4,7 @@ import { collectList, parseRatePerSecond, parseRoles } from '../../src/cli/optio
 import { formatQueryTable } from '../../src/cli/query.js';
 import { formatEventLine } from '../../src/cli/tail.js';
 import { ConfigError } from '../../src/config/index.js';
+import { MissingTopicsError } from '../../src/relay/kafka.js';
 import { TencentError } from '../../src/tencent/index.js';
 
 describe('exitCodeOf', () => {
@@ -12,6 +13,7 @@ describe('exitCodeOf', () => {
   it.each([
     ['a CliError keeps its code', new CliError('gone', 5), 5],
     ['an invalid config is 3', new ConfigError([]), 3],
+    ['a missing topic with topic creation off is 3', new MissingTopicsError(['presence.state']), 3],
     ['an unreachable Tencent endpoint is 4', new TencentError('down', { kind: 'network' }), 4],
     ['a Tencent timeout is 4', new TencentError('slow', { kind: 'timeout' }), 4],
     ['a wrong secret key is 3', new TencentError('bad key', { kind: 'fatal_config' }), 3],

@@ -51,7 +51,7 @@ describe('environment overrides', () => {
     const config = await load({
       PRESENCE__APPS__0__CALLSPERSECOND: '100',
       presence__apps__0__requesttimeout: '8s',
-      PRESENCE__Kafka__Ssl: 'yes',
+      PRESENCE__Kafka__Tls__Enabled: 'yes',
       PRESENCE__KAFKA__TOPICS__STATE: 'state.v2',
       PRESENCE__DEFAULTS__DETAIL: 'TRUE',
       PRESENCE__DEFAULTS__INTERVAL: '30s',
@@ -59,7 +59,7 @@ describe('environment overrides', () => {
       PRESENCE__LOGLEVEL: 'debug',
     });
     expect(config.apps[0]).toMatchObject({ callsPerSecond: 100, requestTimeoutMs: 8_000 });
-    expect(config.kafka.ssl).toBe(true);
+    expect(config.kafka.tls).toMatchObject({ rejectUnauthorized: true, ca: undefined, key: undefined });
     expect(config.kafka.topics).toEqual({ transitions: 'presence.transitions', state: 'state.v2' });
     expect(config.defaults).toMatchObject({ detail: true, intervalMs: 30_000 });
     expect(config.http.port).toBe(0);
@@ -95,7 +95,7 @@ describe('environment overrides', () => {
       {
         ...SECRET_ENV,
         PRESENCE__APPS__0__CALLSPERSECOND: '99999',
-        PRESENCE__KAFKA__SSL: 'maybe',
+        PRESENCE__KAFKA__TLS__ENABLED: 'maybe',
         PRESENCE__DEFAULTS__INTERVAL: '60',
         PRESENCE__APPS__0__REQUESTTIMEOUT: '1s',
         PRESENCE__KAFKA: 'x',
@@ -114,7 +114,7 @@ describe('environment overrides', () => {
       expect.stringContaining(
         'env:PRESENCE__KAFKA:undefined:undefined kafka [error] must name a single setting',
       ),
-      'env:PRESENCE__KAFKA__SSL:undefined:undefined kafka.ssl [error] must be true or false, got "maybe"',
+      'env:PRESENCE__KAFKA__TLS__ENABLED:undefined:undefined kafka.tls.enabled [error] must be true or false, got "maybe"',
     ]);
     expect(JSON.stringify(issues)).not.toContain(SECRET);
   });

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -86,11 +87,13 @@ describe('loadConfig', () => {
     expect(config.kafka).toEqual({
       brokers: ['127.0.0.1:9092'],
       clientId: 'presence-poller',
-      ssl: false,
+      tls: undefined,
       sasl: undefined,
       topics: { transitions: 'presence.transitions', state: 'presence.state' },
       partitions: 12,
-      replicationFactor: 1,
+      replicationFactor: -1,
+      createTopics: true,
+      compression: 'none',
     });
     expect(config.defaults).toEqual({
       intervalMs: 60_000,
@@ -320,7 +323,7 @@ describe('secrets', () => {
     const root = writeTree({
       'presence.yaml':
         'apps:\n  - name: demo\n    sdkAppId: 1\n    region: china\n    identifier: admin\n' +
-        'kafka:\n  ssl: true\n  sasl:\n    mechanism: scram-sha-512\n    username: svc\n',
+        'kafka:\n  tls: {}\n  sasl:\n    mechanism: scram-sha-512\n    username: svc\n',
     });
     const { config } = await loadConfig({
       configPath: join(root, 'presence.yaml'),
@@ -335,5 +338,57 @@ describe('secrets', () => {
     expect(printed).not.toContain(SECRET);
     expect(printed).not.toContain('kafka-password-123');
     expect(printed).toContain('[redacted]');
+  });
+
+  it('reads the Kafka TLS files relative to presence.yaml and keeps the private key out of redactConfig', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const certificate = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUcert\n-----END CERTIFICATE-----\n';
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUca\n-----END CERTIFICATE-----\n';
+    const root = writeTree({
+      'presence.yaml':
+        BASE_PRESENCE +
+        'kafka:\n  tls:\n    caFile: tls/ca.pem\n    certFile: tls/client.pem\n    keyFile: tls/client-key.pem\n',
+      'tls/ca.pem': ca,
+      'tls/client.pem': certificate,
+      'tls/client-key.pem': keyPem,
+    });
+    const { config, warnings } = await loadConfig({
+      configPath: join(root, 'presence.yaml'),
+      env: SECRET_ENV,
+    });
+    expect(warnings).toEqual([]);
+    expect(config.kafka.tls).toEqual({
+      ca: readFileSync(join(root, 'tls/ca.pem')),
+      cert: readFileSync(join(root, 'tls/client.pem')),
+      key: readFileSync(join(root, 'tls/client-key.pem')),
+      rejectUnauthorized: true,
+      files: {
+        ca: join(root, 'tls/ca.pem'),
+        cert: join(root, 'tls/client.pem'),
+        key: join(root, 'tls/client-key.pem'),
+      },
+    });
+    const printed = JSON.stringify(redactConfig(config));
+    const keyBody = keyPem.split('\n')[1]!;
+    expect(printed).not.toContain(keyBody);
+    expect(printed).not.toContain('PRIVATE KEY');
+    expect(JSON.parse(printed).kafka.tls).toEqual({
+      rejectUnauthorized: true,
+      ca: join(root, 'tls/ca.pem'),
+      cert: join(root, 'tls/client.pem'),
+      key: join(root, 'tls/client-key.pem'),
+    });
+  });
+
+  it('turns TLS on with the system CAs from an empty tls section', async () => {
+    const { config } = await inspectTree({ 'presence.yaml': BASE_PRESENCE + 'kafka:\n  tls: {}\n' });
+    expect(config?.kafka.tls).toEqual({
+      ca: undefined,
+      cert: undefined,
+      key: undefined,
+      rejectUnauthorized: true,
+      files: {},
+    });
   });
 });

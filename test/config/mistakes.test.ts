@@ -12,6 +12,9 @@ import {
 
 afterAll(removeTrees);
 
+/** Shaped like a PEM certificate; the loader checks the armour, the TLS stack (not used here) the contents. */
+const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ1\n-----END CERTIFICATE-----\n';
+
 interface Mistake {
   name: string;
   files: TreeFiles;
@@ -285,7 +288,7 @@ const mistakes: Mistake[] = [
     files: {
       'presence.yaml': presence(
         [],
-        ['kafka:', '  ssl: true', '  sasl:', '    mechanism: plain', '    username: u'],
+        ['kafka:', '  tls: {}', '  sasl:', '    mechanism: plain', '    username: u'],
       ),
     },
     expect: {
@@ -549,6 +552,173 @@ const mistakes: Mistake[] = [
       column: 15,
       message: 'sends the UserSig unencrypted',
       severity: 'warning',
+    },
+  },
+  {
+    name: 'kafka.ssl from before kafka.tls',
+    files: { 'presence.yaml': presence([], ['kafka:', '  ssl: true']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 3,
+      field: 'kafka.ssl',
+      message: 'kafka.ssl was replaced by kafka.tls: write "tls: {}"',
+    },
+  },
+  {
+    name: 'Kafka TLS CA file missing',
+    files: { 'presence.yaml': presence([], ['kafka:', '  tls:', '    caFile: kafka-ca.pem']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 8,
+      column: 13,
+      field: 'kafka.tls.caFile',
+      message: 'kafka-ca.pem does not exist',
+    },
+  },
+  {
+    name: 'Kafka TLS client certificate without its key',
+    files: {
+      'presence.yaml': presence([], ['kafka:', '  tls:', '    certFile: client.pem']),
+      'client.pem': PEM_CERTIFICATE,
+    },
+    expect: {
+      file: 'presence.yaml',
+      line: 8,
+      column: 15,
+      field: 'kafka.tls.certFile',
+      message: 'mutual TLS needs both certFile and keyFile: set kafka.tls.keyFile too',
+    },
+  },
+  {
+    name: 'Kafka TLS key file holding a certificate',
+    files: {
+      'presence.yaml': presence(
+        [],
+        ['kafka:', '  tls:', '    certFile: client.pem', '    keyFile: client.pem'],
+      ),
+      'client.pem': PEM_CERTIFICATE,
+    },
+    expect: {
+      file: 'presence.yaml',
+      line: 9,
+      column: 14,
+      field: 'kafka.tls.keyFile',
+      message: 'is not an unencrypted PEM private key',
+    },
+  },
+  {
+    name: 'Kafka TLS key file encrypted',
+    files: {
+      'presence.yaml': presence(
+        [],
+        ['kafka:', '  tls:', '    certFile: client.pem', '    keyFile: client-key.pem'],
+      ),
+      'client.pem': PEM_CERTIFICATE,
+      'client-key.pem':
+        '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0w\n-----END ENCRYPTED PRIVATE KEY-----\n',
+    },
+    expect: {
+      file: 'presence.yaml',
+      line: 9,
+      column: 14,
+      field: 'kafka.tls.keyFile',
+      message: 'holds an encrypted private key; passphrases are not supported',
+    },
+  },
+  {
+    name: 'Kafka TLS CA file that is not PEM',
+    files: {
+      'presence.yaml': presence([], ['kafka:', '  tls:', '    caFile: ca.der']),
+      'ca.der': '0\x82\x03\x0b0\x82\x01\xf3',
+    },
+    expect: {
+      file: 'presence.yaml',
+      line: 8,
+      column: 13,
+      field: 'kafka.tls.caFile',
+      message: 'is not a PEM certificate ("-----BEGIN CERTIFICATE-----")',
+    },
+  },
+  {
+    name: 'Kafka TLS key with a near-miss name',
+    files: { 'presence.yaml': presence([], ['kafka:', '  tls:', '    cafile: ca.pem']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 8,
+      column: 5,
+      field: 'kafka.tls.cafile',
+      message: 'unknown key "cafile" (did you mean "caFile"?)',
+    },
+  },
+  {
+    name: 'Kafka broker verification turned off',
+    files: { 'presence.yaml': presence([], ['kafka:', '  tls:', '    rejectUnauthorized: false']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 8,
+      column: 25,
+      field: 'kafka.tls.rejectUnauthorized',
+      message: 'brokers are not verified',
+      severity: 'warning',
+    },
+  },
+  {
+    name: 'Kafka TLS files while TLS is disabled',
+    files: {
+      'presence.yaml': presence([], ['kafka:', '  tls:', '    enabled: false', '    caFile: ca.pem']),
+    },
+    expect: {
+      file: 'presence.yaml',
+      line: 8,
+      column: 14,
+      field: 'kafka.tls.enabled',
+      message: 'TLS is disabled, so caFile is not used',
+      severity: 'warning',
+    },
+  },
+  {
+    name: 'Kafka replication factor 0',
+    files: { 'presence.yaml': presence([], ['kafka:', '  replicationFactor: 0']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 22,
+      field: 'kafka.replicationFactor',
+      message: "must be -1 (the broker's default.replication.factor) or 1..16, got 0",
+    },
+  },
+  {
+    name: 'Kafka replication factor below -1',
+    files: { 'presence.yaml': presence([], ['kafka:', '  replicationFactor: -3']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 22,
+      field: 'kafka.replicationFactor',
+      message: 'must be at least -1, got number -3',
+    },
+  },
+  {
+    name: 'Kafka compression without a built-in codec',
+    files: { 'presence.yaml': presence([], ['kafka:', '  compression: snappy']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 16,
+      field: 'kafka.compression',
+      message: 'must be one of none, gzip; got "snappy"',
+    },
+  },
+  {
+    name: 'Kafka createTopics as a word',
+    files: { 'presence.yaml': presence([], ['kafka:', '  createTopics: never']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 17,
+      field: 'kafka.createTopics',
+      message: 'must be true or false, got "never"',
     },
   },
 ];

@@ -9,9 +9,19 @@ import { findFreePort } from './ports.js';
 const run = promisify(execFile);
 const brokerScript = resolve(import.meta.dirname, '../../scripts/kafka-broker.sh');
 
+/** The Kafka release line to run: 3 (3.9.x, scripts/kafka/pom.xml) or 4 (4.1.x, scripts/kafka/4.x/pom.xml). */
+export type KafkaLine = 3 | 4;
+
+export interface KafkaBrokerOptions {
+  /** Default 3, the line every other test and the demo use. */
+  line?: KafkaLine;
+}
+
 export interface KafkaBroker {
   brokers: string[];
+  /** Its temporary directory: `data/` holds the topic logs, `kafka.log` the broker's log. */
   dir: string;
+  line: KafkaLine;
   /** Stops the broker process, keeping its data (a later `start` resumes the same log). */
   stop(): Promise<void>;
   /** Starts it again on the same ports and waits until it answers. */
@@ -24,13 +34,14 @@ export interface KafkaBroker {
  * Starts a private single-node Kafka broker on free loopback ports in a temporary directory and waits for a real
  * metadata round trip. Used by the test global setup and by tests that stop and restart Kafka.
  */
-export async function startKafkaBroker(): Promise<KafkaBroker> {
-  const dir = await mkdtemp(join(tmpdir(), 'presence-kafka-'));
+export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
+  const line = options.line ?? 3;
+  const dir = await mkdtemp(join(tmpdir(), `presence-kafka${line}-`));
   const port = await findFreePort();
   const controllerPort = await findFreePort();
   const brokers = [`127.0.0.1:${port}`];
   const start = async () => {
-    await run('bash', [brokerScript, 'start', dir, String(port), String(controllerPort)]);
+    await run('bash', [brokerScript, 'start', dir, String(port), String(controllerPort), String(line)]);
     await waitForKafka(brokers, 90_000);
   };
   const stop = async () => {
@@ -40,6 +51,7 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   return {
     brokers,
     dir,
+    line,
     start,
     stop,
     async destroy() {
