@@ -6,6 +6,8 @@ import { createKafka, createProducer, ensureTopics, type TopicSpec } from './eve
 import { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
+import { createOutageLog } from './ops/outage-log.js';
+import { isRedisConnectionError, watchRedis } from './ops/watch-redis.js';
 import { createChunkProcessor } from './schedule/chunk-job.js';
 import { createPacedTransport } from './schedule/paced-transport.js';
 import { POLL_QUEUE, SWEEP_QUEUE, type ChunkJobData, type SweepJobData } from './schedule/queues.js';
@@ -50,6 +52,8 @@ export interface ServiceOptions {
   stalledIntervalMs?: number;
   /** How often the scheduler role checks its job schedulers. Default 30 s. */
   watchdogIntervalMs?: number;
+  /** Least time between two summary lines of one Redis outage, in ms. Default 60 s. */
+  outageSummaryIntervalMs?: number;
   /**
    * Replaces the Tencent client (tests use it to shorten timeouts or watch calls). It should send through
    * `transport`, the app's paced one, or its calls ignore the cap.
@@ -118,6 +122,19 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       connectionName: `presence:${label}`,
     });
     closers.push(() => redis.quit());
+    // One outage log per app's Redis: every connection to it reports there, so an outage is a few lines, not one per
+    // reconnect attempt and connection.
+    const redisOutage = createOutageLog({
+      logger: appLogger,
+      dependency: 'redis',
+      ...(options.outageSummaryIntervalMs ? { summaryIntervalMs: options.outageSummaryIntervalMs } : {}),
+    });
+    watchRedis(redis, { name: 'commands', outage: redisOutage });
+    // BullMQ relays its connections' errors through its queues and workers.
+    const reportBullError = (what: string) => (error: Error) => {
+      if (isRedisConnectionError(error)) redisOutage.failure(error);
+      else appLogger.error({ err: error }, what);
+    };
     const registry = createWatchlistRegistry(redis, keys);
     const stateStore = createStateStore(redis, keys);
     const sweeps = createSweepTracker(redis, keys);
@@ -127,6 +144,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       () => sweepQueue.close(),
       () => pollQueue.close(),
     );
+    for (const queue of [sweepQueue, pollQueue]) queue.on('error', reportBullError('queue error'));
     const keeper = createSchedulerKeeper({
       app: label,
       registry,
@@ -139,11 +157,17 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
 
     if (has('scheduler')) {
       await syncApp(runtime, config.watchlists);
+      // One check at a time: while Redis is away the checks wait in the command queue, and a pile of them would all
+      // repair the same scheduler (and log it) at once when it is back.
+      let checking = false;
       const timer = setInterval(() => {
+        if (checking) return;
+        checking = true;
         keeper
           .reconcile()
           .then(() => keeper.repairStalled())
-          .catch((error: unknown) => appLogger.warn({ err: error }, 'scheduler watchdog failed'));
+          .catch((error: unknown) => appLogger.warn({ err: error }, 'scheduler watchdog failed'))
+          .finally(() => (checking = false));
       }, options.watchdogIntervalMs ?? 30_000);
       closers.push(async () => clearInterval(timer));
     }
@@ -163,7 +187,12 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
           metrics.callDuration.observe({ app: label }, durationMs / 1000);
         },
         onLateSlot: () => metrics.pacerLateSlots.inc({ app: label }),
-        onError: (message) => appLogger.warn({ error: message }, 'sending thread'),
+        onError: (message) => {
+          // The thread's connection fails with the others; it carries only a message, so it joins an open outage
+          // rather than starting one.
+          if (redisOutage.down && message.startsWith('pacer Redis:')) redisOutage.failure(message);
+          else appLogger.warn({ error: message }, 'sending thread');
+        },
       });
       closers.push(() => transport.close());
       const client =
@@ -216,7 +245,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
       );
       for (const worker of [pollWorker, sweepWorker]) {
-        worker.on('error', (error) => appLogger.error({ err: error }, 'worker error'));
+        worker.on('error', reportBullError('worker error'));
       }
       // Workers close first (stop taking jobs, let in-flight ones finish), before the connections they use.
       closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
@@ -226,6 +255,8 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       // Its own connections: behind the poller's 64 chunk jobs on the shared one, every publish would queue.
       const relayRedis = redis.duplicate();
       const blockingRedis = redis.duplicate();
+      watchRedis(relayRedis, { name: 'relay', outage: redisOutage });
+      watchRedis(blockingRedis, { name: 'relay-blocking', outage: redisOutage });
       closers.push(
         async () => blockingRedis.disconnect(),
         () => relayRedis.quit(),
