@@ -110,10 +110,19 @@ function splitRepeatedFields(
   for (const key of OWN_KEYS) if (Object.hasOwn(fields, key)) drop(key);
   for (const [key, json] of bound) {
     if (!Object.hasOwn(fields, key) || fields[key] === undefined) continue;
-    if (JSON.stringify(fields[key]) === json) drop(key);
+    if (sameJson(fields[key], json)) drop(key);
     else overridden.push(key);
   }
   return { kept, overridden };
+}
+
+/** Whether `value` serializes to `json`; a value JSON cannot write (a BigInt, a cycle) counts as different. */
+function sameJson(value: unknown, json: string): boolean {
+  try {
+    return JSON.stringify(value) === json;
+  } catch {
+    return false;
+  }
 }
 
 /** The same logger for one line, minus some bindings (the call's fields of those names replace them). */

@@ -127,6 +127,12 @@ describe('no repeated keys', () => {
     expect(capture.lines()[0]).toMatchObject({ app: 'b', role: 'poller', service: 'other' });
   });
 
+  it('writes a field that JSON cannot compare in place of the binding', () => {
+    const { logger, capture } = logTo();
+    logger.child({ app: '1' }).info({ app: 1n }, 'bigint');
+    expect(capture.lines()[0]).toMatchObject({ msg: 'bigint' });
+  });
+
   it('drops fields named like pino’s own level and time', () => {
     const { logger, capture } = logTo();
     logger.info({ level: 'loud', time: 'now', kept: true }, 'own keys');
