@@ -8,6 +8,7 @@ import { createFlowEvents, type FlowEvents } from './ops/flow-events.js';
 import { recordFlowMetrics } from './ops/flow-metrics.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
+import { createGiveUpWarnings } from './schedule/give-up-warnings.js';
 import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
 import { connectRelayProducer, startRelay } from './roles/relay.js';
@@ -20,6 +21,8 @@ export type { AppRuntime } from './roles/app-runtime.js';
 
 export interface ServiceOptions extends PollerRoleOptions, SchedulerRoleOptions {
   roles: readonly Role[];
+  /** Least time between two summary lines of one Redis outage, in ms. Default 60 s. */
+  outageSummaryIntervalMs?: number;
   logger: Logger;
   /** Counts what happens (ops/flow-metrics.ts subscribes it to the service's flow events). */
   metrics: Metrics;
@@ -41,7 +44,13 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   const closers = createCloserStack();
   const events = createFlowEvents();
   const stopMetrics = recordFlowMetrics(events, options.metrics);
-  closers.push(async () => stopMetrics());
+  // Given-up chunks are counted by the metrics; operators also get a rate-limited warning saying what to check.
+  const giveUps = createGiveUpWarnings({ logger });
+  const stopWarnings = events.on('chunkGivenUp', (giveUp) => giveUps.chunkGivenUp(giveUp));
+  closers.push(async () => {
+    stopWarnings();
+    stopMetrics();
+  });
   const stop = () => closers.closeAll((error) => logger.warn({ err: error }, 'error while closing'));
 
   const apps: AppRuntime[] = [];
@@ -49,7 +58,14 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   try {
     const producer = has('relay') ? await connectRelayProducer(config, logger, closers) : undefined;
     for (const app of config.apps) {
-      const runtime = createAppRuntime({ config, app, logger, events, closers });
+      const runtime = createAppRuntime({
+        config,
+        app,
+        logger,
+        events,
+        closers,
+        outageSummaryIntervalMs: options.outageSummaryIntervalMs,
+      });
       apps.push(runtime);
       if (has('scheduler')) {
         const scheduler = await startScheduler(runtime, config.watchlists, options);

@@ -43,7 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.addHelpText(
     'after',
     '\nEnvironment: TENCENT_IM_SECRET_KEY (app secret key), PRESENCE_CONFIG (default --config),\n' +
-      'REDIS_URL, KAFKA_BROKERS and PRESENCE__<PATH> overrides of presence.yaml.\n\n' +
+      'REDIS_URL, KAFKA_BROKERS and PRESENCE__<PATH> overrides of presence.yaml, LOG_LEVEL (over logLevel).\n\n' +
       formatExitCodes(),
   );
   for (const command of program.commands) command.addHelpText('after', `\n${formatExitCodes()}`);

@@ -2,7 +2,7 @@
 import { clientOptionsOf } from '../roles/poller.js';
 import type { Command } from 'commander';
 import type { LoadedApp } from '../config/index.js';
-import { createLogger } from '../ops/logger.js';
+import type { Logger } from '../ops/logger.js';
 import {
   createTencentClient,
   MAX_IDS_PER_CALL,
@@ -13,6 +13,7 @@ import { CliError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { CliContext } from './context.js';
 import { loadCliConfig } from './load.js';
+import { createCliLogger } from './logging.js';
 import { configOption } from './options.js';
 import { ACCOUNT_NOT_FOUND } from '../vocabulary.js';
 import { pino } from 'pino';
@@ -45,7 +46,12 @@ export function registerQueryCommand(program: Command, ctx: CliContext): void {
     .action(async (userIds: string[], options: QueryOptions) => {
       const { config } = await loadCliConfig(options.config, ctx.io);
       const app = pickApp(config.apps, options.app);
-      const rows = await queryUsers(app, userIds, Boolean(options.detail));
+      // Logs go to stderr: stdout carries the answer.
+      const logger = createCliLogger(ctx.io, {
+        configured: config.logLevel,
+        destination: pino.destination(2),
+      });
+      const rows = await queryUsers(app, userIds, Boolean(options.detail), logger);
       ctx.io.stdout(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatQueryTable(rows));
       ctx.exitCode = EXIT_CODES.ok;
     });
@@ -67,12 +73,13 @@ export async function queryUsers(
   app: LoadedApp,
   userIds: readonly string[],
   detail: boolean,
+  logger: Logger,
 ): Promise<QueryRow[]> {
   const unique = [...new Set(userIds)];
   const client = createTencentClient({
     ...clientOptionsOf(app),
     connections: Math.min(app.connections, 4),
-    logger: createLogger({ level: 'warn', destination: pino.destination(2) }),
+    logger,
   });
   const rows = new Map<string, QueryRow>();
   try {

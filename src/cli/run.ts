@@ -5,13 +5,13 @@
 import { Option, type Command } from 'commander';
 import { ALL_ROLES, startService, type Role } from '../main.js';
 import { startOpsServer } from '../ops/http-server.js';
-import { createLogger } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
 import { createConfigReloader } from '../config/reload.js';
 import { DEFAULT_SHUTDOWN_OPTIONS, installShutdown } from '../ops/shutdown.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { CliContext } from './context.js';
 import { connectRedis, loadCliConfig } from './load.js';
+import { createCliLogger } from './logging.js';
 import { configOption, parseDurationOption, parseRoles } from './options.js';
 import { createReadinessProbe } from './readiness.js';
 
@@ -48,7 +48,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
 
 async function runService(options: RunOptions, { io }: CliContext): Promise<ExitCode> {
   const { config } = await loadCliConfig(options.config, io);
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createCliLogger(io, { configured: config.logLevel });
   const metrics = createMetrics({ defaultMetrics: true });
   // Fail fast with exit 4 rather than let ioredis retry forever inside the service.
   const preflight = await connectRedis(config.redis.url);

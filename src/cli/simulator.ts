@@ -1,6 +1,5 @@
 /** `simulator`: run the Tencent Chat simulator on a local port until SIGINT / SIGTERM. */
 import { Option, type Command } from 'commander';
-import { createLogger } from '../ops/logger.js';
 import {
   DEFAULT_SIMULATOR_APP,
   DEFAULT_SIMULATOR_CLI_OPTIONS,
@@ -9,6 +8,7 @@ import {
 import { EXIT_CODES } from './exit-codes.js';
 import type { CliContext } from './context.js';
 import { onceSignal } from './io.js';
+import { createCliLogger } from './logging.js';
 import { integerParser, parseRatePerSecond, parseShare } from './options.js';
 
 export const DEFAULT_SIMULATOR_PORT = 8089;
@@ -69,6 +69,8 @@ export function registerSimulatorCommand(program: Command, ctx: CliContext): voi
       'TENCENT_IM_SECRET_KEY',
     )
     .action(async (options: SimulatorCommandOptions) => {
+      // No configuration file here: LOG_LEVEL or the default.
+      const logger = createCliLogger(ctx.io);
       let secretKey = ctx.io.env[options.secretKeyEnv]?.trim();
       if (!secretKey) {
         secretKey = DEFAULT_SIMULATOR_APP.secretKey;
@@ -96,7 +98,7 @@ export function registerSimulatorCommand(program: Command, ctx: CliContext): voi
           },
         ],
         ...(options.stateField ? { stateFieldName: options.stateField } : {}),
-        logger: createLogger(),
+        logger,
       }).catch((error: unknown) => {
         stop.dispose();
         throw error;

@@ -5,11 +5,11 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { createKafka } from '../relay/kafka.js';
 import { presenceEventSchema, type PresenceEvent } from '../events/event.js';
-import { createLogger } from '../ops/logger.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { CliContext } from './context.js';
 import { onceSignal } from './io.js';
 import { loadCliConfig } from './load.js';
+import { createCliLogger } from './logging.js';
 import { collectList, configOption, integerParser } from './options.js';
 
 interface TailOptions {
@@ -42,7 +42,11 @@ export function registerTailCommand(program: Command, ctx: CliContext): void {
       const topic = options.topic ?? config.kafka.topics.transitions;
       const users = options.user && new Set(options.user);
       const watchlists = options.watchlist && new Set(options.watchlist);
-      const logger = createLogger({ level: 'warn', destination: pino.destination(2) });
+      // Logs go to stderr: stdout carries the events.
+      const logger = createCliLogger(ctx.io, {
+        configured: config.logLevel,
+        destination: pino.destination(2),
+      });
       const kafka = createKafka(config.kafka, logger);
       // A fresh group that commits nothing: every tail sees the topic on its own and leaves no offsets behind.
       const consumer = kafka.consumer({

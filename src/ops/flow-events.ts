@@ -23,8 +23,8 @@ export interface FlowEventMap {
   chunkObserved: { app: string; watchlist: string; users: number; events: number; stale: number };
   /** A chunk job found its watchlist version or sweep gone and made no call. */
   chunkObsolete: { app: string; watchlist: string };
-  /** A chunk failed its last attempt: its users wait for the next sweep. */
-  chunkGivenUp: { app: string; watchlist: string };
+  /** A chunk failed its last attempt: its users wait for the next sweep. `error` is its last failure. */
+  chunkGivenUp: { app: string; watchlist: string; error: unknown };
   /** A scheduler tick's decision (start, resume, skip). */
   sweepDecided: { app: string; watchlist: string; decision: string };
   /** The last chunk of a sweep finished. */

@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import type { LoadedApp, LoadedConfig } from '../config/index.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
+import { createOutageLog, type OutageLog } from '../ops/outage-log.js';
+import { isRedisConnectionError, watchRedis } from '../ops/watch-redis.js';
 import { appKeys, type AppKeys } from '../redis/keys.js';
 import { createAppQueues, type AppQueues } from '../schedule/jobs.js';
 import { createSchedulerKeeper, type SchedulerKeeper } from '../schedule/schedulers.js';
@@ -30,6 +32,10 @@ export interface AppRuntime {
   sweeps: SweepTracker;
   queues: AppQueues;
   keeper: SchedulerKeeper;
+  /** One outage log for the app's Redis: every connection to it reports there (a few lines per outage). */
+  redisOutage: OutageLog;
+  /** An `error` listener for BullMQ queues and workers: connection errors join the outage, others are logged. */
+  reportBullError(what: string): (error: Error) => void;
   /** Set when this process runs the app's relay. */
   relay?: OutboxRelay;
 }
@@ -41,6 +47,8 @@ export function createAppRuntime(input: {
   logger: Logger;
   events: FlowEvents;
   closers: CloserStack;
+  /** Least time between two summary lines of one Redis outage, in ms. Default 60 s. */
+  outageSummaryIntervalMs?: number | undefined;
 }): AppRuntime {
   const { config, app, events, closers } = input;
   const label = String(app.sdkAppId);
@@ -51,6 +59,17 @@ export function createAppRuntime(input: {
     connectionName: `presence:${label}`,
   });
   closers.push(() => redis.quit());
+  const redisOutage = createOutageLog({
+    logger,
+    dependency: 'redis',
+    ...(input.outageSummaryIntervalMs ? { summaryIntervalMs: input.outageSummaryIntervalMs } : {}),
+  });
+  watchRedis(redis, { name: 'commands', outage: redisOutage });
+  // BullMQ relays its connections' errors through its queues and workers.
+  const reportBullError = (what: string) => (error: Error) => {
+    if (isRedisConnectionError(error)) redisOutage.failure(error);
+    else logger.error({ err: error }, what);
+  };
   const registry = createWatchlistRegistry(redis, keys);
   const sweeps = createSweepTracker(redis, keys);
   const queues = createAppQueues(redis, keys);
@@ -58,6 +77,8 @@ export function createAppRuntime(input: {
     () => queues.sweepQueue.close(),
     () => queues.pollQueue.close(),
   );
+  for (const queue of [queues.sweepQueue, queues.pollQueue])
+    queue.on('error', reportBullError('queue error'));
   const keeper = createSchedulerKeeper({
     app: label,
     registry,
@@ -79,5 +100,7 @@ export function createAppRuntime(input: {
     sweeps,
     queues,
     keeper,
+    redisOutage,
+    reportBullError,
   };
 }

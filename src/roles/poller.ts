@@ -61,7 +61,13 @@ export function startPoller(
     connectionName: `presence:${label}:pacer`,
     onCall: (timing) => events.emit('callTiming', { app: label, ...timing }),
     onLateSlot: () => events.emit('lateSlot', { app: label }),
-    onError: (message) => logger.warn({ error: message }, 'sending thread'),
+    onError: (message) => {
+      // The thread's connection fails with the others; it carries only a message, so it joins an open outage
+      // rather than starting one.
+      if (runtime.redisOutage.down && message.startsWith('pacer Redis:'))
+        runtime.redisOutage.failure(message);
+      else logger.warn({ error: message }, 'sending thread');
+    },
   });
   closers.push(() => transport.close());
   const client =
@@ -111,7 +117,7 @@ export function startPoller(
     { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
   );
   for (const worker of [pollWorker, sweepWorker]) {
-    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+    worker.on('error', runtime.reportBullError('worker error'));
   }
   closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
 }

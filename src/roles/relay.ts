@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import type { LoadedConfig } from '../config/index.js';
 import type { Logger } from '../ops/logger.js';
+import { watchRedis } from '../ops/watch-redis.js';
 import { createKafka, createProducer, ensureTopics } from '../relay/kafka.js';
 import { createOutboxRelay } from '../relay/outbox-relay.js';
 import { topicSpecs } from '../relay/topics.js';
@@ -38,6 +39,8 @@ export function startRelay(runtime: AppRuntime, producer: Producer, closers: Clo
   const { app, config, keys, events, logger } = runtime;
   const relayRedis = runtime.redis.duplicate();
   const blockingRedis = runtime.redis.duplicate();
+  watchRedis(relayRedis, { name: 'relay', outage: runtime.redisOutage });
+  watchRedis(blockingRedis, { name: 'relay-blocking', outage: runtime.redisOutage });
   closers.push(
     async () => blockingRedis.disconnect(),
     () => relayRedis.quit(),

@@ -41,11 +41,17 @@ export async function startScheduler(
   }
 
   await applyWatchlists(watchlists);
+  // One check at a time: while Redis is away the checks wait in the command queue, and a pile of them would all
+  // repair the same scheduler (and log it) at once when it is back.
+  let checking = false;
   const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
     keeper
       .reconcile()
       .then(() => keeper.repairStalled())
-      .catch((error: unknown) => logger.warn({ err: error }, 'scheduler watchdog failed'));
+      .catch((error: unknown) => logger.warn({ err: error }, 'scheduler watchdog failed'))
+      .finally(() => (checking = false));
   }, options.watchdogIntervalMs ?? 30_000);
   return { applyWatchlists, close: async () => clearInterval(timer) };
 }

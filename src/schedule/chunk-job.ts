@@ -127,7 +127,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     }
     const lastAttempt = action.type === 'give_up' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (lastAttempt) {
-      events.emit('chunkGivenUp', { app, watchlist: job.data.watchlist });
+      events.emit('chunkGivenUp', { app, watchlist: job.data.watchlist, error });
       await recordSweepProgress(job.data).catch((progressError: unknown) =>
         logger.warn(
           { app, err: progressError },

@@ -1,0 +1,52 @@
+import type { Redis } from 'ioredis';
+import type { OutageLog } from './outage-log.js';
+
+export interface WatchRedisOptions {
+  /** Names the connection in outage lines (`commands`, `relay`, ...). */
+  name: string;
+  /** The outage log of the Redis server this connection reaches; several connections share one. */
+  outage: OutageLog;
+}
+
+/**
+ * Reports a Redis connection's life through an outage log: `error` as a failure, `reconnecting` as a retry, `ready`
+ * as a success, `end` (no more reconnects) as closed. With its `error` listener in place, ioredis no longer prints
+ * "Unhandled error event" stacks as plain text.
+ *
+ * @returns a function that removes the listeners again.
+ */
+export function watchRedis(redis: Redis, { name, outage }: WatchRedisOptions): () => void {
+  const listeners = {
+    error: (error: Error) => outage.failure(error, name),
+    reconnecting: () => outage.retry(name),
+    ready: () => outage.success(name),
+    end: () => outage.closed(name),
+  };
+  for (const [event, listener] of Object.entries(listeners)) redis.on(event, listener);
+  return () => {
+    for (const [event, listener] of Object.entries(listeners)) redis.off(event, listener);
+  };
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * True for errors that mean "Redis cannot be reached" rather than "this command failed": what BullMQ queues and
+ * workers relay from their connections during an outage. Those belong in the outage log, not one line each.
+ */
+export function isRedisConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code } = error as { code?: unknown };
+  if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+  if (error instanceof AggregateError) return error.errors.some(isRedisConnectionError);
+  return /^Connection is closed\.?$|Stream isn't writeable|connect ETIMEDOUT/.test(error.message);
+}

@@ -1,0 +1,46 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/ops/logger.js';
+import { createOutageLog } from '../../src/ops/outage-log.js';
+import { isRedisConnectionError, watchRedis } from '../../src/ops/watch-redis.js';
+import { captureLogLines } from './log-lines.js';
+
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
+
+describe('watchRedis', () => {
+  it('reports error, reconnecting and ready of a connection through the outage log', () => {
+    const capture = captureLogLines();
+    const outage = createOutageLog({
+      logger: createLogger({ destination: capture.stream }),
+      dependency: 'redis',
+    });
+    // The connection's events as ioredis emits them; a real server outage is covered by the integration test.
+    const connection = new EventEmitter();
+    const unwatch = watchRedis(connection as unknown as Redis, { name: 'commands', outage });
+    connection.emit('reconnecting', 50);
+    connection.emit('error', refused());
+    connection.emit('reconnecting', 100);
+    connection.emit('error', refused());
+    expect(outage.down).toBe(true);
+    connection.emit('ready');
+    expect(capture.lines().map((line) => [line.outage, line.failures, line.retries])).toEqual([
+      ['started', undefined, undefined],
+      ['ended', 2, 2],
+    ]);
+    unwatch();
+    expect(connection.listenerCount('error')).toBe(0);
+    expect(connection.listenerCount('ready')).toBe(0);
+  });
+});
+
+describe('isRedisConnectionError', () => {
+  it('tells an unreachable Redis from a failed command', () => {
+    expect(isRedisConnectionError(refused())).toBe(true);
+    expect(isRedisConnectionError(new Error('Connection is closed.'))).toBe(true);
+    expect(isRedisConnectionError(new AggregateError([refused()], ''))).toBe(true);
+    expect(isRedisConnectionError(new Error('ERR unknown command'))).toBe(false);
+    expect(isRedisConnectionError('ECONNREFUSED')).toBe(false);
+  });
+});
