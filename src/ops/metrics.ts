@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { eventKinds } from '../events/event.js';
 import { ERROR_CODE_RULES, type TencentErrorKind } from '../tencent/errors.js';
+import { MAX_IDS_PER_CALL } from '../tencent/types.js';
 
 /**
  * Every metric the service exports, created once per process on its own registry (tests make their own).
@@ -119,8 +120,6 @@ export interface GaugeOf<L extends string> extends Pick<Gauge<string>, 'get'> {
   set(labels: Labels<L>, value: number): void;
 }
 
-/** Users per query_online_status call (the API's maximum). */
-const USERS_PER_CALL = 500;
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const CALL_OUTCOMES = ['ok', 'error'] as const;
 const SWEEP_DECISIONS = ['start', 'resume', 'skip'] as const;
@@ -390,7 +389,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const current = new Map<string, { chunks: number; intervalMs: number }>();
       for (const list of app.watchlists) {
         const labels = { ...appOnly, watchlist: list.name };
-        const chunks = list.chunks ?? Math.ceil(list.members / USERS_PER_CALL);
+        const chunks = list.chunks ?? Math.ceil(list.members / MAX_IDS_PER_CALL);
         current.set(list.name, { chunks, intervalMs: list.intervalMs });
         watchlistInterval.set(labels, list.intervalMs / 1000);
         watchlistMembers.set(labels, list.members);
