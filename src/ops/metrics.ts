@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { eventKinds } from '../events/event.js';
-import { ERROR_CODE_RULES, type TencentErrorKind } from '../tencent/errors.js';
+import { ERROR_CODE_RULES, TENCENT_ERROR_CODES, type TencentErrorKind } from '../tencent/errors.js';
 import { MAX_IDS_PER_CALL } from '../tencent/types.js';
 
 /**
@@ -124,14 +124,8 @@ const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const CALL_OUTCOMES = ['ok', 'error'] as const;
 const SWEEP_DECISIONS = ['start', 'resume', 'skip'] as const;
 const RELOAD_OUTCOMES = ['applied', 'unchanged', 'rejected', 'failed'] as const;
-/** Kinds that carry no Tencent ErrorCode (the call failed before or outside an API answer). */
-const KINDS_WITHOUT_CODE: readonly TencentErrorKind[] = [
-  'network',
-  'timeout',
-  'http',
-  'malformed',
-  'aborted',
-];
+/** Every kind can also come without a Tencent ErrorCode (network, HTTP status, a refused request...). */
+const ERROR_KINDS = Object.keys(TENCENT_ERROR_CODES) as TencentErrorKind[];
 /** Per-account ErrorList codes the client knows (70107: account not imported). */
 const ACCOUNT_ERROR_CODES = ['70107'];
 
@@ -370,7 +364,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const outcome of CALL_OUTCOMES) calls.inc({ ...appOnly, outcome }, 0);
       for (const [code, { kind }] of ERROR_CODE_RULES)
         tencentErrors.inc({ ...appOnly, kind, error_code: code }, 0);
-      for (const kind of KINDS_WITHOUT_CODE) tencentErrors.inc({ ...appOnly, kind, error_code: '' }, 0);
+      for (const kind of ERROR_KINDS) tencentErrors.inc({ ...appOnly, kind, error_code: '' }, 0);
       for (const code of ACCOUNT_ERROR_CODES) accountErrors.inc({ ...appOnly, error_code: code }, 0);
       for (const kind of eventKinds) eventsPublished.inc({ ...appOnly, kind }, 0);
       for (const family of [
