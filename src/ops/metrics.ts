@@ -135,7 +135,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics)
     collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const probes = createProbeRunner(options.probeTimeoutMs ?? DEFAULT_METRICS_OPTIONS.probeTimeoutMs);
+  const probeTimeoutMs = options.probeTimeoutMs ?? DEFAULT_METRICS_OPTIONS.probeTimeoutMs;
+  if (!(probeTimeoutMs > 0))
+    throw new RangeError(`metrics: probeTimeoutMs must be > 0, got ${probeTimeoutMs}`);
+  const probes = createProbeRunner(probeTimeoutMs);
   const appLabels = ['sdk_app_id'];
   const counter = (name: string, help: string, labelNames: string[]) =>
     new Counter({ name, help, labelNames, registers });
@@ -356,6 +359,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     sweepLastCompleted: gaugeOf(sweepLastCompleted),
     sweepLastDuration: gaugeOf(sweepLastDuration),
     initApp(app) {
+      checkAppInit(app);
       const id = String(app.sdkAppId);
       const appOnly = { sdk_app_id: id };
       appInfo.set({ sdk_app_id: id, app_name: app.name }, 1);
@@ -418,6 +422,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return metrics;
 }
 
+/** Refuses values that would export NaN or Infinity (a zero cap or interval). */
+function checkAppInit(app: AppMetricsInit): void {
+  const positive = (value: number) => Number.isFinite(value) && value > 0;
+  if (!positive(app.callsPerSecond))
+    throw new RangeError(
+      `metrics: app ${app.sdkAppId} callsPerSecond must be > 0, got ${app.callsPerSecond}`,
+    );
+  for (const list of app.watchlists) {
+    if (!positive(list.intervalMs))
+      throw new RangeError(
+        `metrics: watchlist "${list.name}" intervalMs must be > 0, got ${list.intervalMs}`,
+      );
+    if (!(list.members >= 0))
+      throw new RangeError(`metrics: watchlist "${list.name}" members must be >= 0, got ${list.members}`);
+  }
+}
+
 /** Runs the registered probes once per scrape, bounded by `timeoutMs`. */
 function createProbeRunner(timeoutMs: number) {
   const probes = new Map<string, () => Promise<void>>();
@@ -429,7 +450,10 @@ function createProbeRunner(timeoutMs: number) {
     // A probe still busy from an earlier scrape is not started twice: hung Redis reads must not pile up.
     let pending = running.get(name);
     if (!pending) {
-      pending = probe().finally(() => running.delete(name));
+      // Through a promise, so a probe that throws synchronously counts as failed instead of failing the scrape.
+      pending = Promise.resolve()
+        .then(probe)
+        .finally(() => running.delete(name));
       running.set(name, pending);
     }
     let timer: NodeJS.Timeout | undefined;

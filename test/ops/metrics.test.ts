@@ -134,6 +134,15 @@ describe('metrics', () => {
     expect(samples.get('presence_cap_demand_ratio{sdk_app_id="1400000000"}')).toBeCloseTo(1 / 5 / 2, 9);
   });
 
+  it('refuses a zero cap, a zero interval or a zero probe bound with a clear error', () => {
+    const metrics = createMetrics();
+    expect(() => metrics.initApp({ ...APP, callsPerSecond: 0 })).toThrow(/callsPerSecond must be > 0, got 0/);
+    expect(() =>
+      metrics.initApp({ ...APP, watchlists: [{ name: 'vip', intervalMs: 0, members: 1 }] }),
+    ).toThrow(/watchlist "vip" intervalMs must be > 0/);
+    expect(() => createMetrics({ probeTimeoutMs: 0 })).toThrow(/probeTimeoutMs must be > 0/);
+  });
+
   it('exports presence_kafka_connected only in processes that call initKafka', async () => {
     const metrics = createMetrics();
     expect((await scrape(metrics)).has('presence_kafka_connected')).toBe(false);
@@ -198,6 +207,14 @@ describe('metrics probes', () => {
     const samples = await scrape(metrics);
     expect(samples.get('presence_probe_success{probe="redis:1400000000"}')).toBe(0);
     expect(samples.get(outbox)).toBe(7);
+  });
+
+  it('count a probe that throws synchronously as failed without failing the scrape', async () => {
+    const metrics = createMetrics();
+    metrics.addProbe('broken', () => {
+      throw new Error('not async');
+    });
+    expect((await scrape(metrics)).get('presence_probe_success{probe="broken"}')).toBe(0);
   });
 
   it('refuse a second probe of the same name, and removing one drops its series', async () => {
