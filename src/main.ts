@@ -9,6 +9,7 @@ import { recordFlowMetrics } from './ops/flow-metrics.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { createGiveUpWarnings } from './schedule/give-up-warnings.js';
+import { probeAppMetrics } from './roles/app-metrics.js';
 import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
 import { connectRelayProducer, startRelay } from './roles/relay.js';
@@ -56,7 +57,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   const apps: AppRuntime[] = [];
   const schedulers: SchedulerRole[] = [];
   try {
-    const producer = has('relay') ? await connectRelayProducer(config, logger, closers) : undefined;
+    const producer = has('relay') ? await connectRelayProducer(config, logger, events, closers) : undefined;
     for (const app of config.apps) {
       const runtime = createAppRuntime({
         config,
@@ -67,6 +68,8 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         outageSummaryIntervalMs: options.outageSummaryIntervalMs,
       });
       apps.push(runtime);
+      const stopProbe = probeAppMetrics(runtime, options.metrics);
+      closers.push(async () => stopProbe());
       if (has('scheduler')) {
         const scheduler = await startScheduler(runtime, config.watchlists, options);
         closers.push(scheduler.close);

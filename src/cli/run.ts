@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { ALL_ROLES, startService, type Role } from '../main.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetrics } from '../ops/metrics.js';
+import { tencentErrorLabels } from '../tencent/index.js';
 import { createConfigReloader } from '../config/reload.js';
 import { DEFAULT_SHUTDOWN_OPTIONS, installShutdown } from '../ops/shutdown.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
@@ -49,7 +50,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
 async function runService(options: RunOptions, { io }: CliContext): Promise<ExitCode> {
   const { config } = await loadCliConfig(options.config, io);
   const logger = createCliLogger(io, { configured: config.logLevel });
-  const metrics = createMetrics({ defaultMetrics: true });
+  const metrics = createMetrics({ defaultMetrics: true, errorLabels: tencentErrorLabels() });
   // Fail fast with exit 4 rather than let ioredis retry forever inside the service.
   const preflight = await connectRedis(config.redis.url);
   await preflight.quit();

@@ -35,8 +35,8 @@ export interface FlowEventMap {
   eventsPublished: { app: string; kinds: readonly string[]; latenciesMs: readonly number[] };
   /** A publish attempt failed (it is retried). */
   publishFailed: { app: string };
-  /** The relay saw this many entries waiting. */
-  outboxLength: { app: string; length: number };
+  /** The relay's Kafka producer connected or lost its connection. */
+  kafkaConnection: { connected: boolean };
   /** This process took or lost the relay lease. */
   relayLease: { app: string; held: boolean };
   /** A configuration reload finished. */

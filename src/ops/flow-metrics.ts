@@ -40,7 +40,7 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
       for (const latencyMs of latenciesMs) metrics.publishLatency.observe({ app }, latencyMs / 1000);
     }),
     events.on('publishFailed', ({ app }) => metrics.relayErrors.inc({ app })),
-    events.on('outboxLength', ({ app, length }) => metrics.outboxLength.set({ app }, length)),
+    events.on('kafkaConnection', ({ connected }) => metrics.kafkaConnected.set({}, connected ? 1 : 0)),
     events.on('relayLease', ({ app, held }) => metrics.relayActive.set({ app }, held ? 1 : 0)),
     events.on('configReloaded', ({ outcome }) => metrics.configReloads.inc({ outcome })),
   ];

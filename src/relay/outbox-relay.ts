@@ -72,7 +72,6 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   let leader = false;
   let names = new Map<number, WatchlistName>();
   let stopped: Promise<void> | undefined;
-  let backlogCountedAt = 0;
 
   const scripts = defineScripts(redis, SCRIPTS);
   const lease = createLease(redis, keys.relayLease, leaseMs);
@@ -193,12 +192,6 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
           const raw = (await redis.xrange(keys.outbox, '-', '+', 'COUNT', batchSize)) as Array<
             [string, string[]]
           >;
-          // A short read is the whole outbox; a full one means a backlog, counted at most once a second.
-          if (raw.length < batchSize) events.emit('outboxLength', { app, length: raw.length });
-          else if (Date.now() - backlogCountedAt > 1_000) {
-            backlogCountedAt = Date.now();
-            events.emit('outboxLength', { app, length: await redis.xlen(keys.outbox) });
-          }
           if (raw.length === 0) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
             // From 0-0: an entry appended since the XRANGE above wakes it at once (the stream holds only unpublished ones).

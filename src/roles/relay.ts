@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { LoadedConfig } from '../config/index.js';
+import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import { watchRedis } from '../ops/watch-redis.js';
 import { createKafka, createProducer, ensureTopics } from '../relay/kafka.js';
@@ -13,6 +14,7 @@ import type { CloserStack } from './roles.js';
 export async function connectRelayProducer(
   config: LoadedConfig,
   logger: Logger,
+  events: FlowEvents,
   closers: CloserStack,
 ): Promise<Producer> {
   const kafka = createKafka({ ...config.kafka, sasl: config.kafka.sasl }, logger);
@@ -25,6 +27,9 @@ export async function connectRelayProducer(
     await admin.disconnect();
   }
   const producer = createProducer(kafka, { compression: config.kafka.compression });
+  producer.on(producer.events.CONNECT, () => events.emit('kafkaConnection', { connected: true }));
+  producer.on(producer.events.DISCONNECT, () => events.emit('kafkaConnection', { connected: false }));
+  events.emit('kafkaConnection', { connected: false });
   await producer.connect();
   closers.push(() => producer.disconnect());
   return producer;

@@ -196,6 +196,17 @@ export function classifyErrorCode(errorCode: number, errorInfo = ''): TencentErr
   });
 }
 
+/**
+ * Every `kind` / `error_code` pair a failed call can be counted under: each known code with its kind, and each kind
+ * without a code (network failures, timeouts, malformed answers...). Metrics export them at 0 before any failure.
+ */
+export function tencentErrorLabels(): Array<{ kind: TencentErrorKind; errorCode: string }> {
+  return [
+    ...[...ERROR_CODE_RULES].map(([code, { kind }]) => ({ kind, errorCode: String(code) })),
+    ...(Object.keys(TENCENT_ERROR_CODES) as TencentErrorKind[]).map((kind) => ({ kind, errorCode: '' })),
+  ];
+}
+
 /** Type guard for `TencentError`. */
 export function isTencentError(error: unknown): error is TencentError {
   return error instanceof TencentError;

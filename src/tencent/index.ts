@@ -3,6 +3,7 @@ export * from './types.js';
 export {
   TencentError,
   classifyErrorCode,
+  tencentErrorLabels,
   isTencentError,
   ERROR_CODE_RULES,
   TENCENT_ERROR_CODES,

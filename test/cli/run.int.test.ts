@@ -64,12 +64,12 @@ describe('presence-poller run', () => {
 
   it('serves /metrics, /healthz and /readyz', async () => {
     await waitFor(
-      async () => (await metric('presence_tencent_calls_total{app="1400000000",outcome="ok"}')) > 0,
+      async () => (await metric('presence_tencent_calls_total{sdk_app_id="1400000000",outcome="ok"}')) > 0,
       {
         description: 'call counter in /metrics',
       },
     );
-    expect(await metric('presence_process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
+    expect(await metric('process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
     expect((await fetch(`${opsUrl}/healthz`)).status).toBe(200);
     const ready = await fetch(`${opsUrl}/readyz`);
     expect(ready.status).toBe(200);

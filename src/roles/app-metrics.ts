@@ -1,0 +1,47 @@
+import type { Metrics } from '../ops/metrics.js';
+import type { AppRuntime } from './app-runtime.js';
+
+/**
+ * Registers the app's scrape-time probe: the gauges that mirror Redis (watchlists and their members, last sweeps,
+ * outbox depth and oldest entry, whether any process holds the relay lease, the connection) are read when Prometheus
+ * scrapes, never as a side effect of progress, so they stay true while the flow is stuck. Any process with the app's
+ * runtime reports them. Returns a function that removes the probe.
+ */
+export function probeAppMetrics(runtime: AppRuntime, metrics: Metrics): () => void {
+  const { app, label, keys, redis, registry } = runtime;
+  return metrics.addProbe(`redis:${keys.tag}`, async () => {
+    metrics.redisConnected.set({ app: label }, redis.status === 'ready' ? 1 : 0);
+    const definitions = await registry.list();
+    metrics.initApp({
+      sdkAppId: app.sdkAppId,
+      name: app.name,
+      callsPerSecond: app.callsPerSecond,
+      watchlists: definitions.map((list) => ({
+        name: list.name,
+        intervalMs: list.intervalMs,
+        members: list.userCount,
+        chunks: list.chunkCount,
+      })),
+    });
+    const [depth, oldest, leaseHeld, ...sweeps] = await Promise.all([
+      redis.xlen(keys.outbox),
+      redis.xrange(keys.outbox, '-', '+', 'COUNT', 1),
+      redis.exists(keys.relayLease),
+      ...definitions.map((list) => redis.hmget(keys.sweep(list.name), 'lastCompletedAt', 'lastDurationMs')),
+    ]);
+    metrics.outboxLength.set({ app: label }, depth as number);
+    // A stream entry id starts with the ms it was appended at.
+    const oldestMs = Number(String((oldest as Array<[string, unknown]>)[0]?.[0] ?? '').split('-')[0]);
+    metrics.outboxOldestAge.set(
+      { app: label },
+      oldestMs > 0 ? Math.max(0, (Date.now() - oldestMs) / 1000) : 0,
+    );
+    metrics.relayLeasePresent.set({ app: label }, (leaseHeld as number) > 0 ? 1 : 0);
+    definitions.forEach((list, i) => {
+      const [completedAt, durationMs] = (sweeps[i] ?? []) as Array<string | null>;
+      const labels = { app: label, watchlist: list.name };
+      if (completedAt) metrics.sweepLastCompleted.set(labels, Number(completedAt) / 1000);
+      if (durationMs) metrics.sweepLastDuration.set(labels, Number(durationMs) / 1000);
+    });
+  });
+}
