@@ -1,6 +1,7 @@
 /**
  * `createSimulator`: a faithful stand-in for Tencent's `query_online_status` on a local port, with a seeded
- * population, churn, per-app call caps, faults, and a ground-truth log of every change it made.
+ * population, churn, per-app call caps, faults, and a ground-truth log of every change it made. Apps that name a
+ * callback URL also receive Tencent's `State.StateChange` callbacks (see `callback-sender.ts`), with their own log.
  *
  * All apps share one population (one set of accounts), which keeps the oracle simple; each app has its own key,
  * admins and call window.
