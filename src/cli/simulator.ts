@@ -1,10 +1,12 @@
 /** `simulator`: run the Tencent Chat simulator on a local port until SIGINT / SIGTERM. */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   DEFAULT_SIMULATOR_APP,
   DEFAULT_SIMULATOR_CLI_OPTIONS,
   runSimulatorFromCli,
+  type SimulatorCliOptions,
 } from '../simulator/index.js';
+import { CliError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { CliContext } from './context.js';
 import { onceSignal } from './io.js';
@@ -27,6 +29,13 @@ interface SimulatorCommandOptions {
   cap: number;
   stateField?: 'Status' | 'State';
   secretKeyEnv: string;
+  callbackUrl?: string;
+  callbackTokenEnv?: string;
+  callbackLoss: number;
+  callbackDuplicate: number;
+  callbackReorder: number;
+  callbackDelayMin: number;
+  callbackDelayMax: number;
 }
 
 export function registerSimulatorCommand(program: Command, ctx: CliContext): void {
@@ -68,9 +77,34 @@ export function registerSimulatorCommand(program: Command, ctx: CliContext): voi
       'environment variable holding the app secret key',
       'TENCENT_IM_SECRET_KEY',
     )
+    .option(
+      '--callback-url <url>',
+      'POST State.StateChange callbacks (Login / Logout / Disconnect) to this URL',
+      parseCallbackUrl,
+    )
+    .option(
+      '--callback-token-env <name>',
+      'environment variable holding the callback-authentication token (adds Sign and RequestTime)',
+    )
+    .option('--callback-loss <x>', 'share of callbacks lost, 0..1', parseShare, 0)
+    .option('--callback-duplicate <x>', 'share of callbacks sent twice, 0..1', parseShare, 0)
+    .option('--callback-reorder <x>', 'share of callbacks overtaken by the next one, 0..1', parseShare, 0)
+    .option(
+      '--callback-delay-min <ms>',
+      'delay before each callback, lower bound in ms',
+      integerParser(0, 600_000),
+      0,
+    )
+    .option(
+      '--callback-delay-max <ms>',
+      'delay before each callback, upper bound in ms',
+      integerParser(0, 600_000),
+      0,
+    )
     .action(async (options: SimulatorCommandOptions) => {
       // No configuration file here: LOG_LEVEL or the default.
       const logger = createCliLogger(ctx.io);
+      const callback = callbackSettings(options, ctx.io.env);
       let secretKey = ctx.io.env[options.secretKeyEnv]?.trim();
       if (!secretKey) {
         secretKey = DEFAULT_SIMULATOR_APP.secretKey;
@@ -98,6 +132,7 @@ export function registerSimulatorCommand(program: Command, ctx: CliContext): voi
           },
         ],
         ...(options.stateField ? { stateFieldName: options.stateField } : {}),
+        ...callback,
         logger,
       }).catch((error: unknown) => {
         stop.dispose();
@@ -108,4 +143,46 @@ export function registerSimulatorCommand(program: Command, ctx: CliContext): voi
       await simulator.close();
       ctx.exitCode = EXIT_CODES.ok;
     });
+}
+
+/** An absolute http(s) URL. */
+function parseCallbackUrl(text: string): string {
+  if (!URL.canParse(text)) throw new InvalidArgumentError(`expected an http(s) URL, got "${text}"`);
+  const { protocol } = new URL(text);
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new InvalidArgumentError(`expected an http(s) URL, got a ${protocol} URL`);
+  }
+  return text;
+}
+
+/** The callback part of the simulator's options; the token is read from the environment, never from argv. */
+function callbackSettings(
+  options: SimulatorCommandOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Partial<SimulatorCliOptions> {
+  if (options.callbackDelayMax < options.callbackDelayMin) {
+    throw new CliError('--callback-delay-max must not be below --callback-delay-min', EXIT_CODES.usage);
+  }
+  let token: string | undefined;
+  if (options.callbackTokenEnv !== undefined) {
+    if (options.callbackUrl === undefined) {
+      throw new CliError('--callback-token-env needs --callback-url', EXIT_CODES.usage);
+    }
+    token = env[options.callbackTokenEnv]?.trim();
+    if (!token) {
+      throw new CliError(
+        `${options.callbackTokenEnv} (named by --callback-token-env) is not set or empty`,
+        EXIT_CODES.config,
+      );
+    }
+  }
+  return {
+    ...(options.callbackUrl !== undefined ? { callbackUrl: options.callbackUrl } : {}),
+    ...(token ? { callbackToken: token } : {}),
+    callbackLossShare: options.callbackLoss,
+    callbackDuplicateShare: options.callbackDuplicate,
+    callbackReorderShare: options.callbackReorder,
+    callbackDelayMinMs: options.callbackDelayMin,
+    callbackDelayMaxMs: options.callbackDelayMax,
+  };
 }

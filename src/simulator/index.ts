@@ -13,6 +13,25 @@ export {
 export { runSimulatorFromCli, DEFAULT_SIMULATOR_CLI_OPTIONS, type SimulatorCliOptions } from './main.js';
 export type { GroundTruthEntry, ChangeCause } from './ground-truth.js';
 export {
+  DEFAULT_CALLBACK_OPTIONS,
+  type CallbackTarget,
+  type CallbackFaults,
+  type CallbackOptions,
+  type CallbackLogEntry,
+  type CallbackFate,
+  type CallbackStats,
+  type DeliveryFailure,
+} from './callback-sender.js';
+export { signCallback, verifyCallbackSign } from './callback-sign.js';
+export {
+  STATE_CHANGE_COMMAND,
+  DEFAULT_OFFLINE_REASON_WEIGHTS,
+  type CallbackAction,
+  type CallbackReason,
+  type OfflineReason,
+  type OfflineReasonWeights,
+} from './state-change-callback.js';
+export {
   FAULT_KINDS,
   RETRYABLE_CODES,
   type Fault,

@@ -1,6 +1,7 @@
 /**
  * `createSimulator`: a faithful stand-in for Tencent's `query_online_status` on a local port, with a seeded
- * population, churn, per-app call caps, faults, and a ground-truth log of every change it made.
+ * population, churn, per-app call caps, faults, and a ground-truth log of every change it made. Apps that name a
+ * callback URL also receive Tencent's `State.StateChange` callbacks (see `callback-sender.ts`), with their own log.
  *
  * All apps share one population (one set of accounts), which keeps the oracle simple; each app has its own key,
  * admins and call window.
@@ -9,6 +10,14 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSilentLogger, type Logger } from '../ops/logger.js';
 import type { DeviceStatus, PresenceState } from '../tencent/types.js';
+import {
+  createCallbackSender,
+  type CallbackFaults,
+  type CallbackLogEntry,
+  type CallbackOptions,
+  type CallbackStats,
+  type CallbackTarget,
+} from './callback-sender.js';
 import { createChurn } from './churn.js';
 import { createFaultPlan, type Fault, type FaultKind, type FaultRates, type LatencyRange } from './faults.js';
 import type { GroundTruthEntry } from './ground-truth.js';
@@ -26,6 +35,8 @@ export interface SimulatorAppOptions {
   admins?: string[];
   /** The app's cap on admitted calls per sliding second; default 200 (Tencent's default for this API). */
   callsPerSecond?: number;
+  /** Where the app's `State.StateChange` callbacks go; default none (no callbacks). */
+  callback?: CallbackTarget;
 }
 
 export interface SimulatorOptions {
@@ -52,6 +63,8 @@ export interface SimulatorOptions {
   monotonicNow?: () => number;
   /** Ground-truth entries kept; default 1,000,000. */
   maxChangeLogEntries?: number;
+  /** Delivery of state-change callbacks (faults, queue bound, timeout); targets are set per app. */
+  callbacks?: CallbackOptions;
   logger?: Logger;
 }
 
@@ -61,7 +74,7 @@ export const DEFAULT_SIMULATOR_APP = {
   secretKey: 'simulator-only-secret-key-0f1e2d3c4b5a69788796a5b4c3d2e1f0',
   admins: ['administrator'],
   callsPerSecond: 200,
-} satisfies Required<SimulatorAppOptions>;
+} satisfies Required<Omit<SimulatorAppOptions, 'callback'>>;
 
 export interface AppStats {
   admitted: number;
@@ -76,6 +89,8 @@ export interface SimulatorStats extends CallCounters {
   apps: Record<string, AppStats>;
   /** Changes made by churn so far. */
   churnChanges: number;
+  /** State-change callbacks: produced, sent, delivered, lost, duplicated, failed, dropped. */
+  callbacks: CallbackStats;
 }
 
 export interface SimulatedUserState {
@@ -92,7 +107,7 @@ export interface Simulator {
   /** Bound port; valid after `start()`. */
   readonly port: number;
   start(): Promise<void>;
-  /** Stops churn, drops held answers and closes every connection. */
+  /** Stops churn and callback delivery, drops held answers and closes every connection. */
   close(): Promise<void>;
   stats(): SimulatorStats;
   resetStats(): void;
@@ -101,6 +116,12 @@ export interface Simulator {
   getUserState(userId: string): SimulatedUserState | undefined;
   /** The ground-truth log, oldest first. */
   changeLog(): GroundTruthEntry[];
+  /** The log of state-change callbacks produced (sent, lost, dropped...), oldest first. */
+  callbackLog(): CallbackLogEntry[];
+  /** Sets (or with `undefined` removes) an app's callback target. */
+  setCallbackTarget(sdkAppId: number, target: CallbackTarget | undefined): void;
+  /** Changes callback faults from now on (fields left out keep their value). */
+  setCallbackFaults(faults: CallbackFaults): void;
   /** Queues faults for the next admitted calls, in order. */
   injectFaults(...faults: (Fault | FaultKind)[]): void;
   setFaultRates(rates: FaultRates): void;
@@ -124,8 +145,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const churn = createChurn(world, rng, options.churnPerSecond ?? 0);
   const faults = createFaultPlan(rng, options.faultRates, options.latency);
   const apps = new Map<number, SimApp>();
-  for (const app of options.apps ?? [DEFAULT_SIMULATOR_APP]) {
+  const callbackTargets = new Map<number, CallbackTarget>();
+  const appList: readonly SimulatorAppOptions[] = options.apps ?? [DEFAULT_SIMULATOR_APP];
+  for (const app of appList) {
     if (apps.has(app.sdkAppId)) throw new RangeError(`duplicate simulated app ${app.sdkAppId}`);
+    if (app.callback) callbackTargets.set(app.sdkAppId, app.callback);
     apps.set(app.sdkAppId, {
       sdkAppId: app.sdkAppId,
       secretKey: app.secretKey,
@@ -133,6 +157,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       window: createRateWindow(app.callsPerSecond ?? DEFAULT_SIMULATOR_APP.callsPerSecond),
     });
   }
+  // Its own PRNG stream: turning callbacks on or changing their faults leaves population and churn draws unchanged.
+  const callbacks = createCallbackSender(
+    callbackTargets,
+    { ...options.callbacks, seed: options.callbacks?.seed ?? ((options.seed ?? 1) ^ 0x5eedcb) >>> 0 },
+    now,
+  );
+  world.onChange((entry, before) => callbacks.onChange(entry, before));
   let stateField: StateFieldName = options.stateFieldName ?? 'Status';
   const newCounters = (): CallCounters => ({
     calls: 0,
@@ -181,12 +212,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       address = server.address() as AddressInfo;
       churn.start();
       logger.info(
-        { url: this.url, apps: [...apps.keys()], users: world.population.allIds.length },
+        {
+          url: this.url,
+          apps: [...apps.keys()],
+          users: world.population.allIds.length,
+          callbackApps: [...callbackTargets.keys()],
+        },
         'simulator up',
       );
     },
     async close() {
       churn.stop();
+      await callbacks.close();
       for (const timer of ctx.pending) clearTimeout(timer);
       ctx.pending.clear();
       for (const res of ctx.held) res.destroy();
@@ -215,11 +252,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         maxCallsInAnyWindow,
         apps: perApp,
         churnChanges: churn.changes,
+        callbacks: callbacks.stats(),
       };
     },
     resetStats() {
       ctx.counters = newCounters();
       for (const app of apps.values()) app.window.resetCounters();
+      callbacks.resetStats();
     },
     setUserState(userId, devicesOrState) {
       if (typeof devicesOrState === 'string') world.setState(userId, devicesOrState, 'manual');
@@ -236,6 +275,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       };
     },
     changeLog: () => world.log.entries(),
+    callbackLog: () => callbacks.log(),
+    setCallbackTarget: (sdkAppId, target) => {
+      if (!apps.has(sdkAppId)) throw new RangeError(`no simulated app ${sdkAppId}`);
+      callbacks.setTarget(sdkAppId, target);
+    },
+    setCallbackFaults: (faults) => callbacks.setFaults(faults),
     injectFaults: (...list) => faults.enqueue(list),
     setFaultRates: (rates) => faults.setRates(rates),
     setLatency: (latency) => faults.setLatency(latency),

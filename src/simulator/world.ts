@@ -3,7 +3,12 @@
  * and appends to the ground-truth log.
  */
 import type { DeviceStatus, PresenceState } from '../tencent/types.js';
-import { createGroundTruthLog, type ChangeCause, type GroundTruthLog } from './ground-truth.js';
+import {
+  createGroundTruthLog,
+  type ChangeCause,
+  type GroundTruthEntry,
+  type GroundTruthLog,
+} from './ground-truth.js';
 import {
   allowedStatuses,
   createUser,
@@ -14,9 +19,14 @@ import {
   type SimUser,
 } from './population.js';
 
+/** Told of every change, after it is applied and logged; `before` holds the user's devices before the change. */
+export type ChangeListener = (entry: GroundTruthEntry, before: readonly SimDevice[]) => void;
+
 export interface World {
   readonly population: Population;
   readonly log: GroundTruthLog;
+  /** Adds a listener for every later change; returns a function that removes it. */
+  onChange(listener: ChangeListener): () => void;
   get(userId: string): SimUser | undefined;
   /** Replaces a user's devices (creating and importing the account if needed) and logs the change. */
   setDevices(userId: string, devices: readonly DeviceStatus[], cause: ChangeCause): SimUser;
@@ -26,6 +36,7 @@ export interface World {
 
 export function createWorld(population: Population, now: () => number, maxLogEntries?: number): World {
   const log = createGroundTruthLog(maxLogEntries);
+  const listeners = new Set<ChangeListener>();
 
   function setDevices(userId: string, devices: readonly DeviceStatus[], cause: ChangeCause): SimUser {
     const next = devices.map((device, i) => toSimDevice(device, i));
@@ -47,15 +58,29 @@ export function createWorld(population: Population, now: () => number, maxLogEnt
       population.importedIds.push(userId);
     }
     const from = user.state;
+    const before = user.devices;
     user.devices = next;
     user.state = deriveState(next);
-    log.append({ userId, from, to: user.state, devices: next.map((d) => ({ ...d })), atMs: now(), cause });
+    const entry: GroundTruthEntry = {
+      userId,
+      from,
+      to: user.state,
+      devices: next.map((d) => ({ ...d })),
+      atMs: now(),
+      cause,
+    };
+    log.append(entry);
+    for (const listener of listeners) listener(entry, before);
     return user;
   }
 
   return {
     population,
     log,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     get: (userId) => population.users.get(userId),
     setDevices,
     setState(userId, state, cause) {

@@ -26,6 +26,27 @@ describe('world', () => {
     ]);
   });
 
+  it('tells change listeners each logged change with the devices before it, until they unsubscribe', () => {
+    const world = newWorld();
+    const seen: { to: string; before: string[]; after: string[] }[] = [];
+    const unsubscribe = world.onChange((entry, before) =>
+      seen.push({
+        to: entry.to,
+        before: before.map((d) => d.status),
+        after: entry.devices.map((d) => d.status),
+      }),
+    );
+    world.setDevices('x1', [{ platform: 'Web', status: 'Offline' }], 'manual');
+    world.setDevices('x1', [{ platform: 'Web', status: 'Online' }], 'manual');
+    unsubscribe();
+    world.setDevices('x1', [{ platform: 'Web', status: 'Offline' }], 'manual');
+    expect(seen).toEqual([
+      { to: 'Offline', before: [], after: ['Offline'] },
+      { to: 'Online', before: ['Offline'], after: ['Online'] },
+    ]);
+    expect(world.log.entries()).toHaveLength(3);
+  });
+
   it('creates and imports unknown accounts, and imports not-imported ones', () => {
     const world = newWorld();
     world.setState('alice', 'PushOnline', 'manual');
