@@ -2,7 +2,7 @@
  * How a built `query_online_status` request reaches Tencent: one POST, the whole answer back as text.
  *
  * The client (client.ts) builds requests and interprets answers; a transport only moves bytes. Keeping the two apart
- * lets the poller send from a dedicated thread that also holds the pacer (src/schedule/paced-transport.ts), while
+ * lets the poller send from a dedicated thread that also holds the pacer (src/cap/paced-transport.ts), while
  * the CLI and the bench send directly.
  */
 import { Agent } from 'undici';
