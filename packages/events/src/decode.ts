@@ -95,7 +95,7 @@ export function decode(message: KafkaMessageLike): DecodeResult {
 
 function decodeRecord(message: KafkaMessageLike): DecodeResult {
   const headers = readHeaders(message.headers ?? {});
-  if (Array.isArray(headers)) return failure('bad_header', 'a header is repeated', headers);
+  if (Array.isArray(headers)) return failure('bad_header', headers.join('; '), headers);
   const key = message.key == null ? undefined : textOf(message.key);
   if (message.value == null) return decodeTombstone(key, headers);
 
