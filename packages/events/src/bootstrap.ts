@@ -1,6 +1,6 @@
 import { isKnownKind, type PresenceEvent, type PresenceEventEnvelope } from './contract.js';
 import { decode, type DecodeError } from './decode.js';
-import type { Deduper } from './dedupe.js';
+import { createDeduper, type Deduper } from './dedupe.js';
 import { createGapDetector, type GapCheck } from './gap-detector.js';
 import type { KafkaMessageLike } from './kafka-records.js';
 import { createPresenceView, type PresenceView } from './presence-view.js';
@@ -46,7 +46,7 @@ export interface ReadStateTopicOptions {
 
 /**
  * Reads the state topic from its beginning up to the end it had when the call began (its high watermarks) into a
- * view. Afterwards follow the transitions topics with `followTransitions`, which drops what the view covers.
+ * view. Afterwards follow the transitions topics with `followTransitions`, which drops what the state records include.
  */
 export async function readStateTopic(options: ReadStateTopicOptions): Promise<PresenceView> {
   const { consumer, admin, topic, view = createPresenceView(), onError, timeoutMs = 60_000 } = options;
@@ -110,9 +110,15 @@ export interface FollowTransitionsOptions {
   completeTopics: readonly string[];
   /** Per-watchlist topics: they carry a user's events only while the user is in that watchlist. */
   partialTopics?: readonly string[];
-  /** Skips eventIds already handled (e.g. by another instance, before a restart). Default: none. */
+  /**
+   * Skips eventIds already handled: the same event read from two topics, a redelivery, or (with a shared store)
+   * one handled before a restart. Default: an in-memory one.
+   */
   deduper?: Deduper;
-  /** Called once per event the view did not cover yet, after the view took it. */
+  /**
+   * Called once per event the state records did not include, then the view takes it. Across topics a user's
+   * events may arrive out of order (each topic is ordered on its own); the view keeps the newest.
+   */
   onEvent: (event: PresenceEvent, origin: RecordOrigin) => unknown;
   /** Called for an event of a kind this package does not know (the view is unchanged). */
   onUnknownKind?: (event: PresenceEventEnvelope, origin: RecordOrigin) => unknown;
@@ -128,11 +134,11 @@ export interface FollowTransitionsOptions {
 
 /**
  * Follows the transitions topics after `readStateTopic`: decodes each record, checks for gaps (seeded with the
- * view's positions, so the first event after the state is checked too), drops what the view covers and what the
- * deduper has seen, applies the rest to the view and hands it to `onEvent`. Resolves once the consumer runs.
+ * view's positions, so the first event after the state is checked too), drops what the state records include and
+ * what the deduper has seen, hands the rest to `onEvent` and then to the view. Resolves once the consumer runs.
  */
 export async function followTransitions(options: FollowTransitionsOptions): Promise<void> {
-  const { consumer, view, completeTopics, partialTopics = [], deduper } = options;
+  const { consumer, view, completeTopics, partialTopics = [], deduper = createDeduper() } = options;
   const gaps = createGapDetector({ completeTopics, partialTopics });
   for (const state of view.states()) for (const topic of completeTopics) gaps.seed(topic, state);
 
@@ -155,14 +161,12 @@ export async function followTransitions(options: FollowTransitionsOptions): Prom
         return void (await options.onUnknownKind?.(result.event, origin));
       }
       const event = result.event;
-      // The view moves on only after onEvent succeeded: a failed record is retried, not taken as covered.
-      const handle = async () => {
-        if (view.covers(event)) return;
+      if (view.includes(event)) return;
+      // Remembered only after onEvent succeeded: a failed record is retried, not taken as handled.
+      await deduper.handleOnce(event.eventId, async () => {
         await options.onEvent(event, origin);
         view.applyEvent(event);
-      };
-      if (deduper) await deduper.handleOnce(event.eventId, handle);
-      else await handle();
+      });
     },
   });
 }

@@ -5,9 +5,10 @@ import { currentStateAfter, stateKeyOf } from './kafka-records.js';
 export type ApplyOutcome = 'applied' | 'covered';
 
 /**
- * The current state of every tracked user, built from the state topic and kept current by the transitions topic.
- * Each user's entry remembers the `(epoch, seq)` it reflects, so an event the view already includes (replayed,
- * redelivered, or older than the state record) is recognised and dropped.
+ * The current state of every tracked user, built from the state topic and kept current by the transitions topics.
+ * Each user's entry remembers two positions `(epoch, seq)`: the one of the state record read (`includes`: events up
+ * to it are in the state already) and the newest one applied (`applyEvent` never moves a user back, because events
+ * read from several topics may arrive out of order across topics).
  */
 export interface PresenceView {
   /** The latest state of one user, `undefined` when not tracked. */
@@ -20,17 +21,22 @@ export interface PresenceView {
   applyState(state: CurrentState): void;
   /** Takes a state-topic tombstone: the user is no longer tracked. */
   applyTombstone(sdkAppId: number, userId: string): void;
-  /** `true` when the view is already at or past the event's position (applying it would change nothing). */
-  covers(event: { sdkAppId: number; userId: string; epoch: string; seq: number }): boolean;
+  /** `true` when the state record taken for the user already includes the event (its position is not after it). */
+  includes(event: { sdkAppId: number; userId: string; epoch: string; seq: number }): boolean;
   /** Takes a transitions event: `covered` (and no change) when the view is already at or past its position. */
   applyEvent(event: PresenceEvent): ApplyOutcome;
 }
 
-interface Entry {
-  /** `null` after an `untracked` event: the position stays so older events of that epoch remain covered. */
-  state: CurrentState | null;
+interface Position {
   epoch: string;
   seq: number;
+}
+
+interface Entry extends Position {
+  /** `null` after an `untracked` event: the position stays so older events of that epoch remain covered. */
+  state: CurrentState | null;
+  /** The position of the state record taken for the user, if any. */
+  stateRecord: Position | undefined;
 }
 
 /** An empty view. */
@@ -57,22 +63,28 @@ export function createPresenceView(): PresenceView {
       return size;
     },
     applyState(state) {
-      put(stateKeyOf(state.sdkAppId, state.userId), { state, epoch: state.epoch, seq: state.seq });
+      const position = { epoch: state.epoch, seq: state.seq };
+      put(stateKeyOf(state.sdkAppId, state.userId), { state, ...position, stateRecord: position });
     },
     applyTombstone(sdkAppId, userId) {
       const key = stateKeyOf(sdkAppId, userId);
       if (entries.get(key)?.state) size -= 1;
       entries.delete(key);
     },
-    covers(event) {
-      const entry = entries.get(stateKeyOf(event.sdkAppId, event.userId));
-      return entry !== undefined && comparePositions(event, entry) <= 0;
+    includes(event) {
+      const taken = entries.get(stateKeyOf(event.sdkAppId, event.userId))?.stateRecord;
+      return taken !== undefined && comparePositions(event, taken) <= 0;
     },
     applyEvent(event) {
       const key = stateKeyOf(event.sdkAppId, event.userId);
       const entry = entries.get(key);
       if (entry && comparePositions(event, entry) <= 0) return 'covered';
-      put(key, { state: currentStateAfter(event), epoch: event.epoch, seq: event.seq });
+      put(key, {
+        state: currentStateAfter(event),
+        epoch: event.epoch,
+        seq: event.seq,
+        stateRecord: entry?.stateRecord,
+      });
       return 'applied';
     },
   };

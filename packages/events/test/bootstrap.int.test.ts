@@ -4,6 +4,7 @@ import { onTeardown, testKafka, uniqueName } from '../../../test/helpers/service
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import {
   createDeduper,
+  createPresenceView,
   currentStateAfter,
   decode,
   followTransitions,
@@ -199,6 +200,41 @@ describe('bootstrap from the state topic, then follow the transitions (real Kafk
       'ce_type',
       'content-type',
     ]);
+  });
+});
+
+describe('bootstrap edges (real Kafka)', () => {
+  it('returns an empty view at once for an empty state topic', async () => {
+    const empty = uniqueName('presence.state-empty');
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: empty, numPartitions: 2 }] });
+    const view = await readStateTopic({
+      consumer: await connectedConsumer(uniqueName('bootstrap-empty')),
+      admin,
+      topic: empty,
+    });
+    expect(view.size).toBe(0);
+  });
+
+  it('retries an event whose handler failed instead of taking it as covered', async () => {
+    const topic = uniqueName('presence.transitions-retry');
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    const events = [1, 2].map((seq) =>
+      ev(APP_A, 'frank', seq, seq === 1 ? { kind: 'snapshot', from: null } : {}),
+    );
+    await producer.send({ acks: -1, topic, messages: events.map(transitionRecordOf) });
+    const view = createPresenceView();
+    const attempts: string[] = [];
+    await followTransitions({
+      consumer: await connectedConsumer(uniqueName('retry')),
+      view,
+      completeTopics: [topic],
+      onEvent: (event) => {
+        attempts.push(event.eventId);
+        if (attempts.length === 1) throw new Error('downstream unavailable');
+      },
+    });
+    await waitFor(() => view.get(APP_A, 'frank')?.seq === 2, { description: "frank's second event applied" });
+    expect(attempts).toEqual([events[0]!.eventId, ...events.map((event) => event.eventId)]);
   });
 });
 

@@ -16,6 +16,20 @@ describe('the current view: state records, then the transitions they do not cove
     expect(view.get(1400000123, 'alice')).toMatchObject({ state: 'PushOnline', seq: 6 });
   });
 
+  it('tells what the state record includes apart from what the view has applied since', () => {
+    const view = createPresenceView();
+    view.applyState(stateAt(5));
+    expect([view.includes(sampleEvent({ seq: 5 })), view.includes(sampleEvent({ seq: 6 }))]).toEqual([
+      true,
+      false,
+    ]);
+    // seq 7 arrives (from one topic) before seq 6 (from another): 6 is not in the state record, but is older.
+    expect(view.applyEvent(sampleEvent({ seq: 7, to: 'Offline' }))).toBe('applied');
+    expect(view.includes(sampleEvent({ seq: 6 }))).toBe(false);
+    expect(view.applyEvent(sampleEvent({ seq: 6, to: 'PushOnline' }))).toBe('covered');
+    expect(view.get(1400000123, 'alice')).toMatchObject({ state: 'Offline', seq: 7 });
+  });
+
   it('applies a new epoch from seq 1 and drops what is left of the old one', () => {
     const view = createPresenceView();
     view.applyState(stateAt(9, 'mz1abc'));
@@ -45,7 +59,7 @@ describe('the current view: state records, then the transitions they do not cove
     view.applyTombstone(1, 'alice');
     expect(view.size).toBe(1);
     expect(view.get(1, 'alice')).toBeUndefined();
-    expect(view.covers(sampleEvent({ sdkAppId: 1, seq: 1, epoch: 'e' }))).toBe(false);
+    expect(view.includes(sampleEvent({ sdkAppId: 1, seq: 1, epoch: 'e' }))).toBe(false);
   });
 
   it('records not_found as a null state and a devices event as new devices', () => {
