@@ -10,8 +10,8 @@ export default defineConfig({
           name: 'unit',
           // Unit tests first (fast, no services), then the integration tests with their own worker limit.
           sequence: { groupOrder: 0 },
-          include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.int.test.ts'],
+          include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          exclude: ['test/**/*.int.test.ts', 'packages/*/test/**/*.int.test.ts'],
           setupFiles: ['test/setup/leak-guard.ts'],
         },
       },
@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
-          include: ['test/**/*.int.test.ts'],
+          include: ['test/**/*.int.test.ts', 'packages/*/test/**/*.int.test.ts'],
           globalSetup: ['test/setup/global-services.ts'],
           setupFiles: ['test/setup/leak-guard.ts'],
           testTimeout: 60_000,
