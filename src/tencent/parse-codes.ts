@@ -89,9 +89,18 @@ const MAX_ERROR_CODE_DIGITS = 9;
 const UNSET = 0;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
+/** Hashes stay small integers, never heap numbers. */
+const HASH_MASK = 0x3fffffff;
 
 /** One letter per asked ID while reading; reused (the parse is synchronous), grown when a query asks for more. */
 let scratch = Buffer.alloc(512);
+/**
+ * The asked IDs read so far, as (index + 1) by ID hash, open addressing; reused like `scratch`. It catches an ID
+ * asked twice, which a body filling every slot would answer twice. A hand-made table rather than a `Set`: a `Set` of
+ * 500 strings per answer costs about twice the time (the IDs' characters are hashed here while they are compared
+ * anyway) and ~20 kB of garbage.
+ */
+let idTable = new Int32Array(1024);
 
 /**
  * The one pass. Returns `undefined` for anything but the known shape; it never throws, so every rejection (and its
@@ -103,6 +112,11 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
   if (scratch.length < count) scratch = Buffer.alloc(count);
   const codes = scratch;
   codes.fill(UNSET, 0, count);
+  let tableSize = idTable.length;
+  while (tableSize < count * 2) tableSize *= 2;
+  if (tableSize > idTable.length) idTable = new Int32Array(tableSize);
+  else idTable.fill(0, 0, tableSize);
+  const mask = tableSize - 1;
 
   // QueryResult: each entry answers the next asked ID it names; the IDs it passes over must come in the ErrorList.
   let pos = HEADER.length;
@@ -111,8 +125,9 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
     for (;;) {
       if (!body.startsWith(ENTRY_START, pos)) return undefined;
       pos += ENTRY_START.length;
-      while (slot < count && !isIdAt(body, pos, askedIds[slot]!)) slot += 1;
-      if (slot === count) return undefined;
+      let hash = -1;
+      while (slot < count && (hash = hashIdAt(body, pos, askedIds[slot]!)) < 0) slot += 1;
+      if (slot === count || !isFirstSighting(askedIds, slot, hash, mask)) return undefined;
       pos += askedIds[slot]!.length;
       if (body.startsWith(STATUS_KEY, pos)) pos += STATUS_KEY.length;
       else if (body.startsWith(STATE_KEY, pos)) pos += STATE_KEY.length;
@@ -146,7 +161,9 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
         pos += ENTRY_START.length;
         while (slot < count && codes[slot] !== UNSET) slot += 1;
         const userId = askedIds[slot];
-        if (userId === undefined || !isIdAt(body, pos, userId)) return undefined;
+        if (userId === undefined) return undefined;
+        const hash = hashIdAt(body, pos, userId);
+        if (hash < 0 || !isFirstSighting(askedIds, slot, hash, mask)) return undefined;
         pos += userId.length;
         if (!body.startsWith(ERROR_CODE_KEY, pos)) return undefined;
         pos += ERROR_CODE_KEY.length;
@@ -176,56 +193,35 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
 
   if (pos !== body.length - 1 || body.charCodeAt(pos) !== CLOSE_BRACE) return undefined;
   for (let i = 0; i < count; i += 1) if (codes[i] === UNSET) return undefined;
-  // With an ID asked twice, a body filling every slot answers it twice: the full parser's error then.
-  if (hasDuplicateId(askedIds)) return undefined;
   return { codes: codes.toString('latin1', 0, count), otherAccountErrors };
 }
 
 /**
- * True when the JSON string content at `pos` is exactly `id`, closed by a quote. An ID with a character JSON must
- * escape never matches: its raw form in a body would not be valid JSON, its escaped form is left to the full parser.
+ * The hash of `id` (0..2^30-1) when the JSON string content at `pos` is exactly `id`, closed by a quote; else -1.
+ * An ID with a character JSON must escape never matches: its raw form in a body would not be valid JSON, its escaped
+ * form is left to the full parser.
  */
-function isIdAt(body: string, pos: number, id: string): boolean {
+function hashIdAt(body: string, pos: number, id: string): number {
   const length = id.length;
+  let hash = FNV_OFFSET;
   for (let k = 0; k < length; k += 1) {
     const c = id.charCodeAt(k);
-    if (c !== body.charCodeAt(pos + k) || c < FIRST_PRINTABLE || c === QUOTE || c === BACKSLASH) return false;
+    if (c !== body.charCodeAt(pos + k) || c < FIRST_PRINTABLE || c === QUOTE || c === BACKSLASH) return -1;
+    hash = Math.imul(hash ^ c, FNV_PRIME);
   }
-  return body.charCodeAt(pos + length) === QUOTE;
+  return body.charCodeAt(pos + length) === QUOTE ? (hash ^ (hash >>> 16)) & HASH_MASK : -1;
 }
 
-/** Open-addressing table of (asked index + 1) by ID hash; reused and left all zero after every check. */
-let idTable = new Int32Array(1024);
-
-/**
- * True when an ID occurs twice in `ids`. A hand-made table rather than a `Set`: this runs for every answer, and a
- * `Set` of 500 strings costs half again as much time and ~20 kB of garbage per call.
- */
-function hasDuplicateId(ids: readonly string[]): boolean {
-  let size = idTable.length;
-  while (size < ids.length * 2) size *= 2;
-  if (size > idTable.length) idTable = new Int32Array(size);
-  const table = idTable;
-  const mask = size - 1;
-  let duplicate = false;
-  for (let i = 0; i < ids.length && !duplicate; i += 1) {
-    const id = ids[i]!;
-    let hash = FNV_OFFSET;
-    for (let k = 0; k < id.length; k += 1) hash = Math.imul(hash ^ id.charCodeAt(k), FNV_PRIME);
-    for (let at = (hash ^ (hash >>> 16)) & mask; ; at = (at + 1) & mask) {
-      const entry = table[at]!;
-      if (entry === 0) {
-        table[at] = i + 1;
-        break;
-      }
-      if (ids[entry - 1] === id) {
-        duplicate = true;
-        break;
-      }
+/** Records that `askedIds[slot]` was answered; false when an equal ID was answered before (asked twice). */
+function isFirstSighting(askedIds: readonly string[], slot: number, hash: number, mask: number): boolean {
+  for (let at = hash & mask; ; at = (at + 1) & mask) {
+    const entry = idTable[at]!;
+    if (entry === 0) {
+      idTable[at] = slot + 1;
+      return true;
     }
+    if (askedIds[entry - 1] === askedIds[slot]) return false;
   }
-  table.fill(0, 0, size);
-  return duplicate;
 }
 
 /** The full parser's answer as codes, in asked order. */
