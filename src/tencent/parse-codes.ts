@@ -1,0 +1,249 @@
+/**
+ * The hot-path reading of a `query_online_status` answer to a query without detail: one letter per asked ID, in asked
+ * order, instead of an object per user.
+ *
+ * Answers in the shape the API is known to send (`ActionStatus` OK, `ErrorCode` 0, `QueryResult` entries
+ * `{"To_Account":…,"Status"|"State":…}` in asked order, an optional `ErrorList` of the skipped IDs in asked order, no
+ * whitespace, no escapes) are checked and read in one pass over the text, without building any per-user value. Anything
+ * else — other key order, whitespace, `Detail`, escapes, answers out of order, a FAIL, a malformed body — goes to
+ * `parseOnlineStatusResponse`, whose result (or error) is returned converted. The one pass accepts only text that is
+ * valid JSON and that the full parser accepts with the same reading, so both paths reject the same bodies with the same
+ * error kinds.
+ */
+import { parseOnlineStatusResponse } from './parse.js';
+import type { AccountError, OnlineStatusResult, PresenceState } from './types.js';
+
+/** Code letter: the user is Online. */
+export const CODE_ONLINE = 'N';
+/** Code letter: the user is PushOnline. */
+export const CODE_PUSH_ONLINE = 'P';
+/** Code letter: the user is Offline. */
+export const CODE_OFFLINE = 'F';
+/** Code letter: the account does not exist or was never imported (`ErrorList` code 70107). */
+export const CODE_NOT_FOUND = 'X';
+/** Code letter: another per-account error, listed in `otherAccountErrors`. */
+export const CODE_ACCOUNT_ERROR = '?';
+
+/** Per-account `ErrorCode` for an account that does not exist or was never imported. */
+export const ACCOUNT_NOT_FOUND_ERROR_CODE = 70107;
+
+/** An answer as one code letter per asked ID. */
+export interface OnlineStatusCodes {
+  /** One of the `CODE_*` letters per asked ID, at the ID's index. */
+  codes: string;
+  /** One entry per `CODE_ACCOUNT_ERROR` in `codes`, in the same (asked) order. */
+  otherAccountErrors: AccountError[];
+}
+
+const CODE_BY_STATE: Readonly<Record<PresenceState, string>> = {
+  Online: CODE_ONLINE,
+  PushOnline: CODE_PUSH_ONLINE,
+  Offline: CODE_OFFLINE,
+};
+
+const pathCounts = { fast: 0, full: 0 };
+
+/**
+ * How many answers `parseOnlineStatusCodes` read in one pass (`fast`) and through the full parser (`full`) since the
+ * process started; lets tests (and a later metric) see which path a body took.
+ */
+export function countParsePaths(): { fast: number; full: number } {
+  return { ...pathCounts };
+}
+
+/**
+ * Parses `body` as the answer to a query without detail for `askedIds`, the IDs as sent (an ID asked twice is read
+ * as the full parser reads it). A `Detail` present anyway is still validated: a malformed one rejects the body.
+ * @throws TencentError exactly as `parseOnlineStatusResponse` does for the same body: kind `malformed` for an
+ *   untrustworthy body, or the classified error of a FAIL answer.
+ */
+export function parseOnlineStatusCodes(body: string, askedIds: readonly string[]): OnlineStatusCodes {
+  const fast = readKnownShape(body, askedIds);
+  if (fast !== undefined) {
+    pathCounts.fast += 1;
+    return fast;
+  }
+  pathCounts.full += 1;
+  return convertFullResult(parseOnlineStatusResponse(body, askedIds, { detail: true }), askedIds);
+}
+
+const HEADER = '{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"QueryResult":[';
+const ENTRY_START = '{"To_Account":"';
+const STATUS_KEY = '","Status":"';
+const STATE_KEY = '","State":"';
+const ONLINE_END = 'Online"}';
+const PUSH_ONLINE_END = 'PushOnline"}';
+const OFFLINE_END = 'Offline"}';
+const ERROR_LIST_START = ',"ErrorList":[';
+const ERROR_CODE_KEY = '","ErrorCode":';
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const FIRST_PRINTABLE = 0x20;
+/** Nine digits at most: every such number is a safe integer. */
+const MAX_ERROR_CODE_DIGITS = 9;
+const UNSET = 0;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** Hashes stay small integers, never heap numbers. */
+const HASH_MASK = 0x3fffffff;
+
+/** One letter per asked ID while reading; reused (the parse is synchronous), grown when a query asks for more. */
+let scratch = Buffer.alloc(512);
+/**
+ * The asked IDs read so far, as (index + 1) by ID hash, open addressing; reused like `scratch`. It catches an ID
+ * asked twice, which a body filling every slot would answer twice. A hand-made table rather than a `Set`: a `Set` of
+ * 500 strings per answer costs about twice the time (the IDs' characters are hashed here while they are compared
+ * anyway) and ~20 kB of garbage.
+ */
+let idTable = new Int32Array(1024);
+
+/**
+ * The one pass. Returns `undefined` for anything but the known shape; it never throws, so every rejection (and its
+ * error kind) comes from the full parser.
+ */
+function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatusCodes | undefined {
+  const count = askedIds.length;
+  if (!body.startsWith(HEADER)) return undefined;
+  if (scratch.length < count) scratch = Buffer.alloc(count);
+  const codes = scratch;
+  codes.fill(UNSET, 0, count);
+  let tableSize = idTable.length;
+  while (tableSize < count * 2) tableSize *= 2;
+  if (tableSize > idTable.length) idTable = new Int32Array(tableSize);
+  else idTable.fill(0, 0, tableSize);
+  const mask = tableSize - 1;
+
+  // QueryResult: each entry answers the next asked ID it names; the IDs it passes over must come in the ErrorList.
+  let pos = HEADER.length;
+  let slot = 0;
+  if (body.charCodeAt(pos) !== CLOSE_BRACKET) {
+    for (;;) {
+      if (!body.startsWith(ENTRY_START, pos)) return undefined;
+      pos += ENTRY_START.length;
+      let hash = -1;
+      while (slot < count && (hash = hashIdAt(body, pos, askedIds[slot]!)) < 0) slot += 1;
+      if (slot === count || !isFirstSighting(askedIds, slot, hash, mask)) return undefined;
+      pos += askedIds[slot]!.length;
+      if (body.startsWith(STATUS_KEY, pos)) pos += STATUS_KEY.length;
+      else if (body.startsWith(STATE_KEY, pos)) pos += STATE_KEY.length;
+      else return undefined;
+      if (body.startsWith(ONLINE_END, pos)) {
+        codes[slot] = CODE_ONLINE.charCodeAt(0);
+        pos += ONLINE_END.length;
+      } else if (body.startsWith(OFFLINE_END, pos)) {
+        codes[slot] = CODE_OFFLINE.charCodeAt(0);
+        pos += OFFLINE_END.length;
+      } else if (body.startsWith(PUSH_ONLINE_END, pos)) {
+        codes[slot] = CODE_PUSH_ONLINE.charCodeAt(0);
+        pos += PUSH_ONLINE_END.length;
+      } else return undefined;
+      slot += 1;
+      const next = body.charCodeAt(pos);
+      pos += 1;
+      if (next === CLOSE_BRACKET) break;
+      if (next !== COMMA) return undefined;
+    }
+  } else pos += 1;
+
+  // ErrorList: exactly the passed-over IDs, in asked order.
+  const otherAccountErrors: AccountError[] = [];
+  if (body.startsWith(ERROR_LIST_START, pos)) {
+    pos += ERROR_LIST_START.length;
+    slot = 0;
+    if (body.charCodeAt(pos) !== CLOSE_BRACKET) {
+      for (;;) {
+        if (!body.startsWith(ENTRY_START, pos)) return undefined;
+        pos += ENTRY_START.length;
+        while (slot < count && codes[slot] !== UNSET) slot += 1;
+        const userId = askedIds[slot];
+        if (userId === undefined) return undefined;
+        const hash = hashIdAt(body, pos, userId);
+        if (hash < 0 || !isFirstSighting(askedIds, slot, hash, mask)) return undefined;
+        pos += userId.length;
+        if (!body.startsWith(ERROR_CODE_KEY, pos)) return undefined;
+        pos += ERROR_CODE_KEY.length;
+        // A non-zero integer without sign, leading zero, fraction or exponent.
+        let errorCode = 0;
+        const digitsStart = pos;
+        for (let c = body.charCodeAt(pos); c >= DIGIT_0 && c <= DIGIT_9; c = body.charCodeAt(pos)) {
+          if (errorCode === 0 && c === DIGIT_0) return undefined;
+          errorCode = errorCode * 10 + (c - DIGIT_0);
+          pos += 1;
+        }
+        if (pos === digitsStart || pos - digitsStart > MAX_ERROR_CODE_DIGITS) return undefined;
+        if (body.charCodeAt(pos) !== CLOSE_BRACE) return undefined;
+        if (errorCode === ACCOUNT_NOT_FOUND_ERROR_CODE) codes[slot] = CODE_NOT_FOUND.charCodeAt(0);
+        else {
+          codes[slot] = CODE_ACCOUNT_ERROR.charCodeAt(0);
+          otherAccountErrors.push({ userId, errorCode });
+        }
+        slot += 1;
+        const next = body.charCodeAt(pos + 1);
+        pos += 2;
+        if (next === CLOSE_BRACKET) break;
+        if (next !== COMMA) return undefined;
+      }
+    } else pos += 1;
+  }
+
+  if (pos !== body.length - 1 || body.charCodeAt(pos) !== CLOSE_BRACE) return undefined;
+  for (let i = 0; i < count; i += 1) if (codes[i] === UNSET) return undefined;
+  return { codes: codes.toString('latin1', 0, count), otherAccountErrors };
+}
+
+/**
+ * The hash of `id` (0..2^30-1) when the JSON string content at `pos` is exactly `id`, closed by a quote; else -1.
+ * An ID with a character JSON must escape never matches: its raw form in a body would not be valid JSON, its escaped
+ * form is left to the full parser.
+ */
+function hashIdAt(body: string, pos: number, id: string): number {
+  const length = id.length;
+  let hash = FNV_OFFSET;
+  for (let k = 0; k < length; k += 1) {
+    const c = id.charCodeAt(k);
+    if (c !== body.charCodeAt(pos + k) || c < FIRST_PRINTABLE || c === QUOTE || c === BACKSLASH) return -1;
+    hash = Math.imul(hash ^ c, FNV_PRIME);
+  }
+  return body.charCodeAt(pos + length) === QUOTE ? (hash ^ (hash >>> 16)) & HASH_MASK : -1;
+}
+
+/** Records that `askedIds[slot]` was answered; false when an equal ID was answered before (asked twice). */
+function isFirstSighting(askedIds: readonly string[], slot: number, hash: number, mask: number): boolean {
+  for (let at = hash & mask; ; at = (at + 1) & mask) {
+    const entry = idTable[at]!;
+    if (entry === 0) {
+      idTable[at] = slot + 1;
+      return true;
+    }
+    if (askedIds[entry - 1] === askedIds[slot]) return false;
+  }
+}
+
+/** The full parser's answer as codes, in asked order. */
+function convertFullResult(result: OnlineStatusResult, askedIds: readonly string[]): OnlineStatusCodes {
+  const codeById = new Map<string, string>();
+  const errorCodeById = new Map<string, number>();
+  for (const { userId, state } of result.results) codeById.set(userId, CODE_BY_STATE[state]);
+  for (const { userId, errorCode } of result.accountErrors) {
+    if (errorCode === ACCOUNT_NOT_FOUND_ERROR_CODE) codeById.set(userId, CODE_NOT_FOUND);
+    else {
+      codeById.set(userId, CODE_ACCOUNT_ERROR);
+      errorCodeById.set(userId, errorCode);
+    }
+  }
+  const letters: string[] = [];
+  const otherAccountErrors: AccountError[] = [];
+  for (const userId of askedIds) {
+    // The full parser accounts for every asked ID exactly once, so every lookup finds one.
+    const code = codeById.get(userId)!;
+    letters.push(code);
+    if (code === CODE_ACCOUNT_ERROR)
+      otherAccountErrors.push({ userId, errorCode: errorCodeById.get(userId)! });
+  }
+  return { codes: letters.join(''), otherAccountErrors };
+}
