@@ -33,6 +33,12 @@ export function codeOfState(state: PresenceState): ObservedCode {
   return STATE_CODES[state];
 }
 
+/**
+ * The letter the compact reading of an answer gives a user with a per-account error other than not-found: the user
+ * is left untouched this time (never a state, never stored).
+ */
+export const ACCOUNT_ERROR_LETTER = '?';
+
 /** The presence state of a code; `null` for not-found and never-observed (and anything unknown). */
 export function stateOfCode(code: string): PresenceState | null {
   switch (code) {

@@ -10,35 +10,22 @@
  * valid JSON and that the full parser accepts with the same reading, so both paths reject the same bodies with the same
  * error kinds.
  */
+import { ACCOUNT_ERROR_LETTER, ACCOUNT_NOT_FOUND, STATE_CODES } from '../vocabulary.js';
 import { parseOnlineStatusResponse } from './parse.js';
 import type { AccountError, OnlineStatusResult, PresenceState } from './types.js';
-
-/** Code letter: the user is Online. */
-export const CODE_ONLINE = 'N';
-/** Code letter: the user is PushOnline. */
-export const CODE_PUSH_ONLINE = 'P';
-/** Code letter: the user is Offline. */
-export const CODE_OFFLINE = 'F';
-/** Code letter: the account does not exist or was never imported (`ErrorList` code 70107). */
-export const CODE_NOT_FOUND = 'X';
-/** Code letter: another per-account error, listed in `otherAccountErrors`. */
-export const CODE_ACCOUNT_ERROR = '?';
-
-/** Per-account `ErrorCode` for an account that does not exist or was never imported. */
-export const ACCOUNT_NOT_FOUND_ERROR_CODE = 70107;
 
 /** An answer as one code letter per asked ID. */
 export interface OnlineStatusCodes {
   /** One of the `CODE_*` letters per asked ID, at the ID's index. */
   codes: string;
-  /** One entry per `CODE_ACCOUNT_ERROR` in `codes`, in the same (asked) order. */
+  /** One entry per `ACCOUNT_ERROR_LETTER` in `codes`, in the same (asked) order. */
   otherAccountErrors: AccountError[];
 }
 
 const CODE_BY_STATE: Readonly<Record<PresenceState, string>> = {
-  Online: CODE_ONLINE,
-  PushOnline: CODE_PUSH_ONLINE,
-  Offline: CODE_OFFLINE,
+  Online: STATE_CODES.Online,
+  PushOnline: STATE_CODES.PushOnline,
+  Offline: STATE_CODES.Offline,
 };
 
 const pathCounts = { fast: 0, full: 0 };
@@ -133,13 +120,13 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
       else if (body.startsWith(STATE_KEY, pos)) pos += STATE_KEY.length;
       else return undefined;
       if (body.startsWith(ONLINE_END, pos)) {
-        codes[slot] = CODE_ONLINE.charCodeAt(0);
+        codes[slot] = STATE_CODES.Online.charCodeAt(0);
         pos += ONLINE_END.length;
       } else if (body.startsWith(OFFLINE_END, pos)) {
-        codes[slot] = CODE_OFFLINE.charCodeAt(0);
+        codes[slot] = STATE_CODES.Offline.charCodeAt(0);
         pos += OFFLINE_END.length;
       } else if (body.startsWith(PUSH_ONLINE_END, pos)) {
-        codes[slot] = CODE_PUSH_ONLINE.charCodeAt(0);
+        codes[slot] = STATE_CODES.PushOnline.charCodeAt(0);
         pos += PUSH_ONLINE_END.length;
       } else return undefined;
       slot += 1;
@@ -177,9 +164,9 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
         }
         if (pos === digitsStart || pos - digitsStart > MAX_ERROR_CODE_DIGITS) return undefined;
         if (body.charCodeAt(pos) !== CLOSE_BRACE) return undefined;
-        if (errorCode === ACCOUNT_NOT_FOUND_ERROR_CODE) codes[slot] = CODE_NOT_FOUND.charCodeAt(0);
+        if (errorCode === ACCOUNT_NOT_FOUND) codes[slot] = STATE_CODES.NotFound.charCodeAt(0);
         else {
-          codes[slot] = CODE_ACCOUNT_ERROR.charCodeAt(0);
+          codes[slot] = ACCOUNT_ERROR_LETTER.charCodeAt(0);
           otherAccountErrors.push({ userId, errorCode });
         }
         slot += 1;
@@ -230,9 +217,9 @@ function convertFullResult(result: OnlineStatusResult, askedIds: readonly string
   const errorCodeById = new Map<string, number>();
   for (const { userId, state } of result.results) codeById.set(userId, CODE_BY_STATE[state]);
   for (const { userId, errorCode } of result.accountErrors) {
-    if (errorCode === ACCOUNT_NOT_FOUND_ERROR_CODE) codeById.set(userId, CODE_NOT_FOUND);
+    if (errorCode === ACCOUNT_NOT_FOUND) codeById.set(userId, STATE_CODES.NotFound);
     else {
-      codeById.set(userId, CODE_ACCOUNT_ERROR);
+      codeById.set(userId, ACCOUNT_ERROR_LETTER);
       errorCodeById.set(userId, errorCode);
     }
   }
@@ -242,7 +229,7 @@ function convertFullResult(result: OnlineStatusResult, askedIds: readonly string
     // The full parser accounts for every asked ID exactly once, so every lookup finds one.
     const code = codeById.get(userId)!;
     letters.push(code);
-    if (code === CODE_ACCOUNT_ERROR)
+    if (code === ACCOUNT_ERROR_LETTER)
       otherAccountErrors.push({ userId, errorCode: errorCodeById.get(userId)! });
   }
   return { codes: letters.join(''), otherAccountErrors };

@@ -4,23 +4,19 @@ import { createRng, type Rng } from '../../src/simulator/prng.js';
 import { renderAnswer, type StateFieldName } from '../../src/simulator/render.js';
 import { TencentError } from '../../src/tencent/errors.js';
 import {
-  CODE_ACCOUNT_ERROR,
-  CODE_NOT_FOUND,
-  CODE_OFFLINE,
-  CODE_ONLINE,
-  CODE_PUSH_ONLINE,
   countParsePaths,
   parseOnlineStatusCodes,
   type OnlineStatusCodes,
 } from '../../src/tencent/parse-codes.js';
 import { parseOnlineStatusResponse } from '../../src/tencent/parse.js';
 import type { AccountError, OnlineStatusResult, PresenceState } from '../../src/tencent/types.js';
+import { ACCOUNT_ERROR_LETTER, STATE_CODES } from '../../src/vocabulary.js';
 import { FAILED_ANSWERS, MALFORMED_ANSWERS } from './parse-corpus.js';
 
 const LETTER: Record<PresenceState, string> = {
-  Online: CODE_ONLINE,
-  PushOnline: CODE_PUSH_ONLINE,
-  Offline: CODE_OFFLINE,
+  Online: STATE_CODES.Online,
+  PushOnline: STATE_CODES.PushOnline,
+  Offline: STATE_CODES.Offline,
 };
 
 /** The reference reading: the full parser's result, written as codes in asked order. */
@@ -29,12 +25,12 @@ function codesOf(result: OnlineStatusResult, asked: readonly string[]): OnlineSt
   const errors = new Map<string, AccountError>();
   for (const r of result.results) letters.set(r.userId, LETTER[r.state]);
   for (const e of result.accountErrors) {
-    letters.set(e.userId, e.errorCode === 70107 ? CODE_NOT_FOUND : CODE_ACCOUNT_ERROR);
+    letters.set(e.userId, e.errorCode === 70107 ? STATE_CODES.NotFound : ACCOUNT_ERROR_LETTER);
     errors.set(e.userId, e);
   }
   const codes = asked.map((id) => letters.get(id)).join('');
   const otherAccountErrors = asked
-    .filter((id) => letters.get(id) === CODE_ACCOUNT_ERROR)
+    .filter((id) => letters.get(id) === ACCOUNT_ERROR_LETTER)
     .map((id) => errors.get(id)!);
   return { codes, otherAccountErrors };
 }
@@ -127,11 +123,11 @@ describe('parseOnlineStatusCodes', () => {
       const truth = ids
         .map((id) => {
           const user = population.users.get(id)!;
-          return user.imported ? LETTER[user.state] : CODE_NOT_FOUND;
+          return user.imported ? LETTER[user.state] : STATE_CODES.NotFound;
         })
         .join('');
       expect(codes).toBe(truth);
-      expect(codes).toContain(CODE_NOT_FOUND);
+      expect(codes).toContain(STATE_CODES.NotFound);
       expect(otherAccountErrors).toEqual([]);
     },
   );
