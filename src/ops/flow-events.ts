@@ -39,6 +39,10 @@ export interface FlowEventMap {
   kafkaConnection: { connected: boolean };
   /** This process took or lost the relay lease. */
   relayLease: { app: string; held: boolean };
+  /** Redis was found without the app's data while the service ran (see roles/state-recovery.ts). */
+  redisDataLost: { app: string };
+  /** A restore of the app's states from the state topic started or finished (`restored`: records written). */
+  stateRecovery: { app: string; phase: 'started' | 'finished'; restored: number };
   /** A configuration reload finished. */
   configReloaded: { outcome: string };
 }

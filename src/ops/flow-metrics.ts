@@ -42,6 +42,11 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
     events.on('publishFailed', ({ app }) => metrics.relayErrors.inc({ app })),
     events.on('kafkaConnection', ({ connected }) => metrics.kafkaConnected.set({}, connected ? 1 : 0)),
     events.on('relayLease', ({ app, held }) => metrics.relayActive.set({ app }, held ? 1 : 0)),
+    events.on('redisDataLost', ({ app }) => metrics.redisDataLosses.inc({ app })),
+    events.on('stateRecovery', ({ app, phase, restored }) => {
+      metrics.stateRecovering.set({ app }, phase === 'started' ? 1 : 0);
+      if (restored > 0) metrics.statesRestored.inc({ app }, restored);
+    }),
     events.on('configReloaded', ({ outcome }) => metrics.configReloads.inc({ outcome })),
   ];
   return () => {

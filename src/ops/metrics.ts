@@ -36,6 +36,12 @@ export interface Metrics {
   eventsPublished: CounterOf<'app' | 'kind'>;
   publishLatency: HistogramOf<'app'>;
   relayErrors: CounterOf<'app'>;
+  /** Times Redis was found to have lost the app's data while the service ran. */
+  redisDataLosses: CounterOf<'app'>;
+  /** State records restored from the state topic after a loss. */
+  statesRestored: CounterOf<'app'>;
+  /** 1 while the app's states are being restored (nothing is scheduled meanwhile). */
+  stateRecovering: GaugeOf<'app'>;
   /** Events in the outbox stream (XLEN); a probe should set it, the relay may too. */
   outboxLength: GaugeOf<'app'>;
   /** 1 while this process holds the app's relay lease. */
@@ -273,6 +279,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ['sdk_app_id', 'kind'],
   );
   const relayErrors = counter('presence_relay_errors_total', 'Failed publish attempts (retried)', appLabels);
+  const redisDataLosses = counter(
+    'presence_redis_data_losses_total',
+    "Times Redis was found without the app's data while the service ran",
+    appLabels,
+  );
+  const statesRestored = counter(
+    'presence_states_restored_total',
+    'State records restored from the state topic after Redis lost its data',
+    appLabels,
+  );
+  const stateRecovering = gauge(
+    'presence_state_recovering',
+    "1 while the app's states are restored from the state topic",
+    appLabels,
+  );
   const configReloads = counter('presence_config_reloads_total', 'Config reloads by outcome', ['outcome']);
   const relayActive = gauge(
     'presence_relay_lease_held',
@@ -352,6 +373,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       appHistogram('presence_publish_latency_seconds', 'From the API answer to the Kafka acknowledgement'),
     ),
     relayErrors: counterOf(relayErrors),
+    redisDataLosses: counterOf(redisDataLosses),
+    statesRestored: counterOf(statesRestored),
+    stateRecovering: gaugeOf(stateRecovering),
     outboxLength: gaugeOf(outboxEntries),
     relayActive: gaugeOf(relayActive),
     configReloads: counterOf(configReloads),
@@ -379,9 +403,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         staleObservations,
         eventsRecorded,
         relayErrors,
+        redisDataLosses,
+        statesRestored,
       ])
         family.inc(appOnly, 0);
-      for (const family of [relayActive, outboxEntries, outboxOldestAge, relayLeasePresent, redisConnected])
+      for (const family of [
+        relayActive,
+        outboxEntries,
+        outboxOldestAge,
+        relayLeasePresent,
+        redisConnected,
+        stateRecovering,
+      ])
         family.set(appOnly, 0);
       for (const family of appHistograms) family.zero(appOnly);
 

@@ -33,6 +33,13 @@ export interface AppKeys {
   configVersion: string;
   /** String: a short lock held while one process syncs a new config. */
   syncLock: string;
+  /**
+   * String: when this Redis's data began (ms). Written once after the first sync, never deleted: its absence means
+   * Redis lost its data (restart without persistence, failover to an empty replica, FLUSHALL). roles/state-recovery.ts
+   */
+  generation: string;
+  /** String: a lock held while one process restores the app's states from the state topic. */
+  restoreLock: string;
   /** Hash: watchlist id -> {name, from, to} member versions whose leaving members are not removed yet. */
   pendingRemovals: string;
   /** List of chunk blobs (newline-joined UserIDs, at most 500 each) of one watchlist version. */
@@ -70,6 +77,8 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     watchlistIdCounter: `${tag}:watchlist-id-counter`,
     configVersion: `${tag}:config-version`,
     syncLock: `${tag}:sync-lock`,
+    generation: `${tag}:generation`,
+    restoreLock: `${tag}:restore-lock`,
     pendingRemovals: `${tag}:pending-removals`,
     watchlistChunks: (name, version) => `${tag}:wl:${name}:${version}`,
     sweep: (name) => `${tag}:sweep:${name}`,
