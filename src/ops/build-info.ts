@@ -9,10 +9,11 @@ export interface BuildInfo {
   revision: string;
 }
 
-let cached: BuildInfo | undefined;
+let version: string | undefined;
 
 export function buildInfo(): BuildInfo {
-  return (cached ??= { version: readPackageVersion(), revision: readRevision() });
+  // The file is read once; the environment is read each time (cheap, and tests may change it).
+  return { version: (version ??= readPackageVersion()), revision: readRevision() };
 }
 
 function readPackageVersion(): string {

@@ -69,7 +69,8 @@ export async function readStatus(
   return { generatedAt: new Date(nowMs).toISOString(), version: buildInfo().version, apps };
 }
 
-async function readAppStatus(
+/** One app's part of the report. */
+export async function readAppStatus(
   app: LoadedApp,
   config: LoadedConfig,
   redis: Redis,
