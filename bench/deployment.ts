@@ -115,7 +115,7 @@ export async function deploy(
         clientId: `presence-${id}`,
         tls: undefined,
         sasl: undefined,
-        topics,
+        topics: { ...topics, heartbeat: `${id}.heartbeat` },
         partitions: KAFKA_PARTITIONS,
         replicationFactor: 1,
         createTopics: true,
@@ -123,6 +123,7 @@ export async function deploy(
       } as WorkerSpec['config']['kafka'],
       defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
       http: { host: '127.0.0.1', port: 0 },
+      heartbeat: { intervalMs: 0 },
       watchlistsDir: '/dev/null',
       logLevel: 'warn',
       watchlists: options.watchlists.map((w) => ({

@@ -14,6 +14,7 @@ import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
 import { connectRelayProducer, startRelay } from './roles/relay.js';
 import { createCloserStack, type Role } from './roles/roles.js';
+import { startHeartbeats } from './roles/heartbeat.js';
 import { startScheduler, type SchedulerRole, type SchedulerRoleOptions } from './roles/scheduler.js';
 import type { SyncReport } from './state/watchlist-sync.js';
 
@@ -78,6 +79,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       if (has('poller')) startPoller(runtime, closers, options);
       if (producer) startRelay(runtime, producer, closers);
     }
+    if (producer) closers.push(startHeartbeats(apps));
   } catch (error) {
     await stop();
     throw error;

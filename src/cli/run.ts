@@ -15,6 +15,7 @@ import { connectRedis, loadCliConfig } from './load.js';
 import { createCliLogger } from './logging.js';
 import { configOption, parseDurationOption, parseRoles } from './options.js';
 import { createReadinessProbe } from './readiness.js';
+import { readStatus } from '../roles/status.js';
 
 interface RunOptions {
   config: string;
@@ -64,6 +65,7 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
       port: config.http.port,
       registry: metrics.registry,
       readiness: () => probe.check(),
+      status: () => readStatus(config, service.apps[0]!.redis),
       logger,
     });
   } catch (error) {

@@ -144,6 +144,7 @@ function buildConfig(
     kafka,
     defaults,
     http: parsed.http,
+    heartbeat: { intervalMs: parseDurationMs(parsed.heartbeat.interval)! },
     watchlistsDir,
     logLevel: parsed.logLevel,
     watchlists,

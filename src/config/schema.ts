@@ -281,6 +281,11 @@ export const kafkaSchema = z
         state: topicName
           .default('presence.state')
           .describe('Compacted topic of the latest state per user. Default: presence.state.'),
+        heartbeat: topicName
+          .default('presence.heartbeat')
+          .describe(
+            'Compacted topic of the per-app heartbeat (see heartbeat.interval). Default: presence.heartbeat.',
+          ),
       })
       .prefault({})
       .describe('Topic names.'),
@@ -371,6 +376,17 @@ export const presenceFileSchema = z
       })
       .prefault({})
       .describe('Where watchlists are read from.'),
+    heartbeat: z
+      .strictObject({
+        interval: duration({ minMs: 0, maxMs: 3_600_000 })
+          .default('30s')
+          .describe(
+            'How often the relay publishes a heartbeat per app to kafka.topics.heartbeat (0s: never), so ' +
+              'consumers can tell "nothing changed" from "the producer is dead". Default: 30s.',
+          ),
+      })
+      .prefault({})
+      .describe('The heartbeat record consumers can alert on.'),
     logLevel: z.enum(LOG_LEVELS).default('info').describe('Log level. Default: info.'),
   })
   .describe('presence-poller service configuration (config/presence.yaml).');

@@ -75,6 +75,8 @@ export interface LoadedConfig {
   kafka: LoadedKafka;
   defaults: LoadedDefaults;
   http: HttpConfig;
+  /** How often the relay publishes each app's heartbeat, in ms (0: never). */
+  heartbeat: { intervalMs: number };
   /** Absolute path of the watchlist directory. */
   watchlistsDir: string;
   logLevel: LogLevel;

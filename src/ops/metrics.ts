@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { buildInfo } from './build-info.js';
 import { ACCOUNT_NOT_FOUND, EVENT_KINDS, MAX_IDS_PER_CALL } from '../vocabulary.js';
 
 /**
@@ -171,7 +169,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'revision',
   ]);
   build.set(
-    { version: options.version ?? readPackageVersion(), revision: options.revision ?? readRevision() },
+    { version: options.version ?? buildInfo().version, revision: options.revision ?? buildInfo().revision },
     1,
   );
   const appInfo = gauge('presence_app_info', 'Always 1 per configured app; joins sdk_app_id to its name', [
@@ -544,25 +542,4 @@ function histogramOf<L extends string>(histogram: Histogram<string>): HistogramO
 }
 function gaugeOf<L extends string>(gauge: Gauge<string>): GaugeOf<L> {
   return { set: (labels, value) => gauge.set(toExported(labels), value), get: () => gauge.get() };
-}
-
-/** The `version` of the nearest package.json above this module (src/ in development, dist/src/ when built). */
-function readPackageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const version: unknown = (JSON.parse(readFileSync(candidate, 'utf8')) as { version?: unknown }).version;
-      return typeof version === 'string' ? version : 'unknown';
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
-}
-
-/** The source revision: PRESENCE_REVISION (set by the image build), else "unknown". */
-function readRevision(): string {
-  const revision = process.env.PRESENCE_REVISION?.trim();
-  return revision ? revision : 'unknown';
 }

@@ -19,8 +19,10 @@ export interface AppKeys {
   outbox: string;
   /** Hash: relay bookkeeping (last published id, counters). */
   relayState: string;
-  /** String: the relay lease (value = holder token). */
+  /** String: the relay lease (value = holder token, `<host>:<pid>:<random>`). */
   relayLease: string;
+  /** Hash: the outcome of the app's last calls (`lastOkAt`, `lastFailedAt`, `lastFailureKind`, `lastFailureCode`). */
+  callStatus: string;
   /** Hash: pacer reservations (`next`, `factor`, `adjustedAt`). */
   pacer: string;
   /** Hash: watchlist name -> JSON definition of the active version (the registry). */
@@ -71,6 +73,7 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     outbox: `${tag}:outbox`,
     relayState: `${tag}:relay`,
     relayLease: `${tag}:relay:lease`,
+    callStatus: `${tag}:call-status`,
     pacer: `${tag}:pacer`,
     watchlists: `${tag}:watchlists`,
     watchlistIds: `${tag}:watchlist-ids`,

@@ -16,6 +16,7 @@ import {
   type TencentClientOptions,
   type Transport,
 } from '../tencent/index.js';
+import { startStatusRecorder } from './status-recorder.js';
 import type { AppRuntime } from './app-runtime.js';
 import type { CloserStack } from './roles.js';
 
@@ -51,6 +52,7 @@ export function startPoller(
   options: PollerRoleOptions = {},
 ): void {
   const { app, label, config, keys, redis, events, logger, queues } = runtime;
+  closers.push(startStatusRecorder(runtime));
   // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
   const transport = createPacedTransport({
     redisUrl: config.redis.url,

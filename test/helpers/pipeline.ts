@@ -64,7 +64,7 @@ export function testConfig(
       clientId: `presence-${id}`,
       tls: undefined,
       sasl: undefined,
-      topics: { transitions: `${id}.transitions`, state: `${id}.state` },
+      topics: { transitions: `${id}.transitions`, state: `${id}.state`, heartbeat: `${id}.heartbeat` },
       partitions: 3,
       replicationFactor: 1,
       createTopics: true,
@@ -72,6 +72,8 @@ export function testConfig(
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
+    // Off unless a test turns it on: a heartbeat topic per test would only slow the shared broker.
+    heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',
     logLevel: 'info',
     watchlists: watchlists.map((w) => ({
