@@ -1,6 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildInfo } from './build-info.js';
-import { ACCOUNT_NOT_FOUND, EVENT_KINDS, MAX_IDS_PER_CALL } from '../vocabulary.js';
+import {
+  ACCOUNT_NOT_FOUND,
+  CALLBACK_OUTCOMES,
+  EVENT_KINDS,
+  HINT_OUTCOMES,
+  MAX_IDS_PER_CALL,
+} from '../vocabulary.js';
 
 /**
  * Every metric the service exports, created once per process on its own registry (tests make their own).
@@ -34,6 +40,12 @@ export interface Metrics {
   eventsPublished: CounterOf<'app' | 'kind'>;
   publishLatency: HistogramOf<'app'>;
   relayErrors: CounterOf<'app'>;
+  /** Requests the webhook role received, by outcome (accepted or why refused). */
+  callbacks: CounterOf<'outcome'>;
+  /** Hinted users by what became of them (queued, merged, overflow, untracked, call_failed, called). */
+  hints: CounterOf<'app' | 'outcome'>;
+  /** From a callback's arrival to the answer of the hint call it caused. */
+  hintWait: HistogramOf<'app'>;
   /** Times Redis was found to have lost the app's data while the service ran. */
   redisDataLosses: CounterOf<'app'>;
   /** State records restored from the state topic after a loss. */
@@ -277,6 +289,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ['sdk_app_id', 'kind'],
   );
   const relayErrors = counter('presence_relay_errors_total', 'Failed publish attempts (retried)', appLabels);
+  const callbacks = counter(
+    'presence_callbacks_total',
+    'Requests to the webhook role, by outcome (accepted, or why refused)',
+    ['outcome'],
+  );
+  for (const outcome of CALLBACK_OUTCOMES) callbacks.inc({ outcome }, 0);
+  const hints = counter(
+    'presence_hints_total',
+    'Users named by state-change callbacks, by what became of them',
+    ['sdk_app_id', 'outcome'],
+  );
   const redisDataLosses = counter(
     'presence_redis_data_losses_total',
     "Times Redis was found without the app's data while the service ran",
@@ -371,6 +394,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       appHistogram('presence_publish_latency_seconds', 'From the API answer to the Kafka acknowledgement'),
     ),
     relayErrors: counterOf(relayErrors),
+    callbacks: counterOf(callbacks),
+    hints: counterOf(hints),
+    hintWait: histogramOf(
+      appHistogram(
+        'presence_hint_wait_seconds',
+        "From a state-change callback's arrival to the answer of the hint call it caused",
+      ),
+    ),
     redisDataLosses: counterOf(redisDataLosses),
     statesRestored: counterOf(statesRestored),
     stateRecovering: gaugeOf(stateRecovering),
@@ -395,6 +426,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         tencentErrors.inc({ ...appOnly, kind, error_code: errorCode }, 0);
       for (const code of ACCOUNT_ERROR_CODES) accountErrors.inc({ ...appOnly, error_code: code }, 0);
       for (const kind of EVENT_KINDS) eventsPublished.inc({ ...appOnly, kind }, 0);
+      for (const outcome of HINT_OUTCOMES) hints.inc({ ...appOnly, outcome }, 0);
       for (const family of [
         pacerLateSlots,
         rateLimitPenalties,

@@ -23,6 +23,10 @@ export interface AppKeys {
   relayLease: string;
   /** Hash: the outcome of the app's last calls (`lastOkAt`, `lastFailedAt`, `lastFailureKind`, `lastFailureCode`). */
   callStatus: string;
+  /** Sorted set: users named by state-change callbacks, waiting for a hint call (score: first callback, ms). */
+  hints: string;
+  /** Counter of hint calls started in one second (schedule/lua/take-hints.lua). */
+  hintCalls(second: number): string;
   /** Hash: pacer reservations (`next`, `factor`, `adjustedAt`). */
   pacer: string;
   /** Hash: watchlist name -> JSON definition of the active version (the registry). */
@@ -75,6 +79,8 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     relayLease: `${tag}:relay:lease`,
     callStatus: `${tag}:call-status`,
     pacer: `${tag}:pacer`,
+    hints: `${tag}:hints`,
+    hintCalls: (second) => `${tag}:hint-calls:${second}`,
     watchlists: `${tag}:watchlists`,
     watchlistIds: `${tag}:watchlist-ids`,
     watchlistIdCounter: `${tag}:watchlist-id-counter`,

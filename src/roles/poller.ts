@@ -9,6 +9,8 @@ import {
   type ChunkJobData,
   type SweepJobData,
 } from '../schedule/jobs.js';
+import { startHintCalls } from '../schedule/hint-calls.js';
+import { createHintQueue } from '../schedule/hint-queue.js';
 import { createSweepProcessor } from '../schedule/sweep-job.js';
 import {
   createTencentClient,
@@ -118,6 +120,21 @@ export function startPoller(
     }),
     { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
   );
+  if (app.hintShare > 0) {
+    closers.push(
+      startHintCalls({
+        app,
+        label,
+        queue: createHintQueue(redis, keys),
+        registry: runtime.registry,
+        stateStore: runtime.stateStore,
+        client,
+        events,
+        logger,
+        penalize: (ms) => transport.penalize(ms),
+      }),
+    );
+  }
   for (const worker of [pollWorker, sweepWorker]) {
     worker.on('error', runtime.reportBullError('worker error'));
   }
