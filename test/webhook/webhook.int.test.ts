@@ -5,6 +5,7 @@ import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { signCallback } from '../../src/tencent/callback-sign.js';
 import { collectRecords, type EventCollector } from '../helpers/kafka-events.js';
+import { startObservedPipeline } from '../helpers/observed-pipeline.js';
 import {
   simulatorApp,
   startTestService,
@@ -147,4 +148,38 @@ describe('webhook role: callbacks as hints', () => {
     expect(stats.apps[app]!.maxCallsInAnyWindow).toBeLessThanOrEqual(40);
     expect(await sample(metrics, 'presence_hints_total', { outcome: 'merged' })).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('webhook role beside the sweeps', () => {
+  it('loses, invents and reorders nothing when 30 % of callbacks are lost and the rest are duplicated or late', async () => {
+    const metrics = createMetrics();
+    const run = await startObservedPipeline({
+      seed: 29,
+      users: 600,
+      simulator: {
+        callbacks: {
+          lossShare: 0.3,
+          duplicateShare: 0.2,
+          reorderShare: 0.2,
+          delay: { minMs: 0, maxMs: 300 },
+        },
+      },
+      service: { roles: ['scheduler', 'poller', 'relay', 'webhook'], metrics },
+    });
+    await run.waitForSnapshots(60_000);
+    run.simulator.setCallbackTarget(run.config.apps[0]!.sdkAppId, { url: run.service!.webhookUrl! });
+    for (let round = 0; round < 4; round++) {
+      run.changeUsers(round, 6);
+      await waitFor(() => run.compare().mismatches.length === 0, {
+        timeoutMs: 60_000,
+        description: `round ${round}: every change published, nothing else`,
+      });
+    }
+    const report = run.compare();
+    expect(report.outOfOrder).toEqual([]);
+    expect(run.simulator.stats().callbacks.lost).toBeGreaterThan(0);
+    // The hints really raced the sweeps: users were called about because of callbacks.
+    expect(await sample(metrics, 'presence_hints_total', { outcome: 'called' })).toBeGreaterThan(0);
+    expect(run.simulator.stats().rejectedOverCap).toBe(0);
+  }, 300_000);
 });
