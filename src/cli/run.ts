@@ -14,7 +14,6 @@ import type { CliContext } from './context.js';
 import { connectRedis, loadCliConfig } from './load.js';
 import { createCliLogger } from './logging.js';
 import { configOption, parseDurationOption, parseRoles } from './options.js';
-import { createReadinessProbe } from './readiness.js';
 
 interface RunOptions {
   config: string;
@@ -56,18 +55,18 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
   await preflight.quit();
 
   const service = await startService(config, { roles: options.roles, logger, metrics });
-  const probe = createReadinessProbe({ config, service, roles: options.roles, logger });
   let server;
   try {
     server = await startOpsServer({
       host: config.http.host,
       port: config.http.port,
       registry: metrics.registry,
-      readiness: () => probe.check(),
+      // From memory: the probe must answer while a dependency hangs (roles/health.ts).
+      readiness: async () => service.health.readiness(),
       logger,
     });
   } catch (error) {
-    await Promise.allSettled([probe.close(), service.stop()]);
+    await service.stop();
     throw error;
   }
   const reloader = createConfigReloader({
@@ -86,7 +85,6 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
     steps: [
       { name: 'ops server', run: () => opsServer.close() },
       { name: 'config reloader', run: () => reloader.close() },
-      { name: 'readiness probe', run: () => probe.close() },
       { name: 'service', run: () => service.stop() },
     ],
   });

@@ -120,6 +120,7 @@ export function startPoller(
     worker.on('error', runtime.reportBullError('worker error'));
   }
   closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
+  runtime.poller = { takingJobs: () => pollWorker.isRunning() && !pollWorker.closing };
 }
 
 /** The Tencent client's options for a configured app (the one mapping from config to client). */
