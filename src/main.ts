@@ -87,7 +87,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         closers.push(scheduler.close);
         schedulers.push(scheduler);
       }
-      if (has('poller')) startPoller(runtime, closers, options);
+      if (has('poller')) await startPoller(runtime, closers, options);
       if (producer) startRelay(runtime, producer, closers);
     }
   } catch (error) {

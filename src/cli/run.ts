@@ -18,6 +18,7 @@ import { configOption, parseDurationOption, parseRoles } from './options.js';
 interface RunOptions {
   config: string;
   roles: Role[];
+  preflight: boolean;
   shutdownTimeout: number;
 }
 
@@ -30,6 +31,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       new Option('--roles <list>', `comma-separated subset of ${ALL_ROLES.join(',')}`)
         .argParser(parseRoles)
         .default([...ALL_ROLES], 'all'),
+    )
+    .option(
+      '--no-preflight',
+      'skip the start-up call per app that refuses to start (exit 3) when Tencent rejects the credentials',
     )
     .addOption(
       new Option('--shutdown-timeout <duration>', 'deadline for a graceful stop after SIGTERM/SIGINT')
@@ -54,7 +59,12 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
   const preflight = await connectRedis(config.redis.url);
   await preflight.quit();
 
-  const service = await startService(config, { roles: options.roles, logger, metrics });
+  const service = await startService(config, {
+    roles: options.roles,
+    logger,
+    metrics,
+    preflight: options.preflight,
+  });
   let server;
   try {
     server = await startOpsServer({

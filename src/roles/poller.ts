@@ -17,6 +17,7 @@ import {
   type Transport,
 } from '../tencent/index.js';
 import type { AppRuntime } from './app-runtime.js';
+import { preflight } from './preflight.js';
 import type { CloserStack } from './roles.js';
 
 export interface PollerRoleOptions {
@@ -38,6 +39,11 @@ export interface PollerRoleOptions {
    * `transport`, the app's paced one, or its calls ignore the cap.
    */
   createClient?: (app: LoadedApp, transport: Transport) => OnlineStatusClient;
+  /**
+   * One call before the workers start, refusing to start on rejected credentials (roles/preflight.ts). Default
+   * false for embedders and tests; `run` turns it on unless `--no-preflight`.
+   */
+  preflight?: boolean;
 }
 
 /**
@@ -45,11 +51,11 @@ export interface PollerRoleOptions {
  * and the BullMQ workers that plan sweeps and run chunk jobs. Workers close first (stop taking jobs, let in-flight
  * ones finish), before the transport and the connections they use.
  */
-export function startPoller(
+export async function startPoller(
   runtime: AppRuntime,
   closers: CloserStack,
   options: PollerRoleOptions = {},
-): void {
+): Promise<void> {
   const { app, label, config, keys, redis, events, logger, queues } = runtime;
   // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
   const transport = createPacedTransport({
@@ -74,6 +80,7 @@ export function startPoller(
     options.createClient?.(app, transport) ??
     createTencentClient({ ...clientOptionsOf(app), transport, logger });
   closers.push(() => client.close());
+  if (options.preflight) await preflight({ app, label, client, events, logger });
 
   const stallSettings = {
     ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),

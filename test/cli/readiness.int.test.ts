@@ -52,7 +52,8 @@ describe('readiness of run', () => {
   it('is false with a wrong secret key, naming the refusal', async () => {
     const config = writeConfigDir(simulator.url, { alpha: WATCHLIST });
     const { service, url } = await startService(
-      ['--config', config.configPath, '--roles', 'scheduler,poller'],
+      // Without the start-up call, which would refuse to start (test/cli/preflight.int.test.ts).
+      ['--config', config.configPath, '--roles', 'scheduler,poller', '--no-preflight'],
       { TENCENT_IM_SECRET_KEY: 'not-the-key-of-this-app' },
     );
     const answer = await waitFor(
