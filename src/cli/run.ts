@@ -3,14 +3,20 @@
  * reloads watchlists on file changes and SIGHUP, and stops gracefully on SIGTERM / SIGINT.
  */
 import { Option, type Command } from 'commander';
-import { ALL_ROLES, startService, type Role } from '../main.js';
-import { startOpsServer } from '../ops/http-server.js';
-import { createMetrics } from '../ops/metrics.js';
+import type { Redis } from 'ioredis';
+import type { LoadedConfig } from '../config/index.js';
+import { ALL_ROLES, startService, type Role, type Service } from '../main.js';
+import { startOpsServer, type OpsServer, type Readiness } from '../ops/http-server.js';
+import type { Logger } from '../ops/logger.js';
+import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { judgeDurability, readDurabilitySettings } from '../redis/durability.js';
 import { tencentErrorLabels } from '../tencent/index.js';
-import { createConfigReloader } from '../config/reload.js';
+import { createConfigReloader, type ConfigReloader } from '../config/reload.js';
 import { DEFAULT_SHUTDOWN_OPTIONS, installShutdown } from '../ops/shutdown.js';
+import { CliError } from './errors.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { CliContext } from './context.js';
+import type { CliIo } from './io.js';
 import { connectRedis, loadCliConfig } from './load.js';
 import { createCliLogger } from './logging.js';
 import { configOption, parseDurationOption, parseRoles } from './options.js';
@@ -55,31 +61,72 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
   const { config } = await loadCliConfig(options.config, io);
   const logger = createCliLogger(io, { configured: config.logLevel });
   const metrics = createMetrics({ defaultMetrics: true, errorLabels: tencentErrorLabels() });
-  // Fail fast with exit 4 rather than let ioredis retry forever inside the service.
-  const preflight = await connectRedis(config.redis.url);
-  await preflight.quit();
+  // Signals first, before anything can block: a SIGTERM while Redis or Tencent keeps the start waiting stops what
+  // has started so far and exits 0, instead of the default 143.
+  const started: Partial<{ opsServer: OpsServer; service: Service; reloader: ConfigReloader }> = {};
+  const shutdown = installShutdown({
+    logger,
+    deadlineMs: options.shutdownTimeout,
+    steps: [
+      { name: 'ops server', run: async () => started.opsServer?.close() },
+      { name: 'config reloader', run: async () => started.reloader?.close() },
+      { name: 'service', run: async () => started.service?.stop() },
+    ],
+  });
+  const startup = startRun(config, options, io, logger, metrics, started);
+  const outcome = await Promise.race([
+    startup.then(() => 'started' as const),
+    shutdown.done.then(() => 'stopped' as const),
+  ]).catch(async (error: unknown) => {
+    shutdown.dispose();
+    await shutdown.shutdown('start-up failed').catch(() => undefined);
+    throw error;
+  });
+  if (outcome === 'stopped') startup.catch(() => undefined); // whatever it was still waiting for no longer matters
+  const code = await shutdown.done;
+  shutdown.dispose();
+  return code === 0 ? EXIT_CODES.ok : EXIT_CODES.failure;
+}
 
-  const service = await startService(config, {
+/**
+ * The start, in the order that reports configuration problems before anything starts: bind the ops port (a port in
+ * use or a host that is not this machine's is exit 3), reach Redis within a bound and check its durability
+ * settings, then the roles (with the per-app preflight) and the reloader. What started is put in `started` at once,
+ * so a signal in the middle stops exactly that.
+ */
+async function startRun(
+  config: LoadedConfig,
+  options: RunOptions,
+  io: CliIo,
+  logger: Logger,
+  metrics: Metrics,
+  started: Partial<{ opsServer: OpsServer; service: Service; reloader: ConfigReloader }>,
+): Promise<void> {
+  started.opsServer = await bindOpsServer(config, options.config, metrics, logger, () =>
+    started.service
+      ? // From memory: the probe must answer while a dependency hangs (roles/health.ts).
+        started.service.health.readiness()
+      : { ready: false, checks: { startup: { ok: false, reason: 'starting' } } },
+  );
+  const opsServer = started.opsServer;
+  logger.info({ http: opsServer.url, listening: opsServer.address }, `starting: ops on ${opsServer.address}`);
+
+  // Bounded (connect and first answer), exit 4: ioredis inside the service would retry forever without a word.
+  const redis = await connectRedis(config.redis.url);
+  try {
+    await checkRedisDurability(redis, config.redis.skipDurabilityCheck, logger);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+
+  started.service = await startService(config, {
     roles: options.roles,
     logger,
     metrics,
     preflight: options.preflight,
   });
-  let server;
-  try {
-    server = await startOpsServer({
-      host: config.http.host,
-      port: config.http.port,
-      registry: metrics.registry,
-      // From memory: the probe must answer while a dependency hangs (roles/health.ts).
-      readiness: async () => service.health.readiness(),
-      logger,
-    });
-  } catch (error) {
-    await service.stop();
-    throw error;
-  }
-  const reloader = createConfigReloader({
+  const service = started.service;
+  started.reloader = createConfigReloader({
     configPath: options.config,
     cwd: io.cwd,
     env: io.env,
@@ -87,16 +134,6 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
     service,
     logger,
     events: service.events,
-  });
-  const opsServer = server;
-  const shutdown = installShutdown({
-    logger,
-    deadlineMs: options.shutdownTimeout,
-    steps: [
-      { name: 'ops server', run: () => opsServer.close() },
-      { name: 'config reloader', run: () => reloader.close() },
-      { name: 'service', run: () => service.stop() },
-    ],
   });
 
   const users = config.watchlists.reduce((sum, list) => sum + list.userIds.length, 0);
@@ -111,14 +148,81 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
       })),
       roles: options.roles,
       http: opsServer.url,
+      listening: opsServer.address,
     },
     `presence-poller running: ${config.apps.length} app(s), ${config.watchlists.length} watchlist(s) with ` +
-      `${users} user(s), roles ${options.roles.join(',')}, ops on ${opsServer.url}`,
+      `${users} user(s), roles ${options.roles.join(',')}, ops listening on ${opsServer.address}`,
   );
   // The members live in Redis once synced (and a reload reads the files again): a million resolved IDs kept
   // here would only hold tens of MB of heap for the life of the process.
   for (const list of config.watchlists) list.userIds = [];
-  const code = await shutdown.done;
-  shutdown.dispose();
-  return code === 0 ? EXIT_CODES.ok : EXIT_CODES.failure;
+}
+
+/** Binds the ops server; a port in use or an address this host cannot listen on is a configuration error. */
+async function bindOpsServer(
+  config: LoadedConfig,
+  configPath: string,
+  metrics: Metrics,
+  logger: Logger,
+  readiness: () => Readiness,
+): Promise<OpsServer> {
+  const { host, port } = config.http;
+  try {
+    return await startOpsServer({
+      host,
+      port,
+      registry: metrics.registry,
+      readiness: async () => readiness(),
+      logger,
+    });
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code;
+    const why =
+      errno === 'EADDRINUSE'
+        ? `http.port ${port} is already in use on ${host}`
+        : errno === 'EACCES'
+          ? `no permission to listen on http.port ${port}`
+          : `cannot listen on http.host ${host} port ${port} (${errno ?? (error as Error).message}); use an address of this host, e.g. 0.0.0.0`;
+    throw new CliError(`${configPath}: ${why}`, EXIT_CODES.config, { cause: error });
+  }
+}
+
+/**
+ * Refuses to start where events could be lost silently (eviction on), warns where a Redis crash could lose recent
+ * writes. `skipDurabilityCheck` is for managed Redis that hides CONFIG: then a refused CONFIG GET and every
+ * finding are warnings.
+ */
+async function checkRedisDurability(redis: Redis, skip: boolean, logger: Logger): Promise<void> {
+  let settings;
+  try {
+    settings = await readDurabilitySettings(redis);
+  } catch (error) {
+    if (skip) {
+      logger.warn(
+        { err: error },
+        'cannot read the Redis durability settings (CONFIG GET refused); continuing because redis.skipDurabilityCheck is set',
+      );
+      return;
+    }
+    throw new CliError(
+      `cannot read the Redis durability settings (CONFIG GET: ${(error as Error).message}); if the Redis service ` +
+        'hides CONFIG, make sure it runs with maxmemory-policy noeviction and appendfsync always, then set ' +
+        'redis.skipDurabilityCheck: true (or PRESENCE__REDIS__SKIPDURABILITYCHECK=true)',
+      EXIT_CODES.config,
+      { cause: error },
+    );
+  }
+  const findings = judgeDurability(settings);
+  for (const finding of findings) {
+    if (finding.severity === 'warn' || skip) {
+      logger.warn({ setting: finding.setting, value: finding.value }, finding.message);
+    }
+  }
+  const refusals = findings.filter((finding) => finding.severity === 'refuse');
+  if (refusals.length > 0 && !skip) {
+    throw new CliError(
+      `${refusals.map((finding) => finding.message).join('; ')} (redis.skipDurabilityCheck: true overrides this)`,
+      EXIT_CODES.config,
+    );
+  }
 }

@@ -37,6 +37,8 @@ export interface OpsServer {
   readonly port: number;
   /** Where to reach it, e.g. `http://127.0.0.1:9464` (a wildcard host such as 0.0.0.0 is shown as 127.0.0.1). */
   readonly url: string;
+  /** The address actually bound, e.g. `0.0.0.0:9464` or `[::1]:9464`. */
+  readonly address: string;
   /** Stops accepting, ends keep-alive connections, resolves once closed. */
   close(): Promise<void>;
 }
@@ -91,6 +93,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     port,
+    address: `${host}:${port}`,
     url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
     async close() {
       if (!server.listening) return;

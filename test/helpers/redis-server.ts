@@ -26,6 +26,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Append-only persistence, fsync every write: needed by tests that restart Redis. Default true. */
   appendOnly?: boolean;
+  /** More redis-server arguments, e.g. `['--appendfsync', 'everysec']` (later ones win). */
+  extraArgs?: readonly string[];
 }
 
 /**
@@ -55,6 +57,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     'no',
     '--logfile',
     join(dir, 'redis.log'),
+    ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined;
 
