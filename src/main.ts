@@ -79,6 +79,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         name: app.name,
         shortestIntervalMs: shortestInterval(config.watchlists, app.sdkAppId),
         takingJobs: () => runtime.poller?.takingJobs() ?? false,
+        redisStatus: () => runtime.redis.status,
       });
       const stopProbe = probeAppMetrics(runtime, options.metrics);
       closers.push(async () => stopProbe());

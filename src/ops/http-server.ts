@@ -17,6 +17,8 @@ export interface ReadinessCheck {
 export interface Readiness {
   ready: boolean;
   checks: Record<string, ReadinessCheck>;
+  /** What is known of the dependencies, for people and dashboards; never part of `ready`. */
+  dependencies?: Record<string, string>;
 }
 
 export interface OpsServerOptions {

@@ -12,6 +12,10 @@
  * - `poller:<app>` (poller): the chunk worker is running (not closing or stopped).
  * - `relay:<app>` (relay): the relay loop reported within `RELAY_STALL_MS` (it reports its lease at least every
  *   third of the lease time, and every publish or failed publish).
+ *
+ * Beside the checks, `dependencies` says what the process knows of Redis (per app, the client's connection state)
+ * and Kafka (relay role: the outcome of the last publish, or the producer's connection): information for the
+ * status output, never part of `ready`. The metrics carry the same (`presence_redis_connected`, ...).
  */
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Readiness, ReadinessCheck } from '../ops/http-server.js';
@@ -25,6 +29,8 @@ export interface AppHealthInput {
   /** The shortest watchlist interval of the app; undefined when it has no watchlist. */
   shortestIntervalMs: number | undefined;
   takingJobs?: () => boolean;
+  /** The app's Redis connection state as the client knows it (ioredis `status`), read without a call. */
+  redisStatus?: () => string;
 }
 
 export interface HealthOptions {
@@ -67,6 +73,7 @@ export function createHealth(options: HealthOptions): Health {
   const has = (role: Role) => options.roles.includes(role);
   const startedAt = now();
   const states = new Map<string, AppState>();
+  let kafka = 'producer not connected yet';
   const of = (app: string) => states.get(app);
   const tick = ({ app }: { app: string }) => {
     const state = of(app);
@@ -95,9 +102,29 @@ export function createHealth(options: HealthOptions): Health {
     events.on('chunkObsolete', tick),
     events.on('chunkGivenUp', tick),
     events.on('relayLease', relayReport),
-    events.on('eventsPublished', relayReport),
-    events.on('publishFailed', relayReport),
+    events.on('eventsPublished', (event) => {
+      relayReport(event);
+      kafka = 'the last publish was acknowledged';
+    }),
+    events.on('publishFailed', (event) => {
+      relayReport(event);
+      kafka = 'the last publish failed (retrying; the outbox keeps the events)';
+    }),
+    events.on('kafkaConnection', ({ connected }) => {
+      // The producer's own view: kafkajs keeps it "connected" while brokers are gone, so a publish outcome that
+      // comes later says more.
+      kafka = connected ? 'producer connected' : 'producer disconnected';
+    }),
   ];
+
+  function dependencies(): Record<string, string> {
+    const known: Record<string, string> = {};
+    for (const { input } of states.values()) {
+      if (input.redisStatus) known[`redis:${input.name}`] = input.redisStatus();
+    }
+    if (has('relay')) known.kafka = kafka;
+    return known;
+  }
 
   function checksOf(state: AppState, at: number): Array<[string, ReadinessCheck]> {
     const { input } = state;
@@ -144,7 +171,11 @@ export function createHealth(options: HealthOptions): Health {
     readiness() {
       const at = now();
       const checks = Object.fromEntries([...states.values()].flatMap((state) => checksOf(state, at)));
-      return { ready: Object.values(checks).every((check) => check.ok), checks };
+      return {
+        ready: Object.values(checks).every((check) => check.ok),
+        checks,
+        dependencies: dependencies(),
+      };
     },
     close() {
       for (const stop of unsubscribe) stop();

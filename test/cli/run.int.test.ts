@@ -81,6 +81,7 @@ describe('presence-poller run', () => {
         'poller:demo': { ok: true },
         'relay:demo': { ok: true },
       },
+      dependencies: { 'redis:demo': 'ready', kafka: expect.any(String) },
     });
   });
 

@@ -14,6 +14,7 @@ function setup(roles: Role[], options: { intervalMs?: number; takingJobs?: () =>
     name: 'demo',
     shortestIntervalMs: options.intervalMs ?? 15_000,
     takingJobs: options.takingJobs ?? (() => true),
+    redisStatus: () => 'ready',
   });
   return {
     events,
@@ -36,6 +37,7 @@ describe('readiness from component state', () => {
         'scheduler:demo': { ok: true },
         'poller:demo': { ok: true },
       },
+      dependencies: { 'redis:demo': 'ready' },
     });
   });
 
@@ -93,14 +95,23 @@ describe('readiness from component state', () => {
       advance(RELAY_STALL_MS / 2);
       events.emit(i % 2 ? 'publishFailed' : 'relayLease', i % 2 ? { app: APP } : { app: APP, held: true });
     }
-    expect(health.readiness()).toEqual({ ready: true, checks: { 'relay:demo': { ok: true } } });
+    expect(health.readiness()).toEqual({
+      ready: true,
+      checks: { 'relay:demo': { ok: true } },
+      dependencies: {
+        'redis:demo': 'ready',
+        kafka: 'the last publish failed (retrying; the outbox keeps the events)',
+      },
+    });
+    events.emit('eventsPublished', { app: APP, kinds: ['transition'], latenciesMs: [5] });
+    expect(health.readiness().dependencies?.kafka).toBe('the last publish was acknowledged');
     advance(RELAY_STALL_MS + 1);
     expect(check('relay:demo')).toMatchObject({ ok: false });
   });
 
   it('checks only the roles this process runs', () => {
     const { health } = setup(['scheduler']);
-    expect(health.readiness()).toEqual({ ready: true, checks: {} });
+    expect(health.readiness()).toEqual({ ready: true, checks: {}, dependencies: { 'redis:demo': 'ready' } });
   });
 
   it('ignores events of apps it does not follow, and stops listening on close', () => {
