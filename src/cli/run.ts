@@ -78,8 +78,11 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
     startup.then(() => 'started' as const),
     shutdown.done.then(() => 'stopped' as const),
   ]).catch(async (error: unknown) => {
+    // Close what did start, quietly: the error itself is the one line the operator needs.
     shutdown.dispose();
-    await shutdown.shutdown('start-up failed').catch(() => undefined);
+    await started.reloader?.close().catch(() => undefined);
+    await started.service?.stop().catch(() => undefined);
+    await started.opsServer?.close().catch(() => undefined);
     throw error;
   });
   if (outcome === 'stopped') startup.catch(() => undefined); // whatever it was still waiting for no longer matters
