@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import type { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/index.js';
-import { ALL_ROLES, startService, type Role, type Service } from '../main.js';
+import { ALL_ROLES, DEFAULT_ROLES, startService, type Role, type Service } from '../main.js';
 import { startOpsServer, type OpsServer, type Readiness } from '../ops/http-server.js';
 import type { Logger } from '../ops/logger.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
@@ -20,6 +20,7 @@ import type { CliIo } from './io.js';
 import { connectRedis, loadCliConfig } from './load.js';
 import { createCliLogger } from './logging.js';
 import { configOption, parseDurationOption, parseRoles } from './options.js';
+import { readStatus } from '../roles/status.js';
 
 interface RunOptions {
   config: string;
@@ -36,7 +37,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .addOption(
       new Option('--roles <list>', `comma-separated subset of ${ALL_ROLES.join(',')}`)
         .argParser(parseRoles)
-        .default([...ALL_ROLES], 'all'),
+        .default([...DEFAULT_ROLES], DEFAULT_ROLES.join(',')),
     )
     .option(
       '--no-preflight',
@@ -105,12 +106,17 @@ async function startRun(
   metrics: Metrics,
   started: Partial<{ opsServer: OpsServer; service: Service; reloader: ConfigReloader }>,
 ): Promise<void> {
-  started.opsServer = await bindOpsServer(config, options.config, metrics, logger, () =>
-    started.service
-      ? // From memory: the probe must answer while a dependency hangs (roles/health.ts).
-        started.service.health.readiness()
-      : { ready: false, checks: { startup: { ok: false, reason: 'starting' } } },
-  );
+  started.opsServer = await bindOpsServer(config, options.config, metrics, logger, {
+    readiness: () =>
+      started.service
+        ? // From memory: the probe must answer while a dependency hangs (roles/health.ts).
+          started.service.health.readiness()
+        : { ready: false, checks: { startup: { ok: false, reason: 'starting' } } },
+    status: async () => {
+      if (!started.service) throw new Error('the service is starting');
+      return readStatus(config, started.service.apps[0]!.redis);
+    },
+  });
   const opsServer = started.opsServer;
   logger.info({ http: opsServer.url, listening: opsServer.address }, `starting: ops on ${opsServer.address}`);
 
@@ -152,6 +158,7 @@ async function startRun(
       roles: options.roles,
       http: opsServer.url,
       listening: opsServer.address,
+      ...(service.webhookUrl ? { webhook: service.webhookUrl } : {}),
     },
     `presence-poller running: ${config.apps.length} app(s), ${config.watchlists.length} watchlist(s) with ` +
       `${users} user(s), roles ${options.roles.join(',')}, ops listening on ${opsServer.address}`,
@@ -167,7 +174,7 @@ async function bindOpsServer(
   configPath: string,
   metrics: Metrics,
   logger: Logger,
-  readiness: () => Readiness,
+  answers: { readiness: () => Readiness; status: () => Promise<unknown> },
 ): Promise<OpsServer> {
   const { host, port } = config.http;
   try {
@@ -175,7 +182,8 @@ async function bindOpsServer(
       host,
       port,
       registry: metrics.registry,
-      readiness: async () => readiness(),
+      readiness: async () => answers.readiness(),
+      status: answers.status,
       logger,
     });
   } catch (error) {

@@ -58,3 +58,4 @@ export {
   type TransportFailureReason,
   type DirectTransportOptions,
 } from './transport.js';
+export { signCallback, verifyCallbackSign } from './callback-sign.js';
