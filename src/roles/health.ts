@@ -12,6 +12,8 @@
  * - `poller:<app>` (poller): the chunk worker is running (not closing or stopped).
  * - `relay:<app>` (relay): the relay loop reported within `RELAY_STALL_MS` (it reports its lease at least every
  *   third of the lease time, and every publish or failed publish).
+ * - `state:<app>` (scheduler): false while the app's states are restored from the state topic after Redis lost its
+ *   data (roles/state-recovery.ts); nothing is scheduled until the restore and the re-sync are done.
  *
  * Beside the checks, `dependencies` says what the process knows of Redis (per app, the client's connection state)
  * and Kafka (relay role: the outcome of the last publish, or the producer's connection): information for the
@@ -66,6 +68,7 @@ interface AppState {
   credentials: { accepted: true } | { accepted: false; reason: string } | undefined;
   lastTickAt: number;
   lastRelayReportAt: number;
+  recovering: boolean;
 }
 
 export function createHealth(options: HealthOptions): Health {
@@ -96,6 +99,10 @@ export function createHealth(options: HealthOptions): Health {
         accepted: false,
         reason: `the last call was refused (${kind}${errorCode === undefined ? '' : `, ErrorCode ${errorCode}`})`,
       };
+    }),
+    events.on('stateRecovery', ({ app, phase }) => {
+      const state = of(app);
+      if (state) state.recovering = phase === 'started';
     }),
     events.on('sweepDecided', tick),
     events.on('chunkObserved', tick),
@@ -147,6 +154,14 @@ export function createHealth(options: HealthOptions): Health {
         taking ? { ok: true } : { ok: false, reason: 'the chunk worker is not running' },
       ]);
     }
+    if (has('scheduler')) {
+      checks.push([
+        `state:${input.name}`,
+        state.recovering
+          ? { ok: false, reason: 'Redis lost its data: restoring states from the state topic' }
+          : { ok: true },
+      ]);
+    }
     if (has('relay')) {
       const silentMs = at - state.lastRelayReportAt;
       checks.push([
@@ -166,6 +181,7 @@ export function createHealth(options: HealthOptions): Health {
         credentials: undefined,
         lastTickAt: startedAt,
         lastRelayReportAt: startedAt,
+        recovering: false,
       });
     },
     readiness() {

@@ -79,6 +79,19 @@ describe('readiness from component state', () => {
     expect(tickBoundMs(1_000)).toBe(60_000);
   });
 
+  it('is not ready while the scheduler restores states after a Redis loss, ready again when it is done', () => {
+    const { events, health, check } = setup(['scheduler']);
+    expect(health.readiness().ready).toBe(true);
+    events.emit('stateRecovery', { app: APP, phase: 'started', restored: 0 });
+    expect(health.readiness().ready).toBe(false);
+    expect(check('state:demo')).toEqual({
+      ok: false,
+      reason: 'Redis lost its data: restoring states from the state topic',
+    });
+    events.emit('stateRecovery', { app: APP, phase: 'finished', restored: 12 });
+    expect(check('state:demo')).toEqual({ ok: true });
+  });
+
   it('fails the poller check when the chunk worker is not running', () => {
     let running = true;
     const { events, health, check } = setup(['poller'], { takingJobs: () => running });
@@ -111,7 +124,11 @@ describe('readiness from component state', () => {
 
   it('checks only the roles this process runs', () => {
     const { health } = setup(['scheduler']);
-    expect(health.readiness()).toEqual({ ready: true, checks: {}, dependencies: { 'redis:demo': 'ready' } });
+    expect(health.readiness()).toEqual({
+      ready: true,
+      checks: { 'state:demo': { ok: true } },
+      dependencies: { 'redis:demo': 'ready' },
+    });
   });
 
   it('ignores events of apps it does not follow, and stops listening on close', () => {
