@@ -109,7 +109,7 @@ export async function deploy(
     config: {
       configPath: '/dev/null',
       apps: options.apps,
-      redis: { url: infra.redis.url, prefix },
+      redis: { url: infra.redis.url, prefix, outboxWarnEntries: 1_000_000 },
       kafka: {
         brokers: infra.broker.brokers,
         clientId: `presence-${id}`,

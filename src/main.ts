@@ -12,7 +12,7 @@ import { createGiveUpWarnings } from './schedule/give-up-warnings.js';
 import { probeAppMetrics } from './roles/app-metrics.js';
 import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
-import { connectRelayProducer, startRelay } from './roles/relay.js';
+import { createRelayKafka, startRelay } from './roles/relay.js';
 import { createCloserStack, type Role } from './roles/roles.js';
 import { startScheduler, type SchedulerRole, type SchedulerRoleOptions } from './roles/scheduler.js';
 import type { SyncReport } from './state/watchlist-sync.js';
@@ -57,7 +57,9 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   const apps: AppRuntime[] = [];
   const schedulers: SchedulerRole[] = [];
   try {
-    const producer = has('relay') ? await connectRelayProducer(config, logger, events, closers) : undefined;
+    const relayKafka = has('relay')
+      ? createRelayKafka(config, logger, options.outageSummaryIntervalMs)
+      : undefined;
     for (const app of config.apps) {
       const runtime = createAppRuntime({
         config,
@@ -76,7 +78,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         schedulers.push(scheduler);
       }
       if (has('poller')) startPoller(runtime, closers, options);
-      if (producer) startRelay(runtime, producer, closers);
+      if (relayKafka) await startRelay(runtime, relayKafka, closers);
     }
   } catch (error) {
     await stop();

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerCheckConfigCommand } from './check-config.js';
+import { registerDeadLettersCommand } from './dead-letters.js';
 import type { CliContext } from './context.js';
 import { exitCodeOf } from './errors.js';
 import { EXIT_CODES, formatExitCodes, type ExitCode } from './exit-codes.js';
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerQueryCommand(program, ctx);
   registerTailCommand(program, ctx);
   registerSnapshotCommand(program, ctx);
+  registerDeadLettersCommand(program, ctx);
   registerSimulatorCommand(program, ctx);
   registerUserSigCommand(program, ctx);
   program.addHelpText(

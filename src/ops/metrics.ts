@@ -36,6 +36,10 @@ export interface Metrics {
   eventsPublished: CounterOf<'app' | 'kind'>;
   publishLatency: HistogramOf<'app'>;
   relayErrors: CounterOf<'app'>;
+  /** Events moved to the dead-letter stream (Kafka refused them as too large even alone). */
+  deadLetters: CounterOf<'app'>;
+  /** Warnings that the outbox holds more than `redis.outboxWarnEntries` events. */
+  outboxWarnings: CounterOf<'app'>;
   /** Events in the outbox stream (XLEN); a probe should set it, the relay may too. */
   outboxLength: GaugeOf<'app'>;
   /** 1 while this process holds the app's relay lease. */
@@ -273,6 +277,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ['sdk_app_id', 'kind'],
   );
   const relayErrors = counter('presence_relay_errors_total', 'Failed publish attempts (retried)', appLabels);
+  const deadLetters = counter(
+    'presence_dead_letters_total',
+    'Events moved to the dead-letter stream: Kafka refused them as too large even alone',
+    appLabels,
+  );
+  const outboxWarnings = counter(
+    'presence_outbox_warnings_total',
+    'Warnings that the outbox holds more than redis.outboxWarnEntries events (at most one a minute)',
+    appLabels,
+  );
   const configReloads = counter('presence_config_reloads_total', 'Config reloads by outcome', ['outcome']);
   const relayActive = gauge(
     'presence_relay_lease_held',
@@ -352,6 +366,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       appHistogram('presence_publish_latency_seconds', 'From the API answer to the Kafka acknowledgement'),
     ),
     relayErrors: counterOf(relayErrors),
+    deadLetters: counterOf(deadLetters),
+    outboxWarnings: counterOf(outboxWarnings),
     outboxLength: gaugeOf(outboxEntries),
     relayActive: gaugeOf(relayActive),
     configReloads: counterOf(configReloads),
@@ -379,6 +395,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         staleObservations,
         eventsRecorded,
         relayErrors,
+        deadLetters,
+        outboxWarnings,
       ])
         family.inc(appOnly, 0);
       for (const family of [relayActive, outboxEntries, outboxOldestAge, relayLeasePresent, redisConnected])

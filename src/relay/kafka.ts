@@ -148,3 +148,24 @@ export async function ensureTopics(
   });
   return missing.map((spec) => spec.topic);
 }
+
+/** Broker error types that mean "this batch or record is larger than the topic or broker accepts". */
+const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/**
+ * Whether a send failed because a record or the batch is too large: not retriable as it is, only smaller. kafkajs
+ * wraps the broker's error (KafkaJSNonRetriableError, with the protocol error as `cause`), so the chain is searched.
+ */
+export function isTooLargeError(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 10; depth++) {
+    if (typeof current !== 'object') return false;
+    const { type, cause, originalError } = current as {
+      type?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+    };
+    if (typeof type === 'string' && TOO_LARGE_TYPES.has(type)) return true;
+    current = cause ?? originalError;
+  }
+  return false;
+}

@@ -83,7 +83,11 @@ describe('loadConfig', () => {
       region: undefined,
       backupEndpoint: undefined,
     });
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'presence' });
+    expect(config.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: 'presence',
+      outboxWarnEntries: 1_000_000,
+    });
     expect(config.kafka).toEqual({
       brokers: ['127.0.0.1:9092'],
       clientId: 'presence-poller',
@@ -94,6 +98,7 @@ describe('loadConfig', () => {
       replicationFactor: -1,
       createTopics: true,
       compression: 'none',
+      maxBatchBytes: 512 * 1024,
     });
     expect(config.defaults).toEqual({
       intervalMs: 60_000,

@@ -58,7 +58,7 @@ export function testConfig(
   return {
     configPath: '/dev/null',
     apps,
-    redis: { url: redisUrl, prefix: `presence-${id}` },
+    redis: { url: redisUrl, prefix: `presence-${id}`, outboxWarnEntries: 1_000_000 },
     kafka: {
       brokers: testKafkaBrokers(),
       clientId: `presence-${id}`,
