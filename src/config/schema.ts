@@ -322,6 +322,16 @@ export const kafkaSchema = z
       .enum(KAFKA_COMPRESSIONS)
       .default('none')
       .describe('Compression of the batches the service produces: none or gzip. Default: none.'),
+    fencing: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Publish each batch in a Kafka transaction with a transactional id derived from the app, so a relay that ' +
+          'lost its lease (a paused or partitioned process) is fenced by the broker and can never land a batch ' +
+          "after the new holder's. Consumers should read with isolation.level=read_committed (KafkaJS: the " +
+          'default); read_uncommitted consumers may also see a fenced batch that was aborted. Needs the ' +
+          'WRITE/DESCRIBE ACL on the transactional id "presence-relay.<redis.prefix>.<sdkAppId>". Default: true.',
+      ),
     maxBatchBytes: z
       .int()
       .min(1_024)

@@ -105,10 +105,15 @@ export function compressionCodecOf(compression: KafkaCompression): CompressionTy
  * Idempotent, acks=-1 producer with the murmur2 partitioner (the Java client's), one request in flight: with
  * kafkajs, concurrent sends under idempotence can lose messages, so the relay sends one batch at a time.
  * `compression` applies to every `send` and `sendBatch` that does not name a codec itself, so the relay needs no
- * knowledge of it.
+ * knowledge of it (a transaction's sends name it themselves). With `transactionalId` the producer can run
+ * transactions, and a newer producer with the same id fences it at the broker.
  */
-export function createProducer(kafka: Kafka, options: { compression?: KafkaCompression } = {}): Producer {
+export function createProducer(
+  kafka: Kafka,
+  options: { compression?: KafkaCompression; transactionalId?: string | undefined } = {},
+): Producer {
   const producer = kafka.producer({
+    ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId }),
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,

@@ -252,7 +252,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (!leader) return leaseLost('while waiting for Kafka');
       try {
         await kafka.ensureTopics(topicMessages.map(({ topic }) => topic));
-        await producer.sendBatch({ topicMessages, acks: -1 });
+        await kafka.send(producer, topicMessages);
         return 'sent';
       } catch (error) {
         events.emit('publishFailed', { app });
@@ -381,6 +381,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
               continue;
             }
             logger.info({ app }, 'relay lease acquired; publishing the outbox');
+            // A producer from an earlier term may have been fenced meanwhile; a new one also fences any zombie.
+            await kafka.reset();
           }
           const raw = (await redis.xrange(keys.outbox, '-', '+', 'COUNT', batchSize)) as OutboxRow[];
           if (raw.length === 0) {

@@ -1,9 +1,10 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer, TopicMessages } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import { messageOf, type OutageLog } from '../ops/outage-log.js';
 import {
+  compressionCodecOf,
   createProducer,
   ensureTopics,
   MissingTopicsError,
@@ -18,12 +19,19 @@ import {
  */
 export interface ProducerSession {
   /**
-   * One connection attempt, for start-up: resolves whether it connected. Throws only a `MissingTopicsError`
-   * (Kafka answered, and topics the service may not create are missing: a deployment error to report at once).
+   * One attempt, for start-up, to ensure the configured topics: resolves whether Kafka answered. Throws only a
+   * `MissingTopicsError` (topics the service may not create are missing: a deployment error to report at once).
+   * It connects no producer: with fencing, connecting one fences the app's current relay, so only the lease holder
+   * connects (in `connected`).
    */
   tryConnect(): Promise<boolean>;
   /** The connected producer, connecting first (with backoff) when needed; `undefined` once `signal` aborts. */
   connected(signal: AbortSignal): Promise<Producer | undefined>;
+  /**
+   * Sends one batch with acks=-1. Fenced (a transactional id): inside a transaction, committed or aborted, so a
+   * producer fenced by a newer holder of the same id can never land it.
+   */
+  send(producer: Producer, topicMessages: TopicMessages[]): Promise<void>;
   /** Makes sure `topics` exist (created with `specOf` unless creation is off); each is checked once. */
   ensureTopics(topics: readonly string[]): Promise<void>;
   /**
@@ -46,6 +54,11 @@ export interface ProducerSessionOptions {
   logger: Logger;
   /** Kafka's outage log: a start, summaries and an end line instead of a line per attempt. */
   outage: OutageLog;
+  /**
+   * Transactional id of the app's relay producer (`kafka.fencing`): the same in every process of the app, so a
+   * new lease holder's producer fences the old one's at the broker. Absent: an idempotent producer, unfenced.
+   */
+  transactionalId?: string | undefined;
   /** Longest wait between connection attempts. Default 5 s. */
   maxBackoffMs?: number;
 }
@@ -55,6 +68,7 @@ const SOURCE = 'producer';
 export function createProducerSession(options: ProducerSessionOptions): ProducerSession {
   const { kafka, events, logger, outage, maxBackoffMs = 5_000 } = options;
   const known = new Set<string>();
+  const compression = compressionCodecOf(options.compression);
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;
 
@@ -79,7 +93,10 @@ export function createProducerSession(options: ProducerSessionOptions): Producer
 
   async function connectOnce(): Promise<Producer> {
     await ensure(options.initialTopics);
-    const next = createProducer(kafka, { compression: options.compression });
+    const next = createProducer(kafka, {
+      compression: options.compression,
+      transactionalId: options.transactionalId,
+    });
     next.on(next.events.CONNECT, () => events.emit('kafkaConnection', { connected: true }));
     next.on(next.events.DISCONNECT, () => events.emit('kafkaConnection', { connected: false }));
     try {
@@ -104,7 +121,7 @@ export function createProducerSession(options: ProducerSessionOptions): Producer
   return {
     async tryConnect() {
       try {
-        await attempt();
+        await ensure(options.initialTopics);
         return true;
       } catch (error) {
         if (error instanceof MissingTopicsError) throw error;
@@ -125,6 +142,21 @@ export function createProducerSession(options: ProducerSessionOptions): Producer
         }
       }
       return undefined;
+    },
+    async send(producer, topicMessages) {
+      if (options.transactionalId === undefined) {
+        await producer.sendBatch({ topicMessages, acks: -1 });
+        return;
+      }
+      const transaction = await producer.transaction();
+      try {
+        await transaction.sendBatch({ topicMessages, acks: -1, compression });
+        await transaction.commit();
+      } catch (error) {
+        // A fenced producer cannot abort either; the broker aborted its transaction when the new holder started.
+        await transaction.abort().catch(() => undefined);
+        throw error;
+      }
     },
     async ensureTopics(topics) {
       await ensure(topics.filter((topic) => !known.has(topic)).map((topic) => options.specOf(topic)));

@@ -33,6 +33,14 @@ export function createRelayKafka(
 }
 
 /**
+ * The transactional id of an app's relay producer: the same in every process of the deployment (the Redis prefix
+ * names the deployment), so the broker fences the producer of a relay that lost its lease.
+ */
+export function relayTransactionalId(config: LoadedConfig, sdkAppId: number): string {
+  return `presence-relay.${config.redis.prefix}.${sdkAppId}`;
+}
+
+/**
  * The relay role of one app: competes for the app's relay lease and, while it holds it, publishes the outbox to
  * Kafka in order. It gets connections of its own: behind the poller's chunk jobs on the shared one, every publish
  * would queue.
@@ -52,6 +60,7 @@ export async function startRelay(
     events,
     logger,
     outage: relayKafka.outage,
+    transactionalId: config.kafka.fencing ? relayTransactionalId(config, app.sdkAppId) : undefined,
   });
   closers.push(() => kafka.close());
   // One attempt now: missing topics that the service may not create stop the start (exit 3); Kafka unreachable

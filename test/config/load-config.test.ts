@@ -98,6 +98,7 @@ describe('loadConfig', () => {
       replicationFactor: -1,
       createTopics: true,
       compression: 'none',
+      fencing: true,
       maxBatchBytes: 512 * 1024,
     });
     expect(config.defaults).toEqual({

@@ -69,6 +69,8 @@ export function testConfig(
       replicationFactor: 1,
       createTopics: true,
       compression: 'none',
+      fencing: true,
+      maxBatchBytes: 512 * 1024,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
