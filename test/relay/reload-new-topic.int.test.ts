@@ -1,4 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createFlowEvents } from '../../src/ops/flow-events.js';
+import { createSilentLogger } from '../../src/ops/logger.js';
+import { createOutageLog } from '../../src/ops/outage-log.js';
+import { createKafka, MissingTopicsError } from '../../src/relay/kafka.js';
+import { createProducerSession } from '../../src/relay/producer-session.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import {
   simulatorApp,
@@ -7,7 +12,7 @@ import {
   testConfig,
   userIds,
 } from '../helpers/pipeline.js';
-import { onTeardown, testKafka, uniqueName } from '../helpers/services.js';
+import { onTeardown, testKafka, testKafkaBrokers, uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe('relay: a watchlist with a new topic added by a reload', () => {
@@ -51,5 +56,29 @@ describe('relay: a watchlist with a new topic added by a reload', () => {
       () => transitions().some((e) => e.userId === userId && e.kind === 'transition' && e.to === to),
       { timeoutMs: 30_000, description: 'a base user’s transition after the reload' },
     );
+  });
+
+  it('with topic creation off, a missing topic stops the relay’s sends with an error that names it', async () => {
+    const logger = createSilentLogger();
+    const known = uniqueName('reload.known');
+    const missing = uniqueName('reload.missing');
+    const admin = testKafka().admin();
+    await admin.connect();
+    onTeardown(() => admin.disconnect());
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: known, numPartitions: 1 }] });
+    const session = createProducerSession({
+      kafka: createKafka({ brokers: testKafkaBrokers(), clientId: uniqueName('missing') }, logger),
+      initialTopics: [{ topic: known, numPartitions: 1, replicationFactor: 1 }],
+      specOf: (topic) => ({ topic, numPartitions: 1, replicationFactor: 1 }),
+      createTopics: false,
+      compression: 'none',
+      events: createFlowEvents(),
+      logger,
+      outage: createOutageLog({ logger, dependency: 'kafka' }),
+    });
+    onTeardown(() => session.close());
+    expect(await session.tryConnect()).toBe(true);
+    await expect(session.ensureTopics([known, missing])).rejects.toThrow(new MissingTopicsError([missing]));
+    expect(await admin.listTopics()).not.toContain(missing);
   });
 });

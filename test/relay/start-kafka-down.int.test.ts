@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createSilentLogger } from '../../src/ops/logger.js';
+import { createLogger } from '../../src/ops/logger.js';
 import type { FlowEventMap } from '../../src/ops/flow-events.js';
 import { compareWithGroundTruth } from '../helpers/ground-truth.js';
+import { captureLogLines } from '../ops/log-lines.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { startKafkaBroker } from '../helpers/kafka-broker.js';
 import {
@@ -28,7 +29,10 @@ describe('starting with Kafka down', () => {
     const states = new Map(users.map((id) => [id, simulator.getUserState(id)!.state]));
 
     // Before: `run` with the relay role failed to start (exit 4) while Kafka was unreachable.
-    const service = await startTestService(config, { logger: createSilentLogger() });
+    const capture = captureLogLines();
+    const service = await startTestService(config, {
+      logger: createLogger({ level: 'info', destination: capture.stream }),
+    });
     onTeardown(() => service.stop());
     const warnings: Array<FlowEventMap['outboxOverWarnLevel']> = [];
     service.events.on('outboxOverWarnLevel', (warning) => warnings.push(warning));
@@ -65,6 +69,13 @@ describe('starting with Kafka down', () => {
       description: 'every event published once Kafka is up',
     });
     await waitFor(async () => (await redis.xlen(keys.outbox)) === 0, { description: 'the outbox drained' });
+
+    // The outage is a start line and an end line (no summary: shorter than the default minute), not one per retry.
+    const kafkaLines = (state: string) =>
+      capture.lines().filter((line) => line.dependency === 'kafka' && line.outage === state);
+    await waitFor(() => kafkaLines('ended').length > 0, { description: 'the Kafka outage end line' });
+    expect(kafkaLines('started')).toHaveLength(1);
+    expect(kafkaLines('ended')).toHaveLength(1);
 
     const report = compareWithGroundTruth(states, simulator.changeLog(), published());
     expect(report.mismatches).toEqual([]);
