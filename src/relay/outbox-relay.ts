@@ -246,10 +246,12 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       // A relay that lost its lease (e.g. while Kafka was down) must stop: the new holder publishes this batch, and
       // a late copy from here could land after the holder's newer events.
       if (attempt > 0 && !(leader && (await holdLease()))) return leaseLost('while retrying');
-      const producer = await kafka.connected(stopController.signal);
+      // Waiting for Kafka is the relay working as intended: it keeps reporting that it is alive meanwhile.
+      const producer = await kafka.connected(stopController.signal, () => events.emit('relayLoop', { app }));
       if (!producer) throw new Error('relay stopped before Kafka could be reached');
       // Waiting for Kafka may have outlasted the lease (the renewal timer clears `leader`).
       if (!leader) return leaseLost('while waiting for Kafka');
+      events.emit('relayLoop', { app });
       try {
         await kafka.ensureTopics(topicMessages.map(({ topic }) => topic));
         await kafka.send(producer, topicMessages);

@@ -25,8 +25,11 @@ export interface ProducerSession {
    * connects (in `connected`).
    */
   tryConnect(): Promise<boolean>;
-  /** The connected producer, connecting first (with backoff) when needed; `undefined` once `signal` aborts. */
-  connected(signal: AbortSignal): Promise<Producer | undefined>;
+  /**
+   * The connected producer, connecting first (with backoff) when needed; `undefined` once `signal` aborts.
+   * `onRetry` runs after each failed attempt (the relay reports its liveness there while Kafka is down).
+   */
+  connected(signal: AbortSignal, onRetry?: () => void): Promise<Producer | undefined>;
   /**
    * Sends one batch with acks=-1. Fenced (a transactional id): inside a transaction, committed or aborted, so a
    * producer fenced by a newer holder of the same id can never land it.
@@ -129,7 +132,7 @@ export function createProducerSession(options: ProducerSessionOptions): Producer
         return false;
       }
     },
-    async connected(signal) {
+    async connected(signal, onRetry) {
       for (let failures = 0; !signal.aborted; failures++) {
         if (producer) return producer;
         try {
@@ -137,6 +140,7 @@ export function createProducerSession(options: ProducerSessionOptions): Producer
         } catch (error) {
           // Topics missing with creation off is logged like an outage too: the relay waits until they exist.
           outage.failure(error, SOURCE);
+          onRetry?.();
           const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** failures);
           await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
         }

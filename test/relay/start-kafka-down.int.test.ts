@@ -37,6 +37,8 @@ describe('starting with Kafka down', () => {
     const warnings: Array<FlowEventMap['outboxOverWarnLevel']> = [];
     service.events.on('outboxOverWarnLevel', (warning) => warnings.push(warning));
     const { redis, keys } = service.apps[0]!;
+    let relayLoops = 0;
+    service.events.on('relayLoop', () => (relayLoops += 1));
 
     // It polls: the snapshots wait in the outbox, then changes made during the outage join them.
     await waitFor(async () => (await redis.xlen(keys.outbox)) >= users.length, {
@@ -52,6 +54,12 @@ describe('starting with Kafka down', () => {
     });
     await waitFor(() => warnings.length > 0, { timeoutMs: 30_000, description: 'the outbox growth warning' });
     expect(warnings[0]!.entries).toBeGreaterThan(100);
+    // The relay reports that it is alive while it waits for Kafka (readiness must not fail for a Kafka outage).
+    const loopsSoFar = relayLoops;
+    await waitFor(() => relayLoops >= loopsSoFar + 3, {
+      timeoutMs: 30_000,
+      description: 'relayLoop events while Kafka is down',
+    });
 
     await broker.start();
     // The relay creates the topics once it reaches Kafka; the consumer subscribes after that.
@@ -81,5 +89,5 @@ describe('starting with Kafka down', () => {
     expect(report.mismatches).toEqual([]);
     expect(report.outOfOrder).toEqual([]);
     expect(report.compared).toBe(users.length + changed.length);
-  });
+  }, 180_000);
 });
