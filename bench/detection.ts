@@ -75,7 +75,7 @@ async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined):
   const config: LoadedConfig = {
     configPath: '/dev/null',
     apps: [benchApp(simulator.url, { ...DEFAULT_SIMULATOR_APP, callsPerSecond: 200 })],
-    redis: { url: infra.redis.url, prefix: id, skipDurabilityCheck: false },
+    redis: { url: infra.redis.url, prefix: id, skipDurabilityCheck: false, outboxWarnEntries: 1_000_000 },
     kafka: {
       brokers: infra.broker.brokers,
       clientId: id,
@@ -86,6 +86,8 @@ async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined):
       replicationFactor: 1,
       createTopics: true,
       compression: 'none',
+      fencing: true,
+      maxBatchBytes: 512 * 1024,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
     http: { host: '127.0.0.1', port: 0 },

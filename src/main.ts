@@ -13,7 +13,7 @@ import { probeAppMetrics } from './roles/app-metrics.js';
 import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
 import { createHealth, type Health } from './roles/health.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
-import { connectRelayProducer, startRelay } from './roles/relay.js';
+import { createRelayKafka, startRelay } from './roles/relay.js';
 import { createCloserStack, type Role } from './roles/roles.js';
 import { startHeartbeats } from './roles/heartbeat.js';
 import { startWebhookRole } from './roles/webhook.js';
@@ -68,7 +68,9 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   const schedulers: SchedulerRole[] = [];
   let webhookUrl: string | undefined;
   try {
-    const producer = has('relay') ? await connectRelayProducer(config, logger, events, closers) : undefined;
+    const relayKafka = has('relay')
+      ? createRelayKafka(config, logger, options.outageSummaryIntervalMs)
+      : undefined;
     for (const app of config.apps) {
       const runtime = createAppRuntime({
         config,
@@ -94,9 +96,9 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         schedulers.push(scheduler);
       }
       if (has('poller')) await startPoller(runtime, closers, options);
-      if (producer) startRelay(runtime, producer, closers);
+      if (relayKafka) await startRelay(runtime, relayKafka, closers);
     }
-    if (producer) closers.push(startHeartbeats(apps));
+    if (relayKafka) closers.push(startHeartbeats(apps));
     if (has('webhook')) {
       const webhook = await startWebhookRole(apps, config, events, logger);
       closers.push(webhook.close);

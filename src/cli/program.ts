@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { buildInfo } from '../ops/build-info.js';
 import { registerCheckConfigCommand } from './check-config.js';
+import { registerDeadLettersCommand } from './dead-letters.js';
 import type { CliContext } from './context.js';
 import { exitCodeOf } from './errors.js';
 import { EXIT_CODES, formatExitCodes, type ExitCode } from './exit-codes.js';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTailCommand(program, ctx);
   registerSnapshotCommand(program, ctx);
   registerStatusCommand(program, ctx);
+  registerDeadLettersCommand(program, ctx);
   registerSimulatorCommand(program, ctx);
   registerUserSigCommand(program, ctx);
   program.addHelpText(

@@ -224,6 +224,15 @@ export const redisSchema = z
           'Redis may evict keys. For a managed Redis that hides CONFIG: true turns a refused CONFIG GET, and every ' +
           'finding, into a warning. Default: false.',
       ),
+    outboxWarnEntries: z
+      .int()
+      .min(1)
+      .default(1_000_000)
+      .describe(
+        'Outbox length (events waiting for Kafka) above which the relay warns, at most once a minute, and counts ' +
+          'presence_outbox_warnings_total: the outbox grows while Kafka is down, and Redis memory with it (~300 ' +
+          'bytes an event). Default: 1000000.',
+      ),
   })
   .describe('Redis: shared state, outbox, job queues.');
 
@@ -350,6 +359,27 @@ export const kafkaSchema = z
       .enum(KAFKA_COMPRESSIONS)
       .default('none')
       .describe('Compression of the batches the service produces: none or gzip. Default: none.'),
+    fencing: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Publish each batch in a Kafka transaction with a transactional id derived from the app, so a relay that ' +
+          'lost its lease (a paused or partitioned process) is fenced by the broker and can never land a batch ' +
+          "after the new holder's. Consumers should read with isolation.level=read_committed (KafkaJS: the " +
+          'default); read_uncommitted consumers may also see a fenced batch that was aborted. Needs the ' +
+          'WRITE/DESCRIBE ACL on the transactional id "presence-relay.<redis.prefix>.<sdkAppId>". Default: true.',
+      ),
+    maxBatchBytes: z
+      .int()
+      .min(1_024)
+      .max(64 * 1024 * 1024)
+      .default(512 * 1024)
+      .describe(
+        'Most bytes (keys, values, headers, before compression) the relay sends in one batch, besides at most 1,000 ' +
+          "events; keep it under the brokers' message.max.bytes and the topics' max.message.bytes. A batch Kafka " +
+          'still refuses as too large is split in halves; one event too large alone goes to the dead-letter stream. ' +
+          'Default: 524288 (512 KiB).',
+      ),
   })
   .describe('Kafka: where transitions are published.');
 

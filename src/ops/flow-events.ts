@@ -33,10 +33,16 @@ export interface FlowEventMap {
   schedulerRepaired: { app: string; watchlist: string };
   /** Kafka acknowledged a batch of events. */
   eventsPublished: { app: string; kinds: readonly string[]; latenciesMs: readonly number[] };
-  /** A publish attempt failed (it is retried). */
+  /** A publish attempt failed (it is retried, or split when Kafka refused it as too large). */
   publishFailed: { app: string };
+  /** An event Kafka refuses as too large even alone was moved to the dead-letter stream. */
+  eventDeadLettered: { app: string };
   /** The relay's Kafka producer connected or lost its connection. */
   kafkaConnection: { connected: boolean };
+  /** The outbox holds more than `redis.outboxWarnEntries` events (reported at most once a minute). */
+  outboxOverWarnLevel: { app: string; entries: number };
+  /** One iteration of an app's relay loop began (liveness: it keeps coming while the relay is not stuck). */
+  relayLoop: { app: string };
   /** This process took or lost the relay lease. */
   relayLease: { app: string; held: boolean };
   /** Redis was found without the app's data while the service ran (see roles/state-recovery.ts). */

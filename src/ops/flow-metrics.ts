@@ -40,6 +40,8 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
       for (const latencyMs of latenciesMs) metrics.publishLatency.observe({ app }, latencyMs / 1000);
     }),
     events.on('publishFailed', ({ app }) => metrics.relayErrors.inc({ app })),
+    events.on('eventDeadLettered', ({ app }) => metrics.deadLetters.inc({ app })),
+    events.on('outboxOverWarnLevel', ({ app }) => metrics.outboxWarnings.inc({ app })),
     events.on('kafkaConnection', ({ connected }) => metrics.kafkaConnected.set({}, connected ? 1 : 0)),
     events.on('relayLease', ({ app, held }) => metrics.relayActive.set({ app }, held ? 1 : 0)),
     events.on('callbackReceived', ({ outcome }) => metrics.callbacks.inc({ outcome })),

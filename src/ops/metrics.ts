@@ -52,6 +52,10 @@ export interface Metrics {
   statesRestored: CounterOf<'app'>;
   /** 1 while the app's states are being restored (nothing is scheduled meanwhile). */
   stateRecovering: GaugeOf<'app'>;
+  /** Events moved to the dead-letter stream (Kafka refused them as too large even alone). */
+  deadLetters: CounterOf<'app'>;
+  /** Warnings that the outbox holds more than `redis.outboxWarnEntries` events. */
+  outboxWarnings: CounterOf<'app'>;
   /** Events in the outbox stream (XLEN); a probe should set it, the relay may too. */
   outboxLength: GaugeOf<'app'>;
   /** 1 while this process holds the app's relay lease. */
@@ -315,6 +319,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     "1 while the app's states are restored from the state topic",
     appLabels,
   );
+  const deadLetters = counter(
+    'presence_dead_letters_total',
+    'Events moved to the dead-letter stream: Kafka refused them as too large even alone',
+    appLabels,
+  );
+  const outboxWarnings = counter(
+    'presence_outbox_warnings_total',
+    'Warnings that the outbox holds more than redis.outboxWarnEntries events (at most one a minute)',
+    appLabels,
+  );
   const configReloads = counter('presence_config_reloads_total', 'Config reloads by outcome', ['outcome']);
   const relayActive = gauge(
     'presence_relay_lease_held',
@@ -405,6 +419,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     redisDataLosses: counterOf(redisDataLosses),
     statesRestored: counterOf(statesRestored),
     stateRecovering: gaugeOf(stateRecovering),
+    deadLetters: counterOf(deadLetters),
+    outboxWarnings: counterOf(outboxWarnings),
     outboxLength: gaugeOf(outboxEntries),
     relayActive: gaugeOf(relayActive),
     configReloads: counterOf(configReloads),
@@ -435,6 +451,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         relayErrors,
         redisDataLosses,
         statesRestored,
+        deadLetters,
+        outboxWarnings,
       ])
         family.inc(appOnly, 0);
       for (const family of [

@@ -19,6 +19,11 @@ export interface AppKeys {
   outbox: string;
   /** Hash: relay bookkeeping (last published id, counters). */
   relayState: string;
+  /**
+   * Stream of outbox entries Kafka refused for their size (a record larger than the topic accepts): kept with
+   * their original fields so `presence-poller dead-letters replay` can put them back in the outbox.
+   */
+  deadLetters: string;
   /** String: the relay lease (value = holder token, `<host>:<pid>:<random>`). */
   relayLease: string;
   /** Hash: the outcome of the app's last calls (`lastOkAt`, `lastFailedAt`, `lastFailureKind`, `lastFailureCode`). */
@@ -76,6 +81,7 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     bullPrefix: `${tag}:bull`,
     outbox: `${tag}:outbox`,
     relayState: `${tag}:relay`,
+    deadLetters: `${tag}:dead-letters`,
     relayLease: `${tag}:relay:lease`,
     callStatus: `${tag}:call-status`,
     pacer: `${tag}:pacer`,

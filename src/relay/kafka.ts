@@ -105,10 +105,15 @@ export function compressionCodecOf(compression: KafkaCompression): CompressionTy
  * Idempotent, acks=-1 producer with the murmur2 partitioner (the Java client's), one request in flight: with
  * kafkajs, concurrent sends under idempotence can lose messages, so the relay sends one batch at a time.
  * `compression` applies to every `send` and `sendBatch` that does not name a codec itself, so the relay needs no
- * knowledge of it.
+ * knowledge of it (a transaction's sends name it themselves). With `transactionalId` the producer can run
+ * transactions, and a newer producer with the same id fences it at the broker.
  */
-export function createProducer(kafka: Kafka, options: { compression?: KafkaCompression } = {}): Producer {
+export function createProducer(
+  kafka: Kafka,
+  options: { compression?: KafkaCompression; transactionalId?: string | undefined } = {},
+): Producer {
   const producer = kafka.producer({
+    ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId }),
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -147,4 +152,25 @@ export async function ensureTopics(
     })),
   });
   return missing.map((spec) => spec.topic);
+}
+
+/** Broker error types that mean "this batch or record is larger than the topic or broker accepts". */
+const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/**
+ * Whether a send failed because a record or the batch is too large: not retriable as it is, only smaller. kafkajs
+ * wraps the broker's error (KafkaJSNonRetriableError, with the protocol error as `cause`), so the chain is searched.
+ */
+export function isTooLargeError(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 10; depth++) {
+    if (typeof current !== 'object') return false;
+    const { type, cause, originalError } = current as {
+      type?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+    };
+    if (typeof type === 'string' && TOO_LARGE_TYPES.has(type)) return true;
+    current = cause ?? originalError;
+  }
+  return false;
 }

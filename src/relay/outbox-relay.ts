@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Message, Producer } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cloudEventHeaders } from '../events/cloudevents.js';
+import { eventIdOf } from '../events/event.js';
 import {
   parseOutboxEntry,
   toCurrentState,
@@ -13,7 +14,87 @@ import type { Logger } from '../ops/logger.js';
 import type { AppKeys } from '../redis/keys.js';
 import { createLease } from '../redis/lease.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
+import { isTooLargeError } from './kafka.js';
+import type { ProducerSession } from './producer-session.js';
 import type { WatchlistName, WatchlistRegistry } from '../state/watchlist-registry.js';
+
+/** `kafka.maxBatchBytes` default: half of the broker's default `message.max.bytes` (~1 MiB). */
+export const DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
+
+/** `redis.outboxWarnEntries` default. */
+export const DEFAULT_OUTBOX_WARN_ENTRIES = 1_000_000;
+const OUTBOX_WARNING_INTERVAL_MS = 60_000;
+
+/** An XRANGE row of the outbox: `[id, [field, value, ...]]`. */
+type OutboxRow = [string, string[]];
+
+interface TopicRecord {
+  topic: string;
+  message: Message;
+}
+
+/** An outbox entry on its way to Kafka: its records, their size, and its raw fields (for the dead-letter stream). */
+interface PendingEntry {
+  entry: OutboxEntry;
+  fields: string[];
+  eventId: string;
+  records: TopicRecord[];
+  bytes: number;
+}
+
+/** Kafka's per-record overhead in a v2 record batch is at most ~20 bytes, plus ~10 per header: rounded up. */
+const RECORD_OVERHEAD_BYTES = 64;
+
+/** The bytes a record adds to a batch, before compression (an estimate that errs on the large side). */
+function recordBytes(message: Message): number {
+  let bytes = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes +=
+      16 +
+      Buffer.byteLength(name) +
+      (Array.isArray(value) ? value : [value]).reduce(
+        (sum: number, item) => sum + byteLength(item as string | Buffer | undefined),
+        0,
+      );
+  }
+  return bytes;
+}
+
+function byteLength(value: string | Buffer | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/** Consecutive batches of at most `maxBytes` each (an entry larger than that is a batch of its own). */
+function byteCappedBatches(entries: PendingEntry[], maxBytes: number): PendingEntry[][] {
+  const batches: PendingEntry[][] = [];
+  let current: PendingEntry[] = [];
+  let bytes = 0;
+  for (const pending of entries) {
+    if (current.length > 0 && bytes + pending.bytes > maxBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(pending);
+    bytes += pending.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** The batch's records grouped by topic, in outbox order within each topic (what `sendBatch` takes). */
+function groupByTopic(batch: PendingEntry[]): Array<{ topic: string; messages: Message[] }> {
+  const byTopic = new Map<string, Message[]>();
+  for (const { records } of batch) {
+    for (const { topic, message } of records) {
+      const list = byTopic.get(topic);
+      if (list) list.push(message);
+      else byTopic.set(topic, [message]);
+    }
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
 
 export interface RelayOptions {
   sdkAppId: number;
@@ -23,10 +104,20 @@ export interface RelayOptions {
   stateTopic: string;
   /** Entries per Kafka batch. Default 1000. */
   batchSize?: number;
+  /**
+   * Bytes per Kafka batch (keys, values, headers and per-record overhead, before compression); a batch holds at
+   * least one entry whatever its size. Default 512 KiB (`kafka.maxBatchBytes`).
+   */
+  maxBatchBytes?: number;
   /** Lease time; renewed every third of it. Default 10 s. */
   leaseMs?: number;
   /** Longest wait between publish retries while Kafka is unavailable. Default 5 s. */
   maxBackoffMs?: number;
+  /**
+   * Outbox length above which the relay warns (at most once a minute) that events pile up, long before Redis
+   * memory is at risk (`redis.outboxWarnEntries`). Default 1,000,000.
+   */
+  outboxWarnEntries?: number;
 }
 
 export interface RelayDeps {
@@ -35,7 +126,8 @@ export interface RelayDeps {
   blockingRedis: Redis;
   keys: AppKeys;
   registry: WatchlistRegistry;
-  producer: Producer;
+  /** The app's producer, connected when Kafka can be reached; topics are ensured through it before first use. */
+  kafka: ProducerSession;
   events: FlowEvents;
   logger: Logger;
 }
@@ -50,6 +142,7 @@ export interface OutboxRelay {
 
 const SCRIPTS = {
   presenceTrimOutbox: { source: 'relay/trim-outbox', numberOfKeys: 3 },
+  presenceDeadLetter: { source: 'relay/dead-letter', numberOfKeys: 4 },
 } satisfies Record<string, ScriptSpec>;
 
 /**
@@ -58,14 +151,16 @@ const SCRIPTS = {
  * has the same eventId. One batch in flight keeps every user's events in seq order.
  */
 export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): OutboxRelay {
-  const { redis, blockingRedis, keys, registry, producer, events, logger } = deps;
+  const { redis, blockingRedis, keys, registry, kafka, events, logger } = deps;
   const {
     sdkAppId,
     transitionsTopic,
     stateTopic,
     batchSize = 1_000,
+    maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
     leaseMs = 10_000,
     maxBackoffMs = 5_000,
+    outboxWarnEntries = DEFAULT_OUTBOX_WARN_ENTRIES,
   } = options;
   const app = String(sdkAppId);
   const stopController = new AbortController();
@@ -84,68 +179,129 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     }
   }
 
-  async function toMessages(entries: OutboxEntry[]) {
-    const byTopic = new Map<string, Message[]>();
-    const add = (topic: string, message: Message) => {
-      const list = byTopic.get(topic) ?? [];
-      list.push(message);
-      byTopic.set(topic, list);
-    };
-    await learnWatchlistNames(entries);
-    for (const entry of entries) {
-      const watchlists = entry.watchlistIds.map((id) => names.get(id) ?? { name: `#${id}` });
-      const event = toPresenceEvent(
-        entry,
-        sdkAppId,
-        watchlists.map((w) => w.name),
-      );
-      const headers = cloudEventHeaders(event);
-      const value = JSON.stringify(event);
-      const topics = new Set(watchlists.map((w) => w.topic ?? transitionsTopic));
-      if (topics.size === 0) topics.add(transitionsTopic);
-      for (const topic of topics) add(topic, { key: event.userId, value, headers });
-      const current = toCurrentState(event);
-      add(stateTopic, {
-        key: event.userId,
-        value: current === null ? null : JSON.stringify(current),
-        headers,
-      });
-    }
-    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  /** The Kafka records of one outbox entry: its event on each of its topics, and its state record. */
+  function recordsOf(entry: OutboxEntry): TopicRecord[] {
+    const records: TopicRecord[] = [];
+    const watchlists = entry.watchlistIds.map((id) => names.get(id) ?? { name: `#${id}` });
+    const event = toPresenceEvent(
+      entry,
+      sdkAppId,
+      watchlists.map((w) => w.name),
+    );
+    const headers = cloudEventHeaders(event);
+    const value = JSON.stringify(event);
+    const topics = new Set(watchlists.map((w) => w.topic ?? transitionsTopic));
+    if (topics.size === 0) topics.add(transitionsTopic);
+    for (const topic of topics) records.push({ topic, message: { key: event.userId, value, headers } });
+    const current = toCurrentState(event);
+    records.push({
+      topic: stateTopic,
+      message: { key: event.userId, value: current === null ? null : JSON.stringify(current), headers },
+    });
+    return records;
   }
 
-  async function publish(entries: OutboxEntry[]): Promise<void> {
-    const topicMessages = await toMessages(entries);
+  function toPending(row: OutboxRow): PendingEntry {
+    const entry = parseOutboxEntry(row);
+    const records = recordsOf(entry);
+    return {
+      entry,
+      fields: row[1],
+      eventId: eventIdOf(sdkAppId, entry.userId, entry.epoch, entry.seq),
+      records,
+      bytes: records.reduce((sum, record) => sum + recordBytes(record.message), 0),
+    };
+  }
+
+  /**
+   * Publishes one outbox read: in batches of at most `maxBatchBytes` (always at least one entry), one after the
+   * other, so every user's events keep their order. Stops at the first batch it may not finish (lease lost).
+   */
+  async function publish(rows: OutboxRow[]): Promise<void> {
+    await learnWatchlistNames(rows.map(parseOutboxEntry));
+    for (const batch of byteCappedBatches(rows.map(toPending), maxBatchBytes)) {
+      if (!(await publishBatch(batch))) return;
+    }
+  }
+
+  /**
+   * Sends a batch and trims it. A batch Kafka refuses as too large is split in halves, first half first (order
+   * kept); a single entry that is still too large goes to the dead-letter stream, and the entries after it go on.
+   * Returns false when the lease was lost (the new holder takes over from the outbox).
+   */
+  async function publishBatch(batch: PendingEntry[]): Promise<boolean> {
+    const outcome = await sendWithRetry(batch);
+    if (outcome === 'leaseLost') return false;
+    if (outcome === 'tooLarge') {
+      if (batch.length === 1) return deadLetter(batch[0]!);
+      const half = Math.ceil(batch.length / 2);
+      return (await publishBatch(batch.slice(0, half))) && publishBatch(batch.slice(half));
+    }
+    return trim(batch);
+  }
+
+  async function sendWithRetry(batch: PendingEntry[]): Promise<'sent' | 'tooLarge' | 'leaseLost'> {
+    const topicMessages = groupByTopic(batch);
     for (let attempt = 0; ; attempt++) {
       // A relay that lost its lease (e.g. while Kafka was down) must stop: the new holder publishes this batch, and
       // a late copy from here could land after the holder's newer events.
-      if (attempt > 0 && !(leader && (await holdLease()))) {
-        leader = false;
-        logger.warn({ app }, 'relay lease lost while retrying; leaving the batch to the new holder');
-        return;
-      }
+      if (attempt > 0 && !(leader && (await holdLease()))) return leaseLost('while retrying');
+      // Waiting for Kafka is the relay working as intended: it keeps reporting that it is alive meanwhile.
+      const producer = await kafka.connected(stopController.signal, () => events.emit('relayLoop', { app }));
+      if (!producer) throw new Error('relay stopped before Kafka could be reached');
+      // Waiting for Kafka may have outlasted the lease (the renewal timer clears `leader`).
+      if (!leader) return leaseLost('while waiting for Kafka');
+      events.emit('relayLoop', { app });
       try {
-        await producer.sendBatch({ topicMessages, acks: -1 });
-        break;
+        await kafka.ensureTopics(topicMessages.map(({ topic }) => topic));
+        await kafka.send(producer, topicMessages);
+        return 'sent';
       } catch (error) {
         events.emit('publishFailed', { app });
+        // A failed send may have landed on some partitions: kafkajs then rolls back every partition's sequence
+        // number and the broker refuses the next send as out of order. A new producer (new id) starts clean.
+        await kafka.reset();
+        if (isTooLargeError(error)) return 'tooLarge';
         if (stopController.signal.aborted) throw error;
         const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
         logger.warn(
-          { app, err: error, attempt, backoffMs, pending: entries.length },
+          { app, err: error, attempt, backoffMs, pending: batch.length },
           'Kafka publish failed; retrying the same batch',
         );
         await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
         if (stopController.signal.aborted) throw error;
       }
     }
+  }
+
+  function leaseLost(when: string): 'leaseLost' {
+    leader = false;
+    logger.warn({ app }, `relay lease lost ${when}; leaving the batch to the new holder`);
+    return 'leaseLost';
+  }
+
+  let lastOutboxWarningAt = 0;
+  /** Warns (at most once a minute) while the outbox holds more than `outboxWarnEntries`: Kafka is not keeping up. */
+  async function checkOutboxGrowth(): Promise<void> {
+    const entries = await redis.xlen(keys.outbox);
+    if (entries <= outboxWarnEntries || Date.now() - lastOutboxWarningAt < OUTBOX_WARNING_INTERVAL_MS) return;
+    lastOutboxWarningAt = Date.now();
+    events.emit('outboxOverWarnLevel', { app, entries });
+    logger.warn(
+      { app, entries, outboxWarnEntries },
+      'the outbox holds more events than redis.outboxWarnEntries: Kafka is not taking them (see the outage ' +
+        'lines); Redis memory grows with every event until it does',
+    );
+  }
+
+  async function trim(batch: PendingEntry[]): Promise<boolean> {
     const ackedAt = Date.now();
     const deleted = await scripts.presenceTrimOutbox(
       keys.relayLease,
       keys.outbox,
       keys.relayState,
       lease.token,
-      ...entries.map((e) => e.id),
+      ...batch.map((pending) => pending.entry.id),
     );
     if (deleted === -1) {
       leader = false;
@@ -153,13 +309,47 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         { app },
         'relay lease lost before trimming; the new holder will publish the batch again (same eventIds)',
       );
-      return;
+      return false;
     }
     events.emit('eventsPublished', {
       app,
-      kinds: entries.map((entry) => entry.kind),
-      latenciesMs: entries.map((entry) => ackedAt - entry.observedAtMs),
+      kinds: batch.map((pending) => pending.entry.kind),
+      latenciesMs: batch.map((pending) => ackedAt - pending.entry.observedAtMs),
     });
+    return true;
+  }
+
+  /**
+   * Moves an entry Kafka refuses even alone out of the way, so it cannot block the app's other events. Its user's
+   * later events still publish: consumers see a gap in that user's `seq` (README "Dead letters").
+   */
+  async function deadLetter(pending: PendingEntry): Promise<boolean> {
+    const reason = `Kafka refused the record as too large (${pending.bytes} bytes)`;
+    const moved = await scripts.presenceDeadLetter(
+      keys.relayLease,
+      keys.outbox,
+      keys.deadLetters,
+      keys.relayState,
+      lease.token,
+      pending.entry.id,
+      pending.eventId,
+      reason,
+      ...pending.fields,
+    );
+    if (moved === -1) {
+      leader = false;
+      logger.warn({ app }, 'relay lease lost before dead-lettering; leaving the entry to the new holder');
+      return false;
+    }
+    if (moved === 1) {
+      events.emit('eventDeadLettered', { app });
+      logger.error(
+        { app, eventId: pending.eventId, bytes: pending.bytes },
+        "event moved to the dead-letter stream: Kafka refuses it as too large even alone (raise the topic's " +
+          'max.message.bytes, then run `presence-poller dead-letters replay`)',
+      );
+    }
+    return true;
   }
 
   async function loop(): Promise<void> {
@@ -167,6 +357,9 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     const renew = setInterval(
       () => {
         if (!leader) return;
+        checkOutboxGrowth().catch((error: unknown) =>
+          logger.warn({ app, err: error }, 'reading the outbox length failed'),
+        );
         holdLease()
           .then((held) => {
             if (!held) logger.warn({ app }, 'relay lease taken over by another process');
@@ -179,6 +372,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     );
     try {
       while (!signal.aborted) {
+        // Liveness: an iteration that never comes back (a hung call) stops these events.
+        events.emit('relayLoop', { app });
         try {
           if (!leader) {
             leader = await holdLease();
@@ -188,17 +383,17 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
               continue;
             }
             logger.info({ app }, 'relay lease acquired; publishing the outbox');
+            // A producer from an earlier term may have been fenced meanwhile; a new one also fences any zombie.
+            await kafka.reset();
           }
-          const raw = (await redis.xrange(keys.outbox, '-', '+', 'COUNT', batchSize)) as Array<
-            [string, string[]]
-          >;
+          const raw = (await redis.xrange(keys.outbox, '-', '+', 'COUNT', batchSize)) as OutboxRow[];
           if (raw.length === 0) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
             // From 0-0: an entry appended since the XRANGE above wakes it at once (the stream holds only unpublished ones).
             await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', keys.outbox, '0-0');
             continue;
           }
-          await publish(raw.map(parseOutboxEntry));
+          await publish(raw);
         } catch (error) {
           if (signal.aborted) break;
           logger.error({ app, err: error }, 'relay iteration failed; retrying');

@@ -1,23 +1,28 @@
 import type { LoadedConfig } from '../config/index.js';
 import type { TopicSpec } from './kafka.js';
 
+/** The spec of one topic: compacted for the state and heartbeat topics, delete otherwise (transitions). */
+export function topicSpecOf(config: Pick<LoadedConfig, 'kafka'>, topic: string): TopicSpec {
+  const { partitions, replicationFactor, topics } = config.kafka;
+  return {
+    topic,
+    numPartitions: partitions,
+    replicationFactor,
+    cleanupPolicy: topic === topics.state || topic === topics.heartbeat ? 'compact' : 'delete',
+  };
+}
+
 /**
  * Topics the relay needs: the default transitions topic, the compacted state topic, every watchlist's own, and the
  * compacted heartbeat topic when heartbeats are on.
  */
 export function topicSpecs(config: Pick<LoadedConfig, 'kafka' | 'watchlists' | 'heartbeat'>): TopicSpec[] {
-  const { partitions, replicationFactor, topics } = config.kafka;
-  const spec = (topic: string, cleanupPolicy: TopicSpec['cleanupPolicy'] = 'delete'): TopicSpec => ({
-    topic,
-    numPartitions: partitions,
-    replicationFactor,
-    cleanupPolicy,
-  });
+  const { topics } = config.kafka;
   const watchlistTopics = config.watchlists.flatMap((w) => (w.topic ? [w.topic] : []));
   return [
-    spec(topics.transitions),
-    spec(topics.state, 'compact'),
-    ...(config.heartbeat.intervalMs > 0 ? [spec(topics.heartbeat, 'compact')] : []),
-    ...[...new Set(watchlistTopics)].filter((t) => t !== topics.transitions).map((t) => spec(t)),
-  ];
+    topics.transitions,
+    topics.state,
+    ...(config.heartbeat.intervalMs > 0 ? [topics.heartbeat] : []),
+    ...[...new Set(watchlistTopics)].filter((t) => t !== topics.transitions),
+  ].map((topic) => topicSpecOf(config, topic));
 }

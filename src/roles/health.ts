@@ -109,6 +109,8 @@ export function createHealth(options: HealthOptions): Health {
     events.on('chunkObsolete', tick),
     events.on('chunkGivenUp', tick),
     events.on('relayLease', relayReport),
+    // Every loop turn, send attempt and failed connection attempt: it keeps coming while Kafka is down.
+    events.on('relayLoop', relayReport),
     events.on('eventsPublished', (event) => {
       relayReport(event);
       kafka = 'the last publish was acknowledged';

@@ -1,38 +1,43 @@
-import type { Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { LoadedConfig } from '../config/index.js';
-import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import { watchRedis } from '../ops/watch-redis.js';
-import { createKafka, createProducer, ensureTopics } from '../relay/kafka.js';
+import { createOutageLog, type OutageLog } from '../ops/outage-log.js';
+import { createKafka } from '../relay/kafka.js';
 import { createOutboxRelay } from '../relay/outbox-relay.js';
-import { topicSpecs } from '../relay/topics.js';
+import { createProducerSession } from '../relay/producer-session.js';
+import { topicSpecOf, topicSpecs } from '../relay/topics.js';
 import { createWatchlistRegistry } from '../state/watchlist-registry.js';
 import type { AppRuntime } from './app-runtime.js';
 import type { CloserStack } from './roles.js';
 
-/** The process's Kafka producer for every app's relay, after the topics they need exist. */
-export async function connectRelayProducer(
+/** What every app's relay in a process shares: one Kafka client and one outage log for Kafka. */
+export interface RelayKafka {
+  kafka: Kafka;
+  outage: OutageLog;
+}
+
+export function createRelayKafka(
   config: LoadedConfig,
   logger: Logger,
-  events: FlowEvents,
-  closers: CloserStack,
-): Promise<Producer> {
-  const kafka = createKafka({ ...config.kafka, sasl: config.kafka.sasl }, logger);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const created = await ensureTopics(admin, topicSpecs(config), { create: config.kafka.createTopics });
-    if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
-  } finally {
-    await admin.disconnect();
-  }
-  const producer = createProducer(kafka, { compression: config.kafka.compression });
-  producer.on(producer.events.CONNECT, () => events.emit('kafkaConnection', { connected: true }));
-  producer.on(producer.events.DISCONNECT, () => events.emit('kafkaConnection', { connected: false }));
-  events.emit('kafkaConnection', { connected: false });
-  await producer.connect();
-  closers.push(() => producer.disconnect());
-  return producer;
+  outageSummaryIntervalMs?: number,
+): RelayKafka {
+  return {
+    kafka: createKafka({ ...config.kafka, sasl: config.kafka.sasl }, logger),
+    outage: createOutageLog({
+      logger,
+      dependency: 'kafka',
+      ...(outageSummaryIntervalMs ? { summaryIntervalMs: outageSummaryIntervalMs } : {}),
+    }),
+  };
+}
+
+/**
+ * The transactional id of an app's relay producer: the same in every process of the deployment (the Redis prefix
+ * names the deployment), so the broker fences the producer of a relay that lost its lease.
+ */
+export function relayTransactionalId(config: LoadedConfig, sdkAppId: number): string {
+  return `presence-relay.${config.redis.prefix}.${sdkAppId}`;
 }
 
 /**
@@ -40,8 +45,27 @@ export async function connectRelayProducer(
  * Kafka in order. It gets connections of its own: behind the poller's chunk jobs on the shared one, every publish
  * would queue.
  */
-export function startRelay(runtime: AppRuntime, producer: Producer, closers: CloserStack): void {
+export async function startRelay(
+  runtime: AppRuntime,
+  relayKafka: RelayKafka,
+  closers: CloserStack,
+): Promise<void> {
   const { app, config, keys, events, logger } = runtime;
+  const kafka = createProducerSession({
+    kafka: relayKafka.kafka,
+    initialTopics: topicSpecs(config),
+    specOf: (topic) => topicSpecOf(config, topic),
+    createTopics: config.kafka.createTopics,
+    compression: config.kafka.compression,
+    events,
+    logger,
+    outage: relayKafka.outage,
+    transactionalId: config.kafka.fencing ? relayTransactionalId(config, app.sdkAppId) : undefined,
+  });
+  closers.push(() => kafka.close());
+  // One attempt now: missing topics that the service may not create stop the start (exit 3); Kafka unreachable
+  // does not (the relay connects when it can and the outbox buffers meanwhile).
+  await kafka.tryConnect();
   const relayRedis = runtime.redis.duplicate();
   const blockingRedis = runtime.redis.duplicate();
   watchRedis(relayRedis, { name: 'relay', outage: runtime.redisOutage });
@@ -56,7 +80,7 @@ export function startRelay(runtime: AppRuntime, producer: Producer, closers: Clo
       blockingRedis,
       keys,
       registry: createWatchlistRegistry(relayRedis, keys),
-      producer,
+      kafka,
       events,
       logger,
     },
@@ -64,6 +88,8 @@ export function startRelay(runtime: AppRuntime, producer: Producer, closers: Clo
       sdkAppId: app.sdkAppId,
       transitionsTopic: config.kafka.topics.transitions,
       stateTopic: config.kafka.topics.state,
+      maxBatchBytes: config.kafka.maxBatchBytes,
+      outboxWarnEntries: config.redis.outboxWarnEntries,
     },
   );
   void relay.run().catch((error: unknown) => logger.error({ err: error }, 'relay stopped'));

@@ -5,7 +5,7 @@ import { verifyUserSig } from '../../src/tencent/index.js';
 import { removeTrees, SECRET_ENV, writeTree } from '../config/config-tree.js';
 import { captureIo } from './capture-io.js';
 
-const COMMANDS = ['run', 'check-config', 'query', 'tail', 'snapshot', 'simulator', 'usersig'];
+const COMMANDS = ['run', 'check-config', 'query', 'tail', 'snapshot', 'dead-letters', 'simulator', 'usersig'];
 
 afterAll(() => removeTrees());
 

@@ -87,6 +87,7 @@ describe('loadConfig', () => {
       url: 'redis://127.0.0.1:6379',
       prefix: 'presence',
       skipDurabilityCheck: false,
+      outboxWarnEntries: 1_000_000,
     });
     expect(config.kafka).toEqual({
       brokers: ['127.0.0.1:9092'],
@@ -102,6 +103,8 @@ describe('loadConfig', () => {
       replicationFactor: -1,
       createTopics: true,
       compression: 'none',
+      fencing: true,
+      maxBatchBytes: 512 * 1024,
     });
     expect(config.defaults).toEqual({
       intervalMs: 60_000,

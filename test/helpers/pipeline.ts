@@ -60,7 +60,12 @@ export function testConfig(
   return {
     configPath: '/dev/null',
     apps,
-    redis: { url: redisUrl, prefix: `presence-${id}`, skipDurabilityCheck: false },
+    redis: {
+      url: redisUrl,
+      prefix: `presence-${id}`,
+      skipDurabilityCheck: false,
+      outboxWarnEntries: 1_000_000,
+    },
     kafka: {
       brokers: testKafkaBrokers(),
       clientId: `presence-${id}`,
@@ -71,6 +76,8 @@ export function testConfig(
       replicationFactor: 1,
       createTopics: true,
       compression: 'none',
+      fencing: true,
+      maxBatchBytes: 512 * 1024,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },

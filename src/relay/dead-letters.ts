@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import type { AppKeys } from '../redis/keys.js';
+import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
+
+/**
+ * The dead-letter stream of an app: outbox entries Kafka refused as too large even alone (the relay moves them
+ * there so they cannot block the app's other events; see relay/lua/dead-letter.lua). Read and replayed by the
+ * `presence-poller dead-letters` command.
+ */
+export interface DeadLetter {
+  /** Id in the dead-letter stream (what `replay` takes). */
+  id: string;
+  /** The outbox entry's id when it was moved. */
+  outboxId: string;
+  eventId: string;
+  reason: string;
+}
+
+const SCRIPTS = {
+  presenceReplayDeadLetters: { source: 'relay/replay-dead-letters', numberOfKeys: 2 },
+} satisfies Record<string, ScriptSpec>;
+
+/** Up to `count` dead letters, oldest first. */
+export async function listDeadLetters(redis: Redis, keys: AppKeys, count = 1_000): Promise<DeadLetter[]> {
+  const rows = (await redis.xrange(keys.deadLetters, '-', '+', 'COUNT', count)) as Array<[string, string[]]>;
+  return rows.map(([id, fields]) => {
+    const f: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1] ?? '';
+    return { id, outboxId: f._outboxId ?? '', eventId: f._eventId ?? '', reason: f._reason ?? '' };
+  });
+}
+
+/**
+ * Puts dead letters back at the end of the outbox with their original fields (same eventId), so the relay tries
+ * them again: after raising the topic's `max.message.bytes`, say. `ids` absent: every dead letter. They then reach
+ * Kafka after their users' later events; consumers recognise them by eventId and `seq`. Returns how many moved.
+ */
+export async function replayDeadLetters(
+  redis: Redis,
+  keys: AppKeys,
+  ids?: readonly string[],
+): Promise<number> {
+  const scripts = defineScripts(redis, SCRIPTS);
+  const chosen = ids ?? (await listDeadLetters(redis, keys, 100_000)).map((letter) => letter.id);
+  if (chosen.length === 0) return 0;
+  return Number(await scripts.presenceReplayDeadLetters(keys.deadLetters, keys.outbox, ...chosen));
+}
