@@ -124,6 +124,7 @@ export async function deploy(
       defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
       http: { host: '127.0.0.1', port: 0 },
       watchlistsDir: '/dev/null',
+      maxRemovedShare: 0.5,
       logLevel: 'warn',
       watchlists: options.watchlists.map((w) => ({
         name: w.name,

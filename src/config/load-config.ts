@@ -145,6 +145,7 @@ function buildConfig(
     defaults,
     http: parsed.http,
     watchlistsDir,
+    maxRemovedShare: parsed.watchlists.maxRemovedShare,
     logLevel: parsed.logLevel,
     watchlists,
   };

@@ -368,6 +368,16 @@ export const presenceFileSchema = z
           .describe(
             'Directory of watchlist files (*.yaml, *.yml), relative to presence.yaml. Default: watchlists.',
           ),
+        maxRemovedShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .describe(
+            "Largest share of a watchlist's members one reload may remove (0..1). A reload that removes more, or " +
+              'empties a list, is refused: a user file caught half-written must not untrack everyone. 1 allows ' +
+              'any removal. Default: 0.5.',
+          ),
       })
       .prefault({})
       .describe('Where watchlists are read from.'),

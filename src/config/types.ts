@@ -77,6 +77,8 @@ export interface LoadedConfig {
   http: HttpConfig;
   /** Absolute path of the watchlist directory. */
   watchlistsDir: string;
+  /** `watchlists.maxRemovedShare`: the largest share of a list's members one reload may remove. */
+  maxRemovedShare: number;
   logLevel: LogLevel;
   watchlists: ResolvedWatchlist[];
 }

@@ -73,6 +73,7 @@ export function testConfig(
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
     watchlistsDir: '/dev/null',
+    maxRemovedShare: 0.5,
     logLevel: 'info',
     watchlists: watchlists.map((w) => ({
       app: firstApp.name,
