@@ -9,6 +9,7 @@ import {
   type ChunkJobData,
   type SweepJobData,
 } from '../schedule/jobs.js';
+import { stallSettingsFor } from '../schedule/stall-settings.js';
 import { createSweepProcessor } from '../schedule/sweep-job.js';
 import {
   createTencentClient,
@@ -29,7 +30,8 @@ export interface PollerRoleOptions {
   chunkAttempts?: number;
   /**
    * Lock on an active job, renewed while it runs; a worker that dies loses it and the job is re-run by another
-   * worker after at most lockDurationMs + stalledIntervalMs. Defaults 30 s / 30 s (BullMQ's).
+   * worker after at most lockDurationMs + stalledIntervalMs. Default: derived from the app's shortest watchlist
+   * interval (schedule/stall-settings.ts).
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -75,9 +77,13 @@ export function startPoller(
     createTencentClient({ ...clientOptionsOf(app), transport, logger });
   closers.push(() => client.close());
 
+  // Taken at start: a reload that shortens an interval gets shorter locks at the next restart.
+  const derived = stallSettingsFor(
+    config.watchlists.filter((list) => list.app === app.name).map((list) => list.intervalMs),
+  );
   const stallSettings = {
-    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+    lockDuration: options.lockDurationMs ?? derived.lockDurationMs,
+    stalledInterval: options.stalledIntervalMs ?? derived.stalledIntervalMs,
   };
   const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
     POLL_QUEUE,
