@@ -41,6 +41,7 @@ export function benchApp(simulatorUrl: string, app: AppSecret): LoadedApp {
     callMargin: 0.02,
     requestTimeoutMs: 5_000,
     connections: 64,
+    maxAnswerBytes: 4_194_304,
   };
 }
 

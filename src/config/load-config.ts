@@ -168,6 +168,7 @@ function toLoadedApp(app: AppFile, checked: CheckedApp): LoadedApp {
     callMargin: app.callMargin,
     requestTimeoutMs: parseDurationMs(app.requestTimeout)!,
     connections: app.connections,
+    maxAnswerBytes: app.maxAnswerBytes,
   };
 }
 

@@ -171,6 +171,16 @@ export const appSchema = z
         'Keep-alive HTTP connections per process to the REST host; at least the poll concurrency, so a call never ' +
           'waits for a connection after its send slot. Default: 64.',
       ),
+    maxAnswerBytes: z
+      .int()
+      .min(65_536)
+      .max(268_435_456)
+      .default(4_194_304)
+      .describe(
+        'Largest answer body accepted from the REST host, in bytes (64 KiB..256 MiB). A larger one is refused as ' +
+          'malformed (and retried) while it arrives, never held whole: a 500-user answer with detail is well under ' +
+          '1 MiB. Default: 4194304 (4 MiB).',
+      ),
   })
   .describe('One Tencent Cloud Chat application (SDKAppID) to poll.');
 

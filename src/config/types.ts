@@ -32,6 +32,8 @@ export interface LoadedApp {
   requestTimeoutMs: number;
   /** Keep-alive connections per process. */
   connections: number;
+  /** Largest answer body accepted; a larger one is refused as malformed while it arrives. */
+  maxAnswerBytes: number;
 }
 
 /** TLS to the brokers with the PEM files already read (at load time, so a missing file is a config error). */

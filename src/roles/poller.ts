@@ -59,6 +59,7 @@ export function startPoller(
     pacerKey: keys.pacer,
     pacer: { callsPerSecond: app.callsPerSecond, callMargin: app.callMargin },
     connections: app.connections,
+    maxAnswerBytes: app.maxAnswerBytes,
     connectTimeoutMs: app.requestTimeoutMs,
     connectionName: `presence:${label}:pacer`,
     onCall: (timing) => events.emit('callTiming', { app: label, ...timing }),
@@ -137,6 +138,7 @@ export function clientOptionsOf(app: LoadedApp): TencentClientOptions {
     endpoint: app.endpoint,
     timeoutMs: app.requestTimeoutMs,
     connections: app.connections,
+    maxAnswerBytes: app.maxAnswerBytes,
     userSigTtlSeconds: app.userSigTtlSeconds,
   };
 }

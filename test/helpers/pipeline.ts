@@ -40,6 +40,7 @@ export function simulatorApp(simulator: Simulator, overrides: Partial<LoadedApp>
     callMargin: 0.02,
     requestTimeoutMs: 5_000,
     connections: 16,
+    maxAnswerBytes: 4_194_304,
     ...overrides,
   };
 }
