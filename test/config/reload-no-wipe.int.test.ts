@@ -75,10 +75,11 @@ describe('hot reload of a user file rewritten in place', () => {
     await reloader.close();
     // A marker behind anything the reloads could have written: the relay publishes the outbox in order.
     const marker = 'u001999';
-    simulator.setUserState(marker, simulator.getUserState(marker)!.state === 'Online' ? 'Offline' : 'Online');
-    await waitFor(() => published().some((e) => e.userId === marker && e.kind === 'transition'), {
+    const target = simulator.getUserState(marker)!.state === 'Online' ? 'Offline' : 'Online';
+    simulator.setUserState(marker, target);
+    await waitFor(() => published().some((e) => e.userId === marker && e.to === target), {
       timeoutMs: 30_000,
-      description: 'the marker transition',
+      description: 'the marker change',
     });
 
     expect(published().filter((e) => e.kind === 'untracked')).toEqual([]);
