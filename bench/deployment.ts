@@ -43,6 +43,7 @@ export function benchApp(simulatorUrl: string, app: AppSecret): LoadedApp {
     connections: 64,
     callbackToken: undefined,
     hintShare: 0.2,
+    maxAnswerBytes: 4_194_304,
   };
 }
 
@@ -135,6 +136,7 @@ export async function deploy(
         maxPendingHints: 100_000,
       },
       watchlistsDir: '/dev/null',
+      maxRemovedShare: 0.5,
       logLevel: 'warn',
       watchlists: options.watchlists.map((w) => ({
         name: w.name,

@@ -101,6 +101,7 @@ async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined):
     },
     heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',
+    maxRemovedShare: 0.5,
     logLevel: 'warn',
     watchlists: [
       {

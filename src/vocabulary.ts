@@ -39,6 +39,25 @@ export function codeOfState(state: PresenceState): ObservedCode {
  */
 export const ACCOUNT_ERROR_LETTER = '?';
 
+/**
+ * Why one entry of an otherwise valid answer was set aside (quarantined): a state this product does not know, a
+ * user answered twice, an ID that was not asked for, an entry that cannot be read, or an asked ID left out.
+ */
+export const QUARANTINE_KINDS = [
+  'unknown_state',
+  'duplicate',
+  'unasked',
+  'malformed_entry',
+  'missing',
+] as const;
+export type QuarantineKind = (typeof QUARANTINE_KINDS)[number];
+
+/**
+ * The letter the compact reading gives a user whose entry was quarantined (an unknown state, answered twice, left
+ * out...): the user is left untouched this time, like an account error.
+ */
+export const QUARANTINED_LETTER = '!';
+
 /** The presence state of a code; `null` for not-found and never-observed (and anything unknown). */
 export function stateOfCode(code: string): PresenceState | null {
   switch (code) {

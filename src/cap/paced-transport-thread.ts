@@ -26,6 +26,7 @@ const pacer = createPacer(redis, settings.pacerKey, {
 const transport = createDirectTransport({
   connections: settings.connections,
   ...(settings.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: settings.connectTimeoutMs }),
+  ...(settings.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: settings.maxAnswerBytes }),
 });
 const inFlight = new Map<number, AbortController>();
 let closing = false;

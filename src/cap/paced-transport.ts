@@ -43,6 +43,8 @@ export interface PacedTransportOptions {
   pacer: Omit<PacerOptions, 'onLateSlot'>;
   /** Keep-alive HTTP connections; also the most calls in flight. */
   connections: number;
+  /** Largest answer body read (tencent/transport.ts); a larger one fails the call as `too_large`. */
+  maxAnswerBytes?: number;
   connectTimeoutMs?: number;
   /** Names the thread's Redis connection (CLIENT LIST). */
   connectionName?: string;

@@ -147,6 +147,7 @@ function buildConfig(
     webhook: parsed.webhook,
     heartbeat: { intervalMs: parseDurationMs(parsed.heartbeat.interval)! },
     watchlistsDir,
+    maxRemovedShare: parsed.watchlists.maxRemovedShare,
     logLevel: parsed.logLevel,
     watchlists,
   };
@@ -171,6 +172,7 @@ function toLoadedApp(app: AppFile, checked: CheckedApp): LoadedApp {
     connections: app.connections,
     callbackToken: checked.callbackToken,
     hintShare: app.hintShare,
+    maxAnswerBytes: app.maxAnswerBytes,
   };
 }
 

@@ -5,6 +5,10 @@
  * with every issue logged, and the running set stays. Other settings (apps, Redis, Kafka, HTTP, log level) are
  * only compared and reported as "restart required": swapping connections under running workers is not worth
  * the risk. Reloads never overlap: a trigger during a reload queues one more reload, and further triggers join it.
+ *
+ * A reload that would remove more than `watchlists.maxRemovedShare` of a list's members (emptying it included) is
+ * refused and the running set stays (removal-guard.ts): a user file read half-written must not untrack everyone.
+ * The share is the reloaded configuration's, so setting it to 1 in the same edit allows a large removal.
  */
 import type { EventEmitter } from 'node:events';
 import {
@@ -17,6 +21,7 @@ import {
   type LoadedConfig,
   type ResolvedWatchlist,
 } from './index.js';
+import { digestMembers, removalsOverShare, type MemberDigests } from './removal-guard.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 
@@ -26,7 +31,7 @@ export interface AppliedWatchlists {
   changed: boolean;
 }
 
-export type ReloadOutcomeName = 'applied' | 'unchanged' | 'rejected' | 'failed';
+export type ReloadOutcomeName = 'applied' | 'unchanged' | 'rejected' | 'refused' | 'failed';
 
 export interface ReloadOutcome {
   outcome: ReloadOutcomeName;
@@ -74,6 +79,8 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
   let closed = false;
   let tail: Promise<unknown> = Promise.resolve();
   let queued: Promise<ReloadOutcome> | undefined;
+  // The members last applied, taken now: the caller may drop the running lists from memory once synced.
+  let applied: MemberDigests = digestMembers(running.watchlists);
 
   const watch = (config: LoadedConfig) => {
     if (options.watch === false || closed) return;
@@ -129,6 +136,21 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
         `restart required: changes to ${restartRequired.join(', ')} are not applied by a reload`,
       );
     }
+    const nextMembers = digestMembers(config.watchlists);
+    const over = removalsOverShare(applied, nextMembers, config.maxRemovedShare);
+    if (over.length > 0) {
+      events.emit('configReloaded', { outcome: 'refused' });
+      logger.error(
+        { trigger, lists: over, maxRemovedShare: config.maxRemovedShare },
+        `config reload refused, the running watchlists stay: it would remove ${over
+          .map((list) => `${list.removed} of ${list.members} members of "${list.watchlist}"`)
+          .join(
+            ', ',
+          )}, more than watchlists.maxRemovedShare (${config.maxRemovedShare}); if that is meant, ` +
+          'set watchlists.maxRemovedShare: 1 for this reload',
+      );
+      return { outcome: 'refused', restartRequired };
+    }
     let reports: AppliedWatchlists[];
     try {
       reports = await options.service.applyWatchlists(config.watchlists);
@@ -140,6 +162,7 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       );
       return { outcome: 'failed', restartRequired };
     }
+    applied = nextMembers;
     const outcome: ReloadOutcomeName = reports.some((report) => report.changed) ? 'applied' : 'unchanged';
     events.emit('configReloaded', { outcome });
     logger.info(

@@ -195,6 +195,16 @@ export const appSchema = z
         'Keep-alive HTTP connections per process to the REST host; at least the poll concurrency, so a call never ' +
           'waits for a connection after its send slot. Default: 64.',
       ),
+    maxAnswerBytes: z
+      .int()
+      .min(65_536)
+      .max(268_435_456)
+      .default(4_194_304)
+      .describe(
+        'Largest answer body accepted from the REST host, in bytes (64 KiB..256 MiB). A larger one is refused as ' +
+          'malformed (and retried) while it arrives, never held whole: a 500-user answer with detail is well under ' +
+          '1 MiB. Default: 4194304 (4 MiB).',
+      ),
   })
   .describe('One Tencent Cloud Chat application (SDKAppID) to poll.');
 
@@ -484,6 +494,16 @@ export const presenceFileSchema = z
           .default('watchlists')
           .describe(
             'Directory of watchlist files (*.yaml, *.yml), relative to presence.yaml. Default: watchlists.',
+          ),
+        maxRemovedShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .describe(
+            "Largest share of a watchlist's members one reload may remove (0..1). A reload that removes more, or " +
+              'empties a list, is refused: a user file caught half-written must not untrack everyone. 1 allows ' +
+              'any removal. Default: 0.5.',
           ),
       })
       .prefault({})

@@ -44,6 +44,8 @@ export interface LoadedApp {
   callbackToken: string | undefined;
   /** Share of the cap that hint calls (users named by callbacks) may take; 0 turns hints off. */
   hintShare: number;
+  /** Largest answer body accepted; a larger one is refused as malformed while it arrives. */
+  maxAnswerBytes: number;
 }
 
 /** TLS to the brokers with the PEM files already read (at load time, so a missing file is a config error). */
@@ -93,6 +95,8 @@ export interface LoadedConfig {
   heartbeat: { intervalMs: number };
   /** Absolute path of the watchlist directory. */
   watchlistsDir: string;
+  /** `watchlists.maxRemovedShare`: the largest share of a list's members one reload may remove. */
+  maxRemovedShare: number;
   logLevel: LogLevel;
   watchlists: ResolvedWatchlist[];
 }

@@ -4,7 +4,8 @@
  * Tencent's pages disagree on the allowed characters, so: at most 32 bytes of printable ASCII and not starting with
  * `@` (system IDs) is an error otherwise; anything outside `[A-Za-z0-9_-]` is accepted with a warning.
  */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 
 export const MAX_USER_ID_BYTES = 32;
 
@@ -64,32 +65,106 @@ function describeChar(id: string, index: number): string {
     : `the control character ${hex}`;
 }
 
+/** Reads of a user file that kept changing before the loader gives up (a config error, the running set stays). */
+const MAX_READ_ATTEMPTS = 5;
+/** 64 MiB: two million IDs of 32 bytes. A larger file (or `/dev/zero`) is refused rather than read into memory. */
+export const MAX_USER_FILE_BYTES = 64 * 1024 * 1024;
+/** A UserID has at most 32 bytes; a line this long is not a list of IDs (a binary file, a wrong path). */
+export const MAX_USER_FILE_LINE_LENGTH = 4_096;
+
+/** A user file that cannot be a list of UserIDs; `line` when the problem is on one line. */
+export class UserFileError extends Error {
+  override readonly name = 'UserFileError';
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
- * Streams a user file and calls `onId(id, line)` for every ID: one per line, blank lines and lines starting with
- * `#` skipped, surrounding whitespace trimmed, LF or CRLF. Memory stays bounded by the chunk size plus what
- * `onId` keeps. Rejects with the file system error (e.g. ENOENT).
+ * Reads a user file and calls `onId(id, line)` for every ID: one per line, blank lines and lines starting with
+ * `#` skipped, surrounding whitespace trimmed, LF or CRLF. The file is streamed, and its IDs handed over only once
+ * a whole read saw it unchanged (size and mtime before and after, and the bytes read): a file being rewritten in
+ * place (`cp`, a shell `>`, most editors) is read again rather than taken half-written. Rejects with the file
+ * system error (e.g. ENOENT), or a `UserFileError` when the file is still changing after a few reads, is larger
+ * than `MAX_USER_FILE_BYTES` or has a line longer than `MAX_USER_FILE_LINE_LENGTH` (checked while reading, so a
+ * device or a huge file never fills memory).
  */
 export async function readUserFile(path: string, onId: (id: string, line: number) => void): Promise<number> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let rest = '';
-  let line = 0;
-  const handle = (raw: string) => {
-    line += 1;
-    const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1).trim() : raw.trim();
-    if (text.length === 0 || text.charCodeAt(0) === 0x23 /* # */) return;
-    onId(text, line);
-  };
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const text = rest + chunk;
-    let start = 0;
-    let end = text.indexOf('\n', start);
-    while (end !== -1) {
-      handle(text.slice(start, end));
-      start = end + 1;
-      end = text.indexOf('\n', start);
+  for (let attempt = 1; attempt <= MAX_READ_ATTEMPTS; attempt += 1) {
+    const read = await readUserFileOnce(path);
+    if (!read.changed) {
+      read.ids.forEach((id, index) => onId(id, read.lines[index]!));
+      return read.lineCount;
     }
-    rest = text.slice(start);
   }
-  if (rest.length > 0) handle(rest);
-  return line;
+  throw new UserFileError(`kept changing while it was read (${MAX_READ_ATTEMPTS} attempts)`);
+}
+
+interface UserFileRead {
+  ids: string[];
+  lines: number[];
+  lineCount: number;
+  /** The file changed between the start and the end of the read. */
+  changed: boolean;
+}
+
+async function readUserFileOnce(path: string): Promise<UserFileRead> {
+  const handle = await open(path, 'r');
+  try {
+    const before = await handle.stat();
+    if (before.size > MAX_USER_FILE_BYTES) throw tooLarge(before.size);
+    const ids: string[] = [];
+    const lines: number[] = [];
+    let bytes = 0;
+    let rest = '';
+    let line = 0;
+    const handleLine = (raw: string) => {
+      line += 1;
+      if (raw.length > MAX_USER_FILE_LINE_LENGTH) throw tooLong(line);
+      const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1).trim() : raw.trim();
+      if (text.length === 0 || text.charCodeAt(0) === 0x23 /* # */) return;
+      ids.push(text);
+      lines.push(line);
+    };
+    const stream = handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false, start: 0 });
+    const decoder = new StringDecoder('utf8');
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > MAX_USER_FILE_BYTES) throw tooLarge(bytes);
+      const text = rest + decoder.write(chunk);
+      let start = 0;
+      let end = text.indexOf('\n', start);
+      while (end !== -1) {
+        handleLine(text.slice(start, end));
+        start = end + 1;
+        end = text.indexOf('\n', start);
+      }
+      rest = text.slice(start);
+      if (rest.length > MAX_USER_FILE_LINE_LENGTH) throw tooLong(line + 1);
+    }
+    rest += decoder.end();
+    if (rest.length > 0) handleLine(rest);
+    const after = await handle.stat();
+    const changed =
+      after.size !== before.size ||
+      after.mtimeMs !== before.mtimeMs ||
+      (before.isFile() && bytes !== before.size);
+    return { ids, lines, lineCount: line, changed };
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(bytes: number): UserFileError {
+  return new UserFileError(`is larger than ${MAX_USER_FILE_BYTES} bytes (${bytes} read); split the list`);
+}
+
+function tooLong(line: number): UserFileError {
+  return new UserFileError(
+    `line ${line} is longer than ${MAX_USER_FILE_LINE_LENGTH} characters: not a list of UserIDs (one per line)`,
+    line,
+  );
 }

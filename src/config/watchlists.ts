@@ -13,7 +13,7 @@ import { displayPath, IssueList, type ConfigLocation } from './issues.js';
 import { derivePriority, watchlistFileSchema, type WatchlistFile } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { LoadedDefaults, LoadWatchlistsResult, ResolvedWatchlist } from './types.js';
-import { checkUserId, readUserFile } from './user-ids.js';
+import { checkUserId, readUserFile, UserFileError } from './user-ids.js';
 import { validateSection, yamlLocator } from './validate.js';
 import { readYamlSource, type YamlSource } from './yaml-source.js';
 
@@ -281,6 +281,12 @@ async function collectMembers(
         files.push(path);
       } catch (error) {
         failed = true;
+        if (error instanceof UserFileError) {
+          const location =
+            error.line === undefined ? source.locate(['userFiles', index]) : { file, line: error.line };
+          issues.add(location, field, 'invalid_value', `user file ${file} ${error.message}`);
+          continue;
+        }
         const code = (error as NodeJS.ErrnoException).code;
         const reason =
           code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;

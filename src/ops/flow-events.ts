@@ -6,6 +6,8 @@
  * `app` is the SDKAppID as a string in every event. Listeners run synchronously and must be cheap; one that throws
  * is isolated (the flow never fails because of an observer).
  */
+import type { QuarantineKind } from '../vocabulary.js';
+
 export interface FlowEventMap {
   /** A Tencent call that was sent: its outcome, and (from the sending thread) how it was timed. */
   call: { app: string; outcome: 'ok' | 'error' };
@@ -19,6 +21,8 @@ export interface FlowEventMap {
   rateLimited: { app: string };
   /** Per-account error entries of an answer other than "account not found". */
   accountErrors: { app: string; errorCodes: readonly number[] };
+  /** Entries of an answer set aside (the rest of the answer was applied), one kind per entry. */
+  entriesQuarantined: { app: string; kinds: readonly QuarantineKind[] };
   /** A chunk's answer was diffed into Redis. */
   chunkObserved: { app: string; watchlist: string; users: number; events: number; stale: number };
   /** A chunk job found its watchlist version or sweep gone and made no call. */

@@ -21,6 +21,9 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
     events.on('accountErrors', ({ app, errorCodes }) => {
       for (const code of errorCodes) metrics.accountErrors.inc({ app, error_code: String(code) });
     }),
+    events.on('entriesQuarantined', ({ app, kinds }) => {
+      for (const kind of kinds) metrics.entriesQuarantined.inc({ app, kind });
+    }),
     events.on('chunkObserved', ({ app, watchlist, users, events: recorded, stale }) => {
       metrics.usersObserved.inc({ app, watchlist }, users);
       metrics.eventsRecorded.inc({ app }, recorded);

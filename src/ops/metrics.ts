@@ -6,6 +6,7 @@ import {
   EVENT_KINDS,
   HINT_OUTCOMES,
   MAX_IDS_PER_CALL,
+  QUARANTINE_KINDS,
 } from '../vocabulary.js';
 
 /**
@@ -25,6 +26,8 @@ export interface Metrics {
   callDuration: HistogramOf<'app'>;
   tencentErrors: CounterOf<'app' | 'kind' | 'error_code'>;
   accountErrors: CounterOf<'app' | 'error_code'>;
+  /** Answer entries set aside while the rest of the answer was applied (tencent/parse.ts). */
+  entriesQuarantined: CounterOf<'app' | 'kind'>;
   pacerWait: HistogramOf<'app'>;
   pacerLateSlots: CounterOf<'app'>;
   pacerStartLateness: HistogramOf<'app'>;
@@ -237,6 +240,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'Per-account ErrorList entries by ErrorCode',
     ['sdk_app_id', 'error_code'],
   );
+  const entriesQuarantined = counter(
+    'presence_answer_entries_quarantined_total',
+    'Answer entries set aside by kind (unknown state, duplicate, unasked, malformed, missing); the rest applied',
+    ['sdk_app_id', 'kind'],
+  );
   const pacerLateSlots = counter(
     'presence_pacer_late_slots_total',
     'Send slots given back because the call would have started too late (each a slot of the cap lost)',
@@ -383,6 +391,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ),
     tencentErrors: counterOf(tencentErrors),
     accountErrors: counterOf(accountErrors),
+    entriesQuarantined: counterOf(entriesQuarantined),
     pacerWait: histogramOf(
       appHistogram('presence_pacer_wait_seconds', 'Time a call waited for its send slot'),
     ),
@@ -441,6 +450,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const { kind, errorCode } of errorLabels)
         tencentErrors.inc({ ...appOnly, kind, error_code: errorCode }, 0);
       for (const code of ACCOUNT_ERROR_CODES) accountErrors.inc({ ...appOnly, error_code: code }, 0);
+      for (const kind of QUARANTINE_KINDS) entriesQuarantined.inc({ ...appOnly, kind }, 0);
       for (const kind of EVENT_KINDS) eventsPublished.inc({ ...appOnly, kind }, 0);
       for (const outcome of HINT_OUTCOMES) hints.inc({ ...appOnly, outcome }, 0);
       for (const family of [

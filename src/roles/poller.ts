@@ -11,6 +11,7 @@ import {
 } from '../schedule/jobs.js';
 import { startHintCalls } from '../schedule/hint-calls.js';
 import { createHintQueue } from '../schedule/hint-queue.js';
+import { stallSettingsFor } from '../schedule/stall-settings.js';
 import { createSweepProcessor } from '../schedule/sweep-job.js';
 import {
   createTencentClient,
@@ -33,7 +34,8 @@ export interface PollerRoleOptions {
   chunkAttempts?: number;
   /**
    * Lock on an active job, renewed while it runs; a worker that dies loses it and the job is re-run by another
-   * worker after at most lockDurationMs + stalledIntervalMs. Defaults 30 s / 30 s (BullMQ's).
+   * worker after at most lockDurationMs + stalledIntervalMs. Default: derived from the app's shortest watchlist
+   * interval (schedule/stall-settings.ts).
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -67,6 +69,7 @@ export async function startPoller(
     pacerKey: keys.pacer,
     pacer: { callsPerSecond: app.callsPerSecond, callMargin: app.callMargin },
     connections: app.connections,
+    maxAnswerBytes: app.maxAnswerBytes,
     connectTimeoutMs: app.requestTimeoutMs,
     connectionName: `presence:${label}:pacer`,
     onCall: (timing) => events.emit('callTiming', { app: label, ...timing }),
@@ -86,9 +89,13 @@ export async function startPoller(
   closers.push(() => client.close());
   if (options.preflight) await preflight({ app, label, client, events, logger });
 
+  // Taken at start: a reload that shortens an interval gets shorter locks at the next restart.
+  const derived = stallSettingsFor(
+    config.watchlists.filter((list) => list.app === app.name).map((list) => list.intervalMs),
+  );
   const stallSettings = {
-    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+    lockDuration: options.lockDurationMs ?? derived.lockDurationMs,
+    stalledInterval: options.stalledIntervalMs ?? derived.stalledIntervalMs,
   };
   const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
     POLL_QUEUE,
@@ -158,6 +165,7 @@ export function clientOptionsOf(app: LoadedApp): TencentClientOptions {
     endpoint: app.endpoint,
     timeoutMs: app.requestTimeoutMs,
     connections: app.connections,
+    maxAnswerBytes: app.maxAnswerBytes,
     userSigTtlSeconds: app.userSigTtlSeconds,
   };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../ops/logger.js';
 import { toObservations } from '../state/observations.js';
 import type { StateStore } from '../state/state-store.js';
 import type { WatchlistRegistry } from '../state/watchlist-registry.js';
-import { isTencentError, type OnlineStatusClient } from '../tencent/index.js';
+import { isTencentError, type OnlineStatusClient, type QuarantinedEntry } from '../tencent/index.js';
 import { classifyChunkFailure, unrecoverable } from './job-errors.js';
 import type { ChunkJobData } from './jobs.js';
 import type { SweepTracker } from './sweep-tracker.js';
@@ -37,6 +37,7 @@ export type ChunkOutcome =
 export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData>) => Promise<ChunkOutcome> {
   const { app, registry, client, stateStore, sweeps, events, logger } = deps;
   const lastFatalLogAt = new Map<string, number>();
+  const reportQuarantine = createQuarantineReporter(app, events, logger);
 
   const finish = (data: ChunkJobData) =>
     sweeps.finishChunk({
@@ -83,6 +84,8 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       throw error;
     }
     const observedAtMs = Date.now();
+    // Set-aside entries are only reported: their users are not observed by this call, the rest is applied.
+    reportQuarantine(definition.name, result.quarantined);
 
     const { observations, otherAccountErrors } = toObservations(result, definition.detail);
     if (otherAccountErrors.length > 0) {
@@ -152,4 +155,33 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       'Tencent rejected the configuration: polling cannot succeed until it is fixed',
     );
   }
+}
+
+/** Users remembered as logged per kind; past this the memory starts over (a few lines repeat, memory stays bounded). */
+const MAX_REMEMBERED_QUARANTINES = 10_000;
+
+/**
+ * Counts every quarantined entry and logs it once per user and kind: an anomaly that persists (one user whose
+ * state Tencent reports as "Busy" every sweep) is one warning, not one per sweep.
+ */
+function createQuarantineReporter(
+  app: string,
+  events: FlowEvents,
+  logger: Logger,
+): (watchlist: string, quarantined: readonly QuarantinedEntry[]) => void {
+  const logged = new Set<string>();
+  return (watchlist, quarantined) => {
+    if (quarantined.length === 0) return;
+    events.emit('entriesQuarantined', { app, kinds: quarantined.map((entry) => entry.kind) });
+    for (const entry of quarantined) {
+      const key = `${entry.kind}\n${entry.userId ?? ''}`;
+      if (logged.has(key)) continue;
+      if (logged.size >= MAX_REMEMBERED_QUARANTINES) logged.clear();
+      logged.add(key);
+      logger.warn(
+        { app, watchlist, userId: entry.userId, kind: entry.kind, reason: entry.reason },
+        'answer entry set aside: this user is not observed by this call, the rest of the chunk is applied',
+      );
+    }
+  };
 }

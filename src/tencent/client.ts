@@ -42,6 +42,8 @@ export interface TencentClientOptions {
   unsafeAllowShortTimeout?: boolean;
   /** Keep-alive connections of the client's own transport; default 32. Ignored with `transport`. */
   connections?: number;
+  /** Largest answer body of the client's own transport (default 4 MiB). Ignored with `transport`. */
+  maxAnswerBytes?: number;
   /**
    * Sends the calls (the poller's paced transport). The client neither owns nor closes it. Default: a direct
    * transport of its own, closed by `close()`.
@@ -85,6 +87,7 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
     : createDirectTransport({
         connections: options.connections ?? DEFAULT_CLIENT_OPTIONS.connections,
         connectTimeoutMs: timeoutMs,
+        ...(options.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: options.maxAnswerBytes }),
       });
   const transport = options.transport ?? ownTransport!;
   let closed = false;
@@ -173,6 +176,14 @@ function transportFailure(error: unknown, timeoutMs: number, host: string): Tenc
   const reason = error instanceof TransportError ? error.reason : 'network';
   if (reason === 'aborted') {
     return new TencentError('query_online_status aborted by the caller', { kind: 'aborted', cause: error });
+  }
+  if (reason === 'too_large') {
+    // An answer this size is no answer to 500 IDs: refused like any body that cannot be trusted, and retried.
+    const detail = error instanceof Error ? error.message : 'too large';
+    return new TencentError(`Malformed query_online_status answer from ${host}: ${detail}`, {
+      kind: 'malformed',
+      cause: error,
+    });
   }
   if (reason === 'timeout') {
     return new TencentError(`query_online_status to ${host} timed out after ${timeoutMs} ms`, {

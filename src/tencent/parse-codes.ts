@@ -10,9 +10,9 @@
  * valid JSON and that the full parser accepts with the same reading, so both paths reject the same bodies with the same
  * error kinds.
  */
-import { ACCOUNT_ERROR_LETTER, ACCOUNT_NOT_FOUND, STATE_CODES } from '../vocabulary.js';
+import { ACCOUNT_ERROR_LETTER, ACCOUNT_NOT_FOUND, QUARANTINED_LETTER, STATE_CODES } from '../vocabulary.js';
 import { parseOnlineStatusResponse } from './parse.js';
-import type { AccountError, OnlineStatusResult, PresenceState } from './types.js';
+import type { AccountError, OnlineStatusResult, PresenceState, QuarantinedEntry } from './types.js';
 
 /** An answer as one code letter per asked ID. */
 export interface OnlineStatusCodes {
@@ -20,6 +20,8 @@ export interface OnlineStatusCodes {
   codes: string;
   /** One entry per `ACCOUNT_ERROR_LETTER` in `codes`, in the same (asked) order. */
   otherAccountErrors: AccountError[];
+  /** Entries set aside (see `OnlineStatusResult.quarantined`); their asked users have `QUARANTINED_LETTER`. */
+  quarantined: QuarantinedEntry[];
 }
 
 const CODE_BY_STATE: Readonly<Record<PresenceState, string>> = {
@@ -180,7 +182,7 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
 
   if (pos !== body.length - 1 || body.charCodeAt(pos) !== CLOSE_BRACE) return undefined;
   for (let i = 0; i < count; i += 1) if (codes[i] === UNSET) return undefined;
-  return { codes: codes.toString('latin1', 0, count), otherAccountErrors };
+  return { codes: codes.toString('latin1', 0, count), otherAccountErrors, quarantined: [] };
 }
 
 /**
@@ -226,11 +228,11 @@ function convertFullResult(result: OnlineStatusResult, askedIds: readonly string
   const letters: string[] = [];
   const otherAccountErrors: AccountError[] = [];
   for (const userId of askedIds) {
-    // The full parser accounts for every asked ID exactly once, so every lookup finds one.
-    const code = codeById.get(userId)!;
+    // The full parser accounts for every asked ID exactly once: answered, an account error, or quarantined.
+    const code = codeById.get(userId) ?? QUARANTINED_LETTER;
     letters.push(code);
     if (code === ACCOUNT_ERROR_LETTER)
       otherAccountErrors.push({ userId, errorCode: errorCodeById.get(userId)! });
   }
-  return { codes: letters.join(''), otherAccountErrors };
+  return { codes: letters.join(''), otherAccountErrors, quarantined: result.quarantined };
 }

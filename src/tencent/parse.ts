@@ -1,9 +1,12 @@
 /**
- * Turns a `query_online_status` response body into an `OnlineStatusResult`, or rejects it. Never guesses: anything
- * that does not account for every asked ID exactly once, or carries a state this module does not know, is `malformed`
- * (retriable: a retry usually gets a clean answer, and a wrong answer must never become a false transition).
+ * Turns a `query_online_status` response body into an `OnlineStatusResult`, or rejects it. Never guesses. The
+ * envelope is strict: a body that is not a JSON object with a known ActionStatus, an integer ErrorCode and array
+ * lists is `malformed` (retriable: a retry usually gets a clean answer). Entries are judged one by one: an unknown
+ * state, a user answered twice, an ID not asked for, an unreadable entry or an asked ID left out sets that user
+ * aside (`quarantined`) and the rest of the answer stands, so one odd entry cannot blind 499 users. A set-aside user
+ * is simply not observed this time: a wrong reading must never become a false transition.
  */
-import { PRESENCE_STATES } from '../vocabulary.js';
+import { PRESENCE_STATES, type QuarantineKind } from '../vocabulary.js';
 import { classifyErrorCode, TencentError } from './errors.js';
 import type {
   AccountError,
@@ -11,6 +14,7 @@ import type {
   OnlineStatusResult,
   Platform,
   PresenceState,
+  QuarantinedEntry,
   UserPresence,
 } from './types.js';
 
@@ -71,69 +75,147 @@ export function parseOnlineStatusResponse(
     throw classifyErrorCode(code, errorInfo);
   }
 
-  const asked = new Set(askedIds);
-  const seen = new Set<string>();
-  const claim = (userId: unknown, where: string): string => {
-    if (typeof userId !== 'string') throw malformed(`${where}.To_Account is not a string`);
-    if (!asked.has(userId)) throw malformed(`${where} answers an ID that was not asked for`);
-    if (seen.has(userId)) throw malformed(`${where} answers an ID twice`);
-    seen.add(userId);
-    return userId;
-  };
+  return readEntries(queryResult, errorList, askedIds, options);
+}
 
-  const results = queryResult.map((entry, i): UserPresence => {
-    const where = `QueryResult[${i}]`;
-    if (!isRecord(entry)) throw malformed(`${where} is not an object`);
-    const userId = claim(entry.To_Account, where);
-    const presence: UserPresence = { userId, state: readState(entry, where) };
-    if (options.detail) presence.devices = readDevices(entry.Detail, where);
-    return presence;
-  });
+/** An entry that names a user: read, or set aside with its reason. */
+type EntryReading<T> = { userId: string; value: T } | { userId: string | undefined; quarantine: Quarantine };
+type Quarantine = Omit<QuarantinedEntry, 'userId'>;
 
-  const accountErrors = errorList.map((entry, i): AccountError => {
-    const where = `ErrorList[${i}]`;
-    if (!isRecord(entry)) throw malformed(`${where} is not an object`);
-    const userId = claim(entry.To_Account, where);
-    if (!Number.isSafeInteger(entry.ErrorCode) || entry.ErrorCode === 0) {
-      throw malformed(`${where}.ErrorCode is not a non-zero integer`);
-    }
-    return { userId, errorCode: entry.ErrorCode as number };
-  });
-
-  if (seen.size !== asked.size) {
-    throw malformed(`${asked.size - seen.size} of ${asked.size} asked IDs are missing from the answer`);
+/**
+ * Reads every entry on its own: a bad one is quarantined and the others stand. A user named by more than one entry
+ * is quarantined as a whole (which entry to trust cannot be told), and so is an asked user named by none. An answer
+ * with nothing usable is malformed as a whole, so that it is retried.
+ */
+function readEntries(
+  queryResult: readonly unknown[],
+  errorList: readonly unknown[],
+  askedIds: readonly string[],
+  options: ParseOptions,
+): OnlineStatusResult {
+  const readings = [
+    ...queryResult.map((entry, i) =>
+      readEntry(entry, `QueryResult[${i}]`, (e, at) => readPresence(e, at, options)),
+    ),
+    ...errorList.map((entry, i) => readEntry(entry, `ErrorList[${i}]`, readAccountError)),
+  ];
+  const mentions = new Map<string, number>();
+  for (const { userId } of readings) {
+    if (userId !== undefined) mentions.set(userId, (mentions.get(userId) ?? 0) + 1);
   }
-  return { results, accountErrors };
+  const asked = new Set(askedIds);
+  const results: UserPresence[] = [];
+  const accountErrors: AccountError[] = [];
+  const quarantined: QuarantinedEntry[] = [];
+  const duplicates = new Set<string>();
+  for (const reading of readings) {
+    const { userId } = reading;
+    if (userId !== undefined && !asked.has(userId)) {
+      quarantined.push({ userId, kind: 'unasked', reason: 'an ID that was not asked for' });
+    } else if (userId !== undefined && mentions.get(userId)! > 1) {
+      if (!duplicates.has(userId)) {
+        duplicates.add(userId);
+        const reason = `answered ${mentions.get(userId)} times`;
+        quarantined.push({ userId, kind: 'duplicate', reason });
+      }
+    } else if ('quarantine' in reading) {
+      quarantined.push({ userId, ...reading.quarantine });
+    } else if ('state' in reading.value) {
+      results.push(reading.value);
+    } else {
+      accountErrors.push(reading.value);
+    }
+  }
+  for (const userId of asked) {
+    if (!mentions.has(userId))
+      quarantined.push({ userId, kind: 'missing', reason: 'missing from the answer' });
+  }
+  if (results.length === 0 && accountErrors.length === 0 && asked.size > 0) {
+    const first = quarantined[0]!;
+    throw malformed(
+      `no usable entry for any of the ${asked.size} asked IDs (${quarantined.length} set aside, first: ` +
+        `${first.kind}: ${first.reason})`,
+    );
+  }
+  return { results, accountErrors, quarantined };
+}
+
+function readEntry<T>(
+  entry: unknown,
+  where: string,
+  read: (entry: Record<string, unknown>, where: string) => T,
+): EntryReading<T | UserPresence | AccountError> {
+  if (!isRecord(entry)) return { userId: undefined, quarantine: entryMalformed(`${where} is not an object`) };
+  const userId = entry.To_Account;
+  if (typeof userId !== 'string') {
+    return { userId: undefined, quarantine: entryMalformed(`${where}.To_Account is not a string`) };
+  }
+  try {
+    return { userId, value: read(entry, where) };
+  } catch (error) {
+    if (!(error instanceof EntryError)) throw error;
+    return { userId, quarantine: { kind: error.kind, reason: error.message } };
+  }
+}
+
+function readPresence(entry: Record<string, unknown>, where: string, options: ParseOptions): UserPresence {
+  const presence: UserPresence = { userId: entry.To_Account as string, state: readState(entry, where) };
+  if (options.detail) presence.devices = readDevices(entry.Detail, where);
+  return presence;
+}
+
+function readAccountError(entry: Record<string, unknown>, where: string): AccountError {
+  if (!Number.isSafeInteger(entry.ErrorCode) || entry.ErrorCode === 0) {
+    throw new EntryError('malformed_entry', `${where}.ErrorCode is not a non-zero integer`);
+  }
+  return { userId: entry.To_Account as string, errorCode: entry.ErrorCode as number };
+}
+
+/** A problem confined to one entry (thrown inside an entry's reading, caught by `readEntry`). */
+class EntryError extends Error {
+  constructor(
+    readonly kind: QuarantineKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function entryMalformed(reason: string): Quarantine {
+  return { kind: 'malformed_entry', reason };
 }
 
 function readState(entry: Record<string, unknown>, where: string): PresenceState {
   const raw = entry.Status ?? entry.State;
   if (typeof raw !== 'string' || !STATES.has(raw)) {
-    throw malformed(`${where} has no known Status/State (got ${describe(raw)})`);
+    throw new EntryError('unknown_state', `${where} has no known Status/State (got ${describe(raw)})`);
   }
   return raw as PresenceState;
 }
 
 function readDevices(detail: unknown, where: string): DeviceStatus[] {
   if (detail === undefined || detail === null) return [];
-  if (!Array.isArray(detail)) throw malformed(`${where}.Detail is not an array`);
+  if (!Array.isArray(detail)) throw new EntryError('malformed_entry', `${where}.Detail is not an array`);
   return detail.map((item: unknown, j): DeviceStatus => {
     const at = `${where}.Detail[${j}]`;
-    if (!isRecord(item)) throw malformed(`${at} is not an object`);
-    if (typeof item.Platform !== 'string') throw malformed(`${at}.Platform is not a string`);
+    if (!isRecord(item)) throw new EntryError('malformed_entry', `${at} is not an object`);
+    if (typeof item.Platform !== 'string')
+      throw new EntryError('malformed_entry', `${at}.Platform is not a string`);
     const device: DeviceStatus = { platform: normalizePlatform(item.Platform), status: readState(item, at) };
     const { IsBackground: isBackground, Instid: instId, CustomIdentifier: customIdentifier } = item;
     if (isBackground !== undefined) {
       if (isBackground === 0 || isBackground === 1) device.isBackground = isBackground === 1;
       else if (typeof isBackground === 'boolean') device.isBackground = isBackground;
-      else throw malformed(`${at}.IsBackground is not 0/1`);
+      else throw new EntryError('malformed_entry', `${at}.IsBackground is not 0/1`);
     }
     if (instId !== undefined) {
-      if (!Number.isSafeInteger(instId)) throw malformed(`${at}.Instid is not an integer`);
+      if (!Number.isSafeInteger(instId))
+        throw new EntryError('malformed_entry', `${at}.Instid is not an integer`);
       device.instId = instId as number;
     }
     if (customIdentifier !== undefined) {
-      if (typeof customIdentifier !== 'string') throw malformed(`${at}.CustomIdentifier is not a string`);
+      if (typeof customIdentifier !== 'string')
+        throw new EntryError('malformed_entry', `${at}.CustomIdentifier is not a string`);
       device.customIdentifier = customIdentifier;
     }
     return device;

@@ -5,7 +5,7 @@
  * lets the poller send from a dedicated thread that also holds the pacer (src/cap/paced-transport.ts), while
  * the CLI and the bench send directly.
  */
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 export interface TransportRequest {
   /** `http(s)://host[:port]` of the Tencent host (or the simulator). */
@@ -26,7 +26,8 @@ export interface TransportResponse {
   text: string;
 }
 
-export type TransportFailureReason = 'timeout' | 'network' | 'aborted';
+/** `too_large`: the answer passed `maxAnswerBytes` and was cut off while it arrived. */
+export type TransportFailureReason = 'timeout' | 'network' | 'aborted' | 'too_large';
 
 /** A call that got no complete answer. Its message may quote the URL: callers redact before showing it. */
 export class TransportError extends Error {
@@ -51,7 +52,12 @@ export interface DirectTransportOptions {
   connections: number;
   /** Longest a TCP/TLS connect may take; default 5000 ms (each call's own deadline still applies). */
   connectTimeoutMs?: number;
+  /** Largest answer body read; a larger one is cut off as it arrives. Default `DEFAULT_MAX_ANSWER_BYTES`. */
+  maxAnswerBytes?: number;
 }
+
+/** 4 MiB: a 500-user answer with per-device detail is well under 1 MiB. */
+export const DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -63,6 +69,8 @@ export function createDirectTransport(options: DirectTransportOptions): Transpor
     keepAliveTimeout: 30_000,
     connect: { timeout: options.connectTimeoutMs ?? 5_000 },
   });
+
+  const maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
 
   return {
     async send({ origin, path, body, timeoutMs, signal }) {
@@ -82,8 +90,9 @@ export function createDirectTransport(options: DirectTransportOptions): Transpor
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
-        return { statusCode: response.statusCode, text: await response.body.text() };
+        return { statusCode: response.statusCode, text: await readBounded(response, maxAnswerBytes) };
       } catch (error) {
+        if (error instanceof TransportError) throw error;
         throw toTransportError(error, Boolean(signal?.aborted), deadline.signal.aborted, timeoutMs);
       } finally {
         clearTimeout(timer);
@@ -92,6 +101,30 @@ export function createDirectTransport(options: DirectTransportOptions): Transpor
     },
     close: () => agent.close(),
   };
+}
+
+/**
+ * The body as text, read chunk by chunk up to `maxBytes`: an oversized answer is refused by its Content-Length
+ * before any of it is read, or cut off (the connection dropped) as soon as it passes the bound, never held whole.
+ */
+async function readBounded(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
+  const refuse = (what: string): never => {
+    response.body.destroy();
+    throw new TransportError(
+      `answer of ${what} bytes refused: more than maxAnswerBytes (${maxBytes})`,
+      'too_large',
+    );
+  };
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) refuse(String(declared));
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > maxBytes) refuse(`over ${length}`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, length).toString('utf8');
 }
 
 function toTransportError(

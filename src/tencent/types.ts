@@ -3,9 +3,15 @@
  * Everything the poller knows about `v4/openim/query_online_status` answers is expressed in these types.
  */
 
-import type { PresenceState } from '../vocabulary.js';
+import type { PresenceState, QuarantineKind } from '../vocabulary.js';
 
-export { MAX_IDS_PER_CALL, PRESENCE_STATES, type PresenceState } from '../vocabulary.js';
+export {
+  MAX_IDS_PER_CALL,
+  PRESENCE_STATES,
+  QUARANTINE_KINDS,
+  type PresenceState,
+  type QuarantineKind,
+} from '../vocabulary.js';
 
 /** Normalised platform names (Tencent spells them several ways: iPhone, IPhone, iOS, IOS...). */
 export type Platform = 'iPhone' | 'Android' | 'Web' | 'PC' | 'iPad' | 'Mac' | 'Windows' | 'Linux' | 'Unknown';
@@ -32,10 +38,22 @@ export interface AccountError {
   errorCode: number;
 }
 
-/** A successful (possibly partial) answer: every asked ID is in exactly one of the two lists. */
+/** A user (when the entry names one) left unobserved by this answer, and why. */
+export interface QuarantinedEntry {
+  userId: string | undefined;
+  kind: QuarantineKind;
+  /** Where in the answer and what was wrong, e.g. `QueryResult[3] has no known Status/State (got "Busy")`. */
+  reason: string;
+}
+
+/**
+ * A successful (possibly partial) answer: every asked ID is in exactly one of the three lists. A quarantined user
+ * is not observed by this call: no state is read for it, so nothing is written or published for it.
+ */
 export interface OnlineStatusResult {
   results: UserPresence[];
   accountErrors: AccountError[];
+  quarantined: QuarantinedEntry[];
 }
 
 export interface QueryOptions {

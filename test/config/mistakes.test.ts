@@ -443,6 +443,19 @@ const mistakes: Mistake[] = [
     },
   },
   {
+    name: 'a user file line longer than the line-length guard',
+    files: {
+      'watchlists/vip.yaml': 'name: vip\nuserFiles: [vip.txt]\n',
+      'watchlists/vip.txt': `alice\nbob\n${'\u0000'.repeat(5_000)}\n`,
+    },
+    expect: {
+      file: 'watchlists/vip.txt',
+      line: 3,
+      field: 'userFiles.0',
+      message: 'line 3 is longer than 4096 characters',
+    },
+  },
+  {
     name: 'missing user file',
     files: {
       'watchlists/vip.yaml': 'name: vip\nuserFiles:\n  - vip.txt\n  - nope.txt\n',

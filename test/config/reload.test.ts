@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ResolvedWatchlist } from '../../src/config/index.js';
@@ -9,7 +9,14 @@ import { recordFlowMetrics } from '../../src/ops/flow-metrics.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createConfigReloader, type ConfigReloaderOptions } from '../../src/config/reload.js';
 import type { SyncReport } from '../../src/state/watchlist-sync.js';
-import { BASE_PRESENCE, removeTrees, SECRET_ENV, writeTree } from '../config/config-tree.js';
+import {
+  BASE_PRESENCE,
+  removeTrees,
+  SECRET_ENV,
+  userLines,
+  writeTree,
+  type TreeFiles,
+} from '../config/config-tree.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 afterAll(() => removeTrees());
@@ -47,8 +54,11 @@ function fakeService(applyMs = 0) {
   };
 }
 
-async function setup(overrides: Partial<ConfigReloaderOptions> & { applyMs?: number } = {}) {
-  const root = writeTree();
+async function setup(
+  overrides: Partial<ConfigReloaderOptions> & { applyMs?: number } = {},
+  files: TreeFiles = {},
+) {
+  const root = writeTree(files);
   const { config: running } = await loadConfig({ configPath: 'presence.yaml', cwd: root, env: SECRET_ENV });
   const service = fakeService(overrides.applyMs);
   const metrics = createMetrics();
@@ -133,11 +143,59 @@ describe('config reload', () => {
 
   it('reloads when a watchlist file changes on disk', async () => {
     const { root, service, reloader } = await setup({ watch: true, debounceMs: 50 });
-    writeFileSync(join(root, 'watchlists/vip.yaml'), 'name: vip\ninterval: 5s\nusers: [dave]\n');
-    await waitFor(() => service.applied.at(-1)?.[0]?.userIds[0] === 'dave', {
+    writeFileSync(join(root, 'watchlists/vip.yaml'), 'name: vip\ninterval: 5s\nusers: [alice, bob, dave]\n');
+    await waitFor(() => service.applied.at(-1)?.[0]?.userIds[2] === 'dave', {
       timeoutMs: 10_000,
       description: 'a reload after the file change',
     });
     await reloader.close();
+  });
+
+  it('refuses a reload that removes more than maxRemovedShare of a list, and counts outcome=refused', async () => {
+    const big = { 'watchlists/vip.yaml': 'name: vip\ninterval: 5s\nuserFiles: [vip.txt]\n' };
+    const { root, service, reloader, count } = await setup(
+      {},
+      { ...big, 'watchlists/vip.txt': userLines(10) },
+    );
+    writeFileSync(join(root, 'watchlists/vip.txt'), userLines(4));
+    expect((await reloader.reload('test')).outcome).toBe('refused');
+    writeFileSync(join(root, 'watchlists/vip.txt'), '');
+    expect((await reloader.reload('test')).outcome).toBe('refused');
+    expect(service.applied).toHaveLength(0);
+    expect(await count('refused')).toBe(2);
+    // Half of the list is not more than the default share of 0.5.
+    writeFileSync(join(root, 'watchlists/vip.txt'), userLines(5));
+    expect((await reloader.reload('test')).outcome).toBe('applied');
+    await reloader.close();
+  });
+
+  it('applies a large removal when the same edit sets watchlists.maxRemovedShare: 1', async () => {
+    const big = { 'watchlists/vip.yaml': 'name: vip\ninterval: 5s\nuserFiles: [vip.txt]\n' };
+    const { root, service, reloader } = await setup({}, { ...big, 'watchlists/vip.txt': userLines(10) });
+    writeFileSync(join(root, 'watchlists/vip.txt'), '');
+    writeFileSync(join(root, 'presence.yaml'), `${BASE_PRESENCE}watchlists:\n  maxRemovedShare: 1\n`);
+    expect((await reloader.reload('test')).outcome).toBe('applied');
+    expect(service.applied.at(-1)?.[0]?.userIds).toEqual([]);
+    await reloader.close();
+  });
+
+  it('a 2,000-user file truncated then rewritten in place never reaches the service without its users', async () => {
+    const big = { 'watchlists/vip.yaml': 'name: vip\ninterval: 5s\nuserFiles: [vip.txt]\n' };
+    const full = userLines(2_000);
+    const { root, service, reloader, count } = await setup(
+      { watch: true, debounceMs: 20 },
+      { ...big, 'watchlists/vip.txt': full },
+    );
+    const file = join(root, 'watchlists/vip.txt');
+    // What `cp` or a shell `>` does: truncate, then write in pieces. A reload reads each stage.
+    writeFileSync(file, '');
+    await waitFor(async () => (await count('refused')) >= 1, { description: 'the reload of the empty file' });
+    appendFileSync(file, full.slice(0, full.length / 3));
+    await waitFor(async () => (await count('refused')) >= 2, { description: 'the reload of a third' });
+    appendFileSync(file, full.slice(full.length / 3));
+    await waitFor(() => service.applied.length >= 1, { description: 'the reload of the whole file' });
+    await reloader.close();
+    // Every set the service was given (each one a sync: a missing user would be an untracked event) is whole.
+    expect(service.applied.every((lists) => lists[0]?.userIds.length === 2_000)).toBe(true);
   });
 });

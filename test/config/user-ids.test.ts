@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkUserId, readUserFile } from '../../src/config/index.js';
+import { MAX_USER_FILE_BYTES, MAX_USER_FILE_LINE_LENGTH, UserFileError } from '../../src/config/user-ids.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'presence-users-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,14 +69,38 @@ describe('readUserFile', () => {
   });
 
   it('keeps lines and multi-byte characters intact across read chunks', async () => {
-    // 1 MiB chunks: put a multi-byte character and a line break right at the boundary.
-    const filler = 'x'.repeat(1_048_575 - 1);
-    const ids = await readAll(`${filler}\nzoë\nlast\n`);
-    expect(ids.map(([id, line]) => [id.length > 40 ? id.length : id, line])).toEqual([
-      [filler.length, 1],
-      ['zoë', 2],
-      ['last', 3],
+    // 1 MiB chunks: put a multi-byte character and a line break right at the boundary (10,486 lines of filler,
+    // 1,048,575 bytes).
+    const filler = `${'x'.repeat(99)}\n`.repeat(10_485) + `${'y'.repeat(74)}\n`;
+    const ids = await readAll(`${filler}zoë\nlast\n`);
+    expect(ids).toHaveLength(10_488);
+    expect(ids.slice(-3)).toEqual([
+      ['y'.repeat(74), 10_486],
+      ['zoë', 10_487],
+      ['last', 10_488],
     ]);
+  });
+
+  it('refuses a line longer than the line-length guard, naming the line', async () => {
+    const error = await readAll(`alice\n${'x'.repeat(MAX_USER_FILE_LINE_LENGTH + 1)}\nbob\n`).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UserFileError);
+    expect(error).toMatchObject({ line: 2, message: expect.stringMatching(/line 2 is longer than 4096/) });
+  });
+
+  it('refuses an endless device (/dev/zero) by its line length, without reading on', async () => {
+    const error = await readUserFile('/dev/zero', () => {}).catch((e: unknown) => e);
+    expect(error).toMatchObject({ line: 1, message: expect.stringMatching(/line 1 is longer than/) });
+  });
+
+  it('refuses a file larger than the size guard before reading it', async () => {
+    const path = join(dir, 'huge.txt');
+    writeFileSync(path, '');
+    truncateSync(path, MAX_USER_FILE_BYTES + 1); // sparse: no disk used
+    const error = await readUserFile(path, () => {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserFileError);
+    expect((error as Error).message).toMatch(/is larger than 67108864 bytes/);
   });
 
   it('rejects with ENOENT for a missing file', async () => {

@@ -17,8 +17,10 @@ const NEXT: Record<PresenceState, PresenceState> = {
 
 export interface ObservedPipelineOptions {
   seed: number;
-  /** Users in the simulator, all imported and all in one watchlist `all` (1 s interval). */
+  /** Users in the simulator, all imported and all in one watchlist `all`. */
   users: number;
+  /** The watchlist's interval. Default 1 s. */
+  intervalMs?: number;
   simulator?: Omit<SimulatorOptions, 'seed' | 'population'>;
   /** Options for the in-process service; `false` starts none (the test runs its own workers). */
   service?: Parameters<typeof startTestService>[1] | false;
@@ -54,7 +56,11 @@ export async function startObservedPipeline(options: ObservedPipelineOptions): P
     population: { size: options.users, notImportedShare: 0 },
   });
   const users = userIds(options.users);
-  const config = testConfig([simulatorApp(simulator)], [{ name: 'all', userIds: users }], options.redisUrl);
+  const config = testConfig(
+    [simulatorApp(simulator)],
+    [{ name: 'all', userIds: users, intervalMs: options.intervalMs ?? 1_000 }],
+    options.redisUrl,
+  );
   if (options.kafkaBrokers) config.kafka.brokers = options.kafkaBrokers;
   const states = new Map(users.map((id) => [id, simulator.getUserState(id)!.state]));
   let service: Service | undefined;

@@ -42,6 +42,7 @@ export function simulatorApp(simulator: Simulator, overrides: Partial<LoadedApp>
     connections: 16,
     callbackToken: undefined,
     hintShare: 0.2,
+    maxAnswerBytes: 4_194_304,
     ...overrides,
   };
 }
@@ -92,6 +93,7 @@ export function testConfig(
     // Off unless a test turns it on: a heartbeat topic per test would only slow the shared broker.
     heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',
+    maxRemovedShare: 0.5,
     logLevel: 'info',
     watchlists: watchlists.map((w) => ({
       app: firstApp.name,

@@ -15,8 +15,10 @@ const service = await startService(config, {
   roles,
   logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
   metrics: createMetrics(),
-  lockDurationMs: 4_000,
-  stalledIntervalMs: 1_000,
+  // PRESENCE_TEST_STALL=derived: the service's own stall settings (from the shortest interval), as in production.
+  ...(process.env.PRESENCE_TEST_STALL === 'derived'
+    ? {}
+    : { lockDurationMs: 4_000, stalledIntervalMs: 1_000 }),
   watchdogIntervalMs: 1_000,
   pollConcurrency: Number(process.env.PRESENCE_TEST_CONCURRENCY ?? 64),
 });

@@ -17,6 +17,7 @@ describe('answers become diff input', () => {
       { userId: 'c', errorCode: 70107 },
       { userId: 'd', errorCode: 70169 },
     ],
+    quarantined: [],
   };
 
   it('codes states, marks 70107 as not found and leaves users with other account errors untouched', () => {

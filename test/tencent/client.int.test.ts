@@ -142,6 +142,7 @@ describe('client against the simulator: answers', () => {
         { userId: 'ghost-1', errorCode: 70107 },
         { userId: 'ghost-2', errorCode: 70107 },
       ],
+      quarantined: [],
     });
   });
 

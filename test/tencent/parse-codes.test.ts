@@ -10,8 +10,8 @@ import {
 } from '../../src/tencent/parse-codes.js';
 import { parseOnlineStatusResponse } from '../../src/tencent/parse.js';
 import type { AccountError, OnlineStatusResult, PresenceState } from '../../src/tencent/types.js';
-import { ACCOUNT_ERROR_LETTER, STATE_CODES } from '../../src/vocabulary.js';
-import { FAILED_ANSWERS, MALFORMED_ANSWERS } from './parse-corpus.js';
+import { ACCOUNT_ERROR_LETTER, QUARANTINED_LETTER, STATE_CODES } from '../../src/vocabulary.js';
+import { FAILED_ANSWERS, MALFORMED_ANSWERS, PARTIAL_ANSWERS } from './parse-corpus.js';
 
 const LETTER: Record<PresenceState, string> = {
   Online: STATE_CODES.Online,
@@ -28,11 +28,11 @@ function codesOf(result: OnlineStatusResult, asked: readonly string[]): OnlineSt
     letters.set(e.userId, e.errorCode === 70107 ? STATE_CODES.NotFound : ACCOUNT_ERROR_LETTER);
     errors.set(e.userId, e);
   }
-  const codes = asked.map((id) => letters.get(id)).join('');
+  const codes = asked.map((id) => letters.get(id) ?? QUARANTINED_LETTER).join('');
   const otherAccountErrors = asked
     .filter((id) => letters.get(id) === ACCOUNT_ERROR_LETTER)
     .map((id) => errors.get(id)!);
-  return { codes, otherAccountErrors };
+  return { codes, otherAccountErrors, quarantined: result.quarantined };
 }
 
 type Rejection = Pick<TencentError, 'kind' | 'code' | 'retriable' | 'errorCode'>;
@@ -108,6 +108,7 @@ describe('parseOnlineStatusCodes', () => {
         { userId: 'u4', errorCode: 70169 },
         { userId: 'u6', errorCode: 60015 },
       ],
+      quarantined: [],
     });
   });
 
@@ -135,7 +136,11 @@ describe('parseOnlineStatusCodes', () => {
   it("reads the simulator's all-not-found FAIL answer through the full parser", () => {
     const body = renderAnswer(['a', 'b'], () => undefined, false, 'Status');
     expect(pathOf(() => parseOnlineStatusCodes(body, ['a', 'b']))).toBe('full');
-    expect(parseOnlineStatusCodes(body, ['a', 'b'])).toEqual({ codes: 'XX', otherAccountErrors: [] });
+    expect(parseOnlineStatusCodes(body, ['a', 'b'])).toEqual({
+      codes: 'XX',
+      otherAccountErrors: [],
+      quarantined: [],
+    });
   });
 
   it.each(MALFORMED_ANSWERS)('rejects %s as malformed, like the full parser', (_label, body, asked) => {
@@ -148,20 +153,32 @@ describe('parseOnlineStatusCodes', () => {
     expect(fullOutcome(body, asked)).toEqual(compactOutcome(body, asked));
   });
 
-  it('rejects an answer naming an ID twice even when the ID was asked twice', () => {
+  it.each(PARTIAL_ANSWERS)(
+    'sets aside the bad entry of %s and reads the rest, like the full parser',
+    (_label, body, asked, codes, kinds) => {
+      const outcome = compactOutcome(body, asked);
+      expect(outcome).toMatchObject({ accepted: { codes } });
+      if ('accepted' in outcome) expect(outcome.accepted.quarantined.map((q) => q.kind)).toEqual(kinds);
+      expect(fullOutcome(body, asked)).toEqual(outcome);
+    },
+  );
+
+  it('sets aside an ID answered twice even when the ID was asked twice', () => {
     const asked = ['a', 'b', 'a'];
     const twice = renderCompact([
       { id: 'a', state: 'Online' },
       { id: 'b', state: 'Online' },
       { id: 'a', state: 'Offline' },
     ]);
-    expect(compactOutcome(twice, asked)).toEqual(MALFORMED);
-    expect(fullOutcome(twice, asked)).toEqual(MALFORMED);
+    expect(compactOutcome(twice, asked)).toMatchObject({ accepted: { codes: '!N!' } });
+    expect(fullOutcome(twice, asked)).toEqual(compactOutcome(twice, asked));
     const once = renderCompact([
       { id: 'a', state: 'Online' },
       { id: 'b', state: 'Offline' },
     ]);
-    expect(compactOutcome(once, asked)).toEqual({ accepted: { codes: 'NFN', otherAccountErrors: [] } });
+    expect(compactOutcome(once, asked)).toEqual({
+      accepted: { codes: 'NFN', otherAccountErrors: [], quarantined: [] },
+    });
     expect(fullOutcome(once, asked)).toEqual(compactOutcome(once, asked));
   });
 

@@ -11,7 +11,10 @@ export const ok = (fields: Record<string, unknown>): string =>
 const q = (entries: unknown[], extra: Record<string, unknown> = {}): string =>
   ok({ QueryResult: entries, ...extra });
 
-/** [label, body, asked IDs]: bodies that cannot be trusted (kind `malformed`), read with detail. */
+/**
+ * [label, body, asked IDs]: bodies that cannot be trusted (kind `malformed`), read with detail: a bad envelope, or
+ * entries of which not one is usable.
+ */
 export const MALFORMED_ANSWERS: Array<[string, string, string[]]> = [
   ['invalid JSON', '{"ActionStatus":"OK",', ['a']],
   [
@@ -47,7 +50,6 @@ export const MALFORMED_ANSWERS: Array<[string, string, string[]]> = [
     q([{ To_Account: 'a', Status: 'Online' }], { ErrorList: [{ To_Account: 'a', ErrorCode: 70107 }] }),
     ['a'],
   ],
-  ['an asked ID missing from both lists', q([{ To_Account: 'a', Status: 'Online' }]), ['a', 'b']],
   ['an empty answer to a question', ok({}), ['a']],
   ['a non-string To_Account', q([{ To_Account: 7, Status: 'Online' }]), ['7']],
   ['a non-object entry', q(['a']), ['a']],
@@ -96,5 +98,90 @@ export const FAILED_ANSWERS: Array<[string, string, string[], TencentErrorKind, 
     ['a'],
     'server',
     90994,
+  ],
+];
+
+/**
+ * [label, body, asked IDs, codes in asked order, quarantined kinds]: answers with bad entries beside good ones, read
+ * with detail. The good entries stand; each bad one sets its user aside (`!` in the codes), the answer is not lost.
+ */
+export const PARTIAL_ANSWERS: Array<[string, string, string[], string, string[]]> = [
+  [
+    'an unknown state beside good entries',
+    q([
+      { To_Account: 'a', Status: 'Online' },
+      { To_Account: 'b', Status: 'Busy' },
+      { To_Account: 'c', Status: 'Offline' },
+    ]),
+    ['a', 'b', 'c'],
+    'N!F',
+    ['unknown_state'],
+  ],
+  [
+    'a user answered twice beside good entries',
+    q([
+      { To_Account: 'a', Status: 'Online' },
+      { To_Account: 'b', Status: 'Online' },
+      { To_Account: 'b', Status: 'Offline' },
+    ]),
+    ['a', 'b'],
+    'N!',
+    ['duplicate'],
+  ],
+  [
+    'a user in both lists beside good entries',
+    q(
+      [
+        { To_Account: 'a', Status: 'Online' },
+        { To_Account: 'b', Status: 'PushOnline' },
+      ],
+      {
+        ErrorList: [{ To_Account: 'a', ErrorCode: 70107 }],
+      },
+    ),
+    ['a', 'b'],
+    '!P',
+    ['duplicate'],
+  ],
+  [
+    'an ID not asked for beside good entries',
+    q([
+      { To_Account: 'a', Status: 'Online' },
+      { To_Account: 'zz', Status: 'Online' },
+    ]),
+    ['a'],
+    'N',
+    ['unasked'],
+  ],
+  [
+    'an asked ID missing from both lists',
+    q([{ To_Account: 'a', Status: 'Online' }]),
+    ['a', 'b'],
+    'N!',
+    ['missing'],
+  ],
+  [
+    'a non-object entry beside good entries',
+    q([{ To_Account: 'a', Status: 'Online' }, 'b']),
+    ['a', 'b'],
+    'N!',
+    ['malformed_entry', 'missing'],
+  ],
+  [
+    'a malformed Detail beside good entries',
+    q([
+      { To_Account: 'a', Status: 'Online', Detail: [{ Platform: 'Web', Status: 'On' }] },
+      { To_Account: 'b', Status: 'Offline' },
+    ]),
+    ['a', 'b'],
+    '!F',
+    ['unknown_state'],
+  ],
+  [
+    'an ErrorList entry without a code beside good entries',
+    q([{ To_Account: 'a', Status: 'Online' }], { ErrorList: [{ To_Account: 'b' }] }),
+    ['a', 'b'],
+    'N!',
+    ['malformed_entry'],
   ],
 ];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TencentError } from '../../src/tencent/errors.js';
 import { normalizePlatform, parseOnlineStatusResponse } from '../../src/tencent/parse.js';
-import { FAILED_ANSWERS, MALFORMED_ANSWERS, ok } from './parse-corpus.js';
+import { FAILED_ANSWERS, MALFORMED_ANSWERS, ok, PARTIAL_ANSWERS } from './parse-corpus.js';
 
 function parseError(body: string, asked: string[], detail = false): TencentError {
   try {
@@ -30,6 +30,7 @@ describe('parseOnlineStatusResponse', () => {
         { userId: 'id3', state: 'PushOnline' },
       ],
       accountErrors: [{ userId: 'id4', errorCode: 70107 }],
+      quarantined: [],
     });
   });
 
@@ -99,12 +100,43 @@ describe('parseOnlineStatusResponse', () => {
         { userId: 'x', errorCode: 70107 },
         { userId: 'y', errorCode: 70107 },
       ],
+      quarantined: [],
     });
   });
 
   it.each(FAILED_ANSWERS)('classifies %s by its ErrorCode', (_label, body, asked, kind, errorCode) => {
     const { ErrorInfo: errorInfo = '' } = JSON.parse(body) as { ErrorInfo?: string };
     expect(parseError(body, asked)).toMatchObject({ kind, errorCode, errorInfo });
+  });
+
+  it.each(PARTIAL_ANSWERS)(
+    'quarantines the bad entry of %s and keeps the rest',
+    (_label, body, asked, codes, kinds) => {
+      const result = parseOnlineStatusResponse(body, asked, { detail: true });
+      expect(result.quarantined.map((entry) => entry.kind)).toEqual(kinds);
+      const read = new Set([...result.results, ...result.accountErrors].map((entry) => entry.userId));
+      expect(asked.map((id) => (read.has(id) ? '+' : '!')).join('')).toBe(codes.replace(/[^!]/g, '+'));
+    },
+  );
+
+  it('names the user and the reason of a quarantined entry', () => {
+    const body = ok({
+      QueryResult: [
+        { To_Account: 'a', Status: 'Online' },
+        { To_Account: 'b', Status: 'Busy' },
+      ],
+    });
+    expect(parseOnlineStatusResponse(body, ['a', 'b'], { detail: false })).toEqual({
+      results: [{ userId: 'a', state: 'Online' }],
+      accountErrors: [],
+      quarantined: [
+        {
+          userId: 'b',
+          kind: 'unknown_state',
+          reason: 'QueryResult[1] has no known Status/State (got "Busy")',
+        },
+      ],
+    });
   });
 
   it.each(MALFORMED_ANSWERS)('rejects %s as malformed and retriable', (_label, body, asked) => {
