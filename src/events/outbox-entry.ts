@@ -1,13 +1,29 @@
-import { stateOfCode } from '../vocabulary.js';
 import {
-  EVENT_SCHEMA_ID,
-  STATE_SCHEMA_ID,
-  eventIdOf,
-  type CurrentState,
+  EVENT_SCHEMA_NAME,
+  currentStateAfter,
+  formatEventId,
+  stateRecordOf,
+  tombstoneRecordOf,
+  transitionRecordOf,
   type DeviceInfo,
   type PresenceEvent,
   type PresenceEventKind,
-} from './event.js';
+  type ProducedRecord,
+} from '@presence-poller/events';
+import { stateOfCode, type EventKind } from '../vocabulary.js';
+
+/**
+ * The outbox entry and the Kafka records built from it. The public contract (types, headers, keys) is the
+ * events package's (packages/events); this module only maps the diff's entries onto it.
+ */
+
+// The vocabulary's event kinds (metrics label them) and the contract's must be the same set: tsc fails otherwise.
+type SameKinds = [EventKind] extends [PresenceEventKind]
+  ? [PresenceEventKind] extends [EventKind]
+    ? true
+    : never
+  : never;
+export const EVENT_KINDS_MATCH_CONTRACT: SameKinds = true;
 
 /** One outbox stream entry as written by the Lua scripts (single-letter fields keep the stream small). */
 export interface OutboxEntry {
@@ -50,8 +66,8 @@ export function toPresenceEvent(
   watchlistNames: string[],
 ): PresenceEvent {
   const event: PresenceEvent = {
-    schema: EVENT_SCHEMA_ID,
-    eventId: eventIdOf(sdkAppId, entry.userId, entry.epoch, entry.seq),
+    schema: EVENT_SCHEMA_NAME,
+    eventId: formatEventId(sdkAppId, entry.userId, entry.epoch, entry.seq),
     sdkAppId,
     userId: entry.userId,
     kind: entry.kind,
@@ -68,19 +84,49 @@ export function toPresenceEvent(
   return event;
 }
 
-/** The compacted current-state value for an event; `null` (a tombstone) when the user is no longer tracked. */
-export function toCurrentState(event: PresenceEvent): CurrentState | null {
-  if (event.kind === 'untracked') return null;
-  const state: CurrentState = {
-    schema: STATE_SCHEMA_ID,
-    sdkAppId: event.sdkAppId,
-    userId: event.userId,
-    state: event.to,
-    seq: event.seq,
-    epoch: event.epoch,
-    observedAt: event.observedAt,
-    watchlists: event.watchlists,
-  };
-  if (event.devices) state.devices = event.devices;
-  return state;
+/** A watchlist as the records of an entry need it: its name, and its own topic if it has one. */
+export interface RecordWatchlist {
+  name: string;
+  topic?: string | undefined;
+}
+
+export interface RecordTopics {
+  /** Where events of watchlists without a topic of their own go. */
+  transitions: string;
+  /** The compacted topic with each user's latest state. */
+  state: string;
+}
+
+/** One Kafka record and the topic it goes to. */
+export interface TopicRecord {
+  topic: string;
+  record: ProducedRecord;
+}
+
+/**
+ * Every Kafka record one outbox entry becomes: the event on the topic of each watchlist the user is in (once per
+ * topic), then the user's latest state (or its tombstone) on the state topic.
+ */
+export function kafkaRecordsOf(
+  entry: OutboxEntry,
+  sdkAppId: number,
+  watchlists: readonly RecordWatchlist[],
+  topics: RecordTopics,
+): TopicRecord[] {
+  const event = toPresenceEvent(
+    entry,
+    sdkAppId,
+    watchlists.map((w) => w.name),
+  );
+  const transition = transitionRecordOf(event);
+  const eventTopics = new Set(watchlists.map((w) => w.topic ?? topics.transitions));
+  if (eventTopics.size === 0) eventTopics.add(topics.transitions);
+  const records = [...eventTopics].map((topic) => ({ topic, record: transition }));
+  const current = currentStateAfter(event);
+  records.push({
+    topic: topics.state,
+    record:
+      current === null ? tombstoneRecordOf(sdkAppId, event.userId) : stateRecordOf(current, event.eventId),
+  });
+  return records;
 }

@@ -1,13 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Message, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cloudEventHeaders } from '../events/cloudevents.js';
-import {
-  parseOutboxEntry,
-  toCurrentState,
-  toPresenceEvent,
-  type OutboxEntry,
-} from '../events/outbox-entry.js';
+import { kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import type { AppKeys } from '../redis/keys.js';
@@ -94,22 +88,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     await learnWatchlistNames(entries);
     for (const entry of entries) {
       const watchlists = entry.watchlistIds.map((id) => names.get(id) ?? { name: `#${id}` });
-      const event = toPresenceEvent(
-        entry,
-        sdkAppId,
-        watchlists.map((w) => w.name),
-      );
-      const headers = cloudEventHeaders(event);
-      const value = JSON.stringify(event);
-      const topics = new Set(watchlists.map((w) => w.topic ?? transitionsTopic));
-      if (topics.size === 0) topics.add(transitionsTopic);
-      for (const topic of topics) add(topic, { key: event.userId, value, headers });
-      const current = toCurrentState(event);
-      add(stateTopic, {
-        key: event.userId,
-        value: current === null ? null : JSON.stringify(current),
-        headers,
-      });
+      const topics = { transitions: transitionsTopic, state: stateTopic };
+      for (const { topic, record } of kafkaRecordsOf(entry, sdkAppId, watchlists, topics)) add(topic, record);
     }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
