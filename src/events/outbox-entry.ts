@@ -1,16 +1,18 @@
 import {
   EVENT_SCHEMA_NAME,
+  STATE_SCHEMA_NAME,
   currentStateAfter,
   formatEventId,
   stateRecordOf,
   tombstoneRecordOf,
   transitionRecordOf,
+  type CurrentState,
   type DeviceInfo,
   type PresenceEvent,
   type PresenceEventKind,
   type ProducedRecord,
 } from '@presence-poller/events';
-import { stateOfCode, type EventKind } from '../vocabulary.js';
+import { MEMBERSHIP_ENTRY, stateOfCode, type EventKind, type OutboxKind } from '../vocabulary.js';
 
 /**
  * The outbox entry and the Kafka records built from it. The public contract (types, headers, keys) is the
@@ -29,7 +31,7 @@ export const EVENT_KINDS_MATCH_CONTRACT: SameKinds = true;
 export interface OutboxEntry {
   id: string;
   userId: string;
-  kind: PresenceEventKind;
+  kind: OutboxKind;
   fromCode: string;
   toCode: string;
   seq: number;
@@ -47,7 +49,7 @@ export function parseOutboxEntry([id, fields]: [string, string[]]): OutboxEntry 
   return {
     id,
     userId: f.u ?? '',
-    kind: (f.k ?? 'transition') as PresenceEventKind,
+    kind: (f.k ?? 'transition') as OutboxKind,
     fromCode: f.f ?? '',
     toCode: f.t ?? '',
     seq: Number(f.s),
@@ -59,9 +61,16 @@ export function parseOutboxEntry([id, fields]: [string, string[]]): OutboxEntry 
   };
 }
 
+/** An entry that records an event (every kind but `membership`). */
+export type EventEntry = OutboxEntry & { kind: EventKind };
+
+export function isEventEntry(entry: OutboxEntry): entry is EventEntry {
+  return entry.kind !== MEMBERSHIP_ENTRY;
+}
+
 /** Builds the public event for an outbox entry; `watchlistNames` maps ids to names. */
 export function toPresenceEvent(
-  entry: OutboxEntry,
+  entry: EventEntry,
   sdkAppId: number,
   watchlistNames: string[],
 ): PresenceEvent {
@@ -113,6 +122,15 @@ export function kafkaRecordsOf(
   watchlists: readonly RecordWatchlist[],
   topics: RecordTopics,
 ): TopicRecord[] {
+  if (!isEventEntry(entry)) {
+    const state = membershipState(
+      entry,
+      sdkAppId,
+      watchlists.map((w) => w.name),
+    );
+    const eventId = formatEventId(sdkAppId, entry.userId, entry.epoch, entry.seq);
+    return [{ topic: topics.state, record: stateRecordOf(state, eventId) }];
+  }
   const event = toPresenceEvent(
     entry,
     sdkAppId,
@@ -129,4 +147,22 @@ export function kafkaRecordsOf(
       current === null ? tombstoneRecordOf(sdkAppId, event.userId) : stateRecordOf(current, event.eventId),
   });
   return records;
+}
+
+/**
+ * The state record of a `membership` entry: the user's state as of its last event (same seq, epoch and time, so
+ * the record names the same event in `ce_id`) with the watchlists it is in now. The stored record keeps only a
+ * hash of the devices, so this record has no `devices`; the user's next event carries them again.
+ */
+function membershipState(entry: OutboxEntry, sdkAppId: number, watchlistNames: string[]): CurrentState {
+  return {
+    schema: STATE_SCHEMA_NAME,
+    sdkAppId,
+    userId: entry.userId,
+    state: stateOfCode(entry.toCode),
+    seq: entry.seq,
+    epoch: entry.epoch,
+    observedAt: new Date(entry.observedAtMs).toISOString(),
+    watchlists: watchlistNames,
+  };
 }

@@ -7,9 +7,11 @@ import {
 } from '@presence-poller/events';
 import { describe, expect, it } from 'vitest';
 import {
+  isEventEntry,
   kafkaRecordsOf,
   parseOutboxEntry,
   toPresenceEvent,
+  type EventEntry,
   type RecordWatchlist,
 } from '../../src/events/outbox-entry.js';
 
@@ -29,6 +31,11 @@ const base = {
   d: '',
   e: 'mz1',
 };
+const eventEntry = (fields: [string, string[]]): EventEntry => {
+  const entry = parseOutboxEntry(fields);
+  if (!isEventEntry(entry)) throw new Error(`not an event entry: ${entry.kind}`);
+  return entry;
+};
 const APP = 1400000000;
 const topics = { transitions: 'presence.transitions', state: 'presence.state' };
 const recordsOf = (fields: Record<string, string>, watchlists: RecordWatchlist[] = [{ name: 'vip' }]) =>
@@ -36,7 +43,7 @@ const recordsOf = (fields: Record<string, string>, watchlists: RecordWatchlist[]
 
 describe('outbox entries become public events', () => {
   it('maps codes to states, builds a deterministic eventId and ISO times (strict v1)', () => {
-    const event = toPresenceEvent(parseOutboxEntry(raw(base)), APP, ['vip', 'everyone']);
+    const event = toPresenceEvent(eventEntry(raw(base)), APP, ['vip', 'everyone']);
     expect(event).toEqual({
       schema: 'presence.transition/1',
       eventId: '1400000000:alice:mz1:42',
@@ -55,7 +62,7 @@ describe('outbox entries become public events', () => {
   });
 
   it('refuses anything v1 does not define in the producer’s own check', () => {
-    const event = toPresenceEvent(parseOutboxEntry(raw(base)), APP, []);
+    const event = toPresenceEvent(eventEntry(raw(base)), APP, []);
     expect(strictPresenceEventSchema.safeParse({ ...event, extra: 1 }).success).toBe(false);
   });
 
@@ -64,17 +71,17 @@ describe('outbox entries become public events', () => {
     ['not_found', { k: 'not_found', f: 'N', t: 'X' }, 'Online', null],
     ['untracked', { k: 'untracked', f: 'F', t: '' }, 'Offline', null],
   ])('maps a %s entry to from/to', (_kind, fields, from, to) => {
-    const event = toPresenceEvent(parseOutboxEntry(raw({ ...base, ...fields })), 1, []);
+    const event = toPresenceEvent(eventEntry(raw({ ...base, ...fields })), 1, []);
     expect([event.from, event.to]).toEqual([from, to]);
     expect(strictPresenceEventSchema.safeParse(event).success).toBe(true);
   });
 
   it('carries devices only when the entry has them', () => {
     const devices = [{ platform: 'iPhone', status: 'PushOnline' }];
-    expect(
-      toPresenceEvent(parseOutboxEntry(raw({ ...base, d: JSON.stringify(devices) })), 1, []).devices,
-    ).toEqual(devices);
-    expect(toPresenceEvent(parseOutboxEntry(raw(base)), 1, [])).not.toHaveProperty('devices');
+    expect(toPresenceEvent(eventEntry(raw({ ...base, d: JSON.stringify(devices) })), 1, []).devices).toEqual(
+      devices,
+    );
+    expect(toPresenceEvent(eventEntry(raw(base)), 1, [])).not.toHaveProperty('devices');
   });
 });
 
@@ -136,5 +143,30 @@ describe('Kafka records of an outbox entry', () => {
       headers: { ce_source: 'presence-poller/1400000000', ce_subject: 'alice' },
     });
     expect(decode(tombstone)).toMatchObject({ type: 'tombstone' });
+  });
+
+  it('turns a membership entry into a state record only, naming the event it reflects', () => {
+    const records = recordsOf({ k: 'membership', f: '', t: 'F', p: '0' }, [
+      { name: 'everyone' },
+      { name: 'ops', topic: 'presence.ops' },
+    ]);
+    expect(records.map((r) => r.topic)).toEqual(['presence.state']);
+    const { record } = records[0]!;
+    expect(record.key).toBe('1400000000:alice');
+    expect(record.headers).toMatchObject({
+      ce_id: '1400000000:alice:mz1:42',
+      ce_type: 'com.presence-poller.state.v1',
+    });
+    expect(strictCurrentStateSchema.parse(JSON.parse(record.value!))).toEqual({
+      schema: 'presence.state/1',
+      sdkAppId: APP,
+      userId: 'alice',
+      state: 'Offline',
+      seq: 42,
+      epoch: 'mz1',
+      observedAt: new Date(1795600005120).toISOString(),
+      watchlists: ['everyone', 'ops'],
+    });
+    expect(decode(record)).toMatchObject({ type: 'state', eventId: '1400000000:alice:mz1:42' });
   });
 });

@@ -226,8 +226,37 @@ describe('update-membership', () => {
     expect(await store.readState('a')).toBeUndefined();
     expect((await outbox()).map((e) => [e.kind, e.fromCode, e.seq, e.watchlistIds])).toEqual([
       ['snapshot', '', 1, [1, 2]],
+      ['membership', '', 1, [2]],
       ['untracked', 'N', 2, [2]],
     ]);
+  });
+
+  it('records a membership entry (the current state, seq and time) when a published user changes watchlists', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b'], nowMs: 1_000 });
+    await apply(store, 2_000, [see('a', 'P'), see('b', 'X')]);
+    // Moved from 1 to 3, as the sync does it: added to the new list first, then removed from the old one.
+    await store.updateMembership({ op: 'add', watchlistId: 3, userIds: ['a', 'b'], nowMs: 3_000 });
+    await store.updateMembership({ op: 'remove', watchlistId: 1, userIds: ['a', 'b'], nowMs: 4_000 });
+    const entries = (await outbox()).filter((e) => e.kind === 'membership');
+    expect(
+      entries.map((e) => [e.userId, e.toCode, e.seq, e.observedAtMs, e.watchlistIds, e.devicesJson]),
+    ).toEqual([
+      ['a', 'P', 1, 2_000, [1, 3], ''],
+      ['b', 'X', 1, 2_000, [1, 3], ''],
+      ['a', 'P', 1, 2_000, [3], ''],
+      ['b', 'X', 1, 2_000, [3], ''],
+    ]);
+    expect(await store.readState('a')).toMatchObject({ watchlistIds: [3], seq: 1 });
+  });
+
+  it('records no membership entry for a user nothing was published for yet', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1_000 });
+    await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['a'], nowMs: 1_000 });
+    await apply(store, 2_000, [see('a', 'N')], { firstObservation: 'silent' });
+    await store.updateMembership({ op: 'remove', watchlistId: 1, userIds: ['a'], nowMs: 3_000 });
+    expect(await outbox()).toEqual([]);
   });
 
   it('untracks a never-published user silently, and re-tracking starts a new epoch', async () => {
