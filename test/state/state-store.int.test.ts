@@ -177,6 +177,21 @@ describe('apply-observations (one atomic script per chunk)', () => {
     expect(await store.readState('a')).toMatchObject({ deviceHash: 'aaaa0000' });
   });
 
+  it('gives devices only to users in a watchlist with detail, whichever chunk asked for them', async () => {
+    const { redis, keys, store, outbox } = setup();
+    await redis.set(keys.detailWatchlistIds, '2');
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['plain', 'both'], nowMs: 1 });
+    await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['both'], nowMs: 1 });
+    // A chunk of watchlist 1 asked for detail because 'both' is also in watchlist 2 (with detail).
+    await apply(store, 1_000, [see('plain', 'N', 'aaaa0000'), see('both', 'N', 'bbbb0000')]);
+    expect((await outbox()).map((e) => [e.userId, e.devicesJson])).toEqual([
+      ['plain', ''],
+      ['both', '[]'],
+    ]);
+    expect(await store.readState('plain')).toMatchObject({ deviceHash: '' });
+    expect(await store.readState('both')).toMatchObject({ deviceHash: 'bbbb0000' });
+  });
+
   it('gives the same answer whichever of two concurrent chunks for the same users runs first', async () => {
     const { store, outbox } = setup();
     const users = Array.from({ length: 500 }, (_, i) => `u${i}`);

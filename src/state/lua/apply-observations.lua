@@ -11,7 +11,8 @@
 
   KEYS[1]       outbox stream
   KEYS[2]       chunk watermarks of the watchlist (hash: chunk field -> observedAtMs)
-  KEYS[3..]     state buckets referenced by the observations
+  KEYS[3]       ids of the watchlists with detail (comma-separated; absent before the first sync that writes it)
+  KEYS[4..]     state buckets referenced by the observations
   ARGV[1]       observedAtMs of this answer
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
   ARGV[3]       '1' to emit `devices` events on device-only changes, else '0'
@@ -40,6 +41,23 @@ if watermark >= observedAt then
 end
 redis.call('HSET', KEYS[2], ARGV[4], observedAt)
 
+-- One rule for device detail: a user gets devices if any of its watchlists asks for detail, and only then. A chunk
+-- asks for detail when one of its users needs it, so the answer may hold devices for users that do not: dropped.
+-- Without the key (a sync of an older version wrote the registry) every answer with detail is kept, as before.
+local detailList = redis.call('GET', KEYS[3])
+local detailIds = nil
+if detailList then
+  detailIds = {}
+  for id in string.gmatch(detailList, '[^,]+') do detailIds[id] = true end
+end
+local function wantsDetail(members)
+  if not detailIds then return true end
+  for id in string.gmatch(members, '[^,]+') do
+    if detailIds[id] then return true end
+  end
+  return false
+end
+
 for line in string.gmatch(ARGV[5], '[^\n]+') do
   local user, keyIndex, code, devHash, devices = string.match(line, '^([^\t]*)\t(%d+)\t(%u)\t([^\t]*)\t(.*)$')
   local bucket = KEYS[tonumber(keyIndex)]
@@ -48,6 +66,7 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
     untracked = untracked + 1
   else
     local members, state, seq, changedAt, oldHash, epoch = decodeRecord(record)
+    if devHash ~= '' and not wantsDetail(members) then devHash, devices = '', '' end
     if changedAt >= observedAt then
       stale = stale + 1
     else
