@@ -101,7 +101,12 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
       if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
       const { keys: scriptKeys, indexOf } = bucketKeys(
         observations.map((o) => o.userId),
-        [keys.outbox, keys.chunkWatermarks(source.watchlist), keys.detailWatchlistIds],
+        [
+          keys.outbox,
+          keys.chunkWatermarks(source.watchlist),
+          keys.detailWatchlistIds,
+          keys.deviceEventWatchlistIds,
+        ],
       );
       // One packed argument instead of five per user: far less work building and parsing the command.
       const packed = observations

@@ -221,6 +221,7 @@ export async function syncWatchlists(
     const removals: Array<{ watchlistId: number; leaving: Leaving }> = [];
     const detailUsers = new Set(specs.filter((spec) => spec.detail).flatMap((spec) => spec.userIds));
     const detailIds: number[] = [];
+    const deviceEventIds: number[] = [];
 
     for (const spec of specs) {
       const old = current.get(spec.name);
@@ -235,6 +236,7 @@ export async function syncWatchlists(
         chunkCount: Math.ceil(spec.userIds.length / MAX_IDS_PER_CALL),
         userCount: spec.userIds.length,
       };
+      if (spec.deviceEvents) deviceEventIds.push(id);
       if (spec.detail) detailIds.push(id);
       else {
         const detailChunks = chunksWithDetailUsers(spec.userIds, detailUsers);
@@ -297,6 +299,7 @@ export async function syncWatchlists(
     }
 
     await redis.set(keys.detailWatchlistIds, detailIds.join(','));
+    await redis.set(keys.deviceEventWatchlistIds, deviceEventIds.join(','));
     for (const { watchlistId, leaving } of removals) await removeMembers(deps, watchlistId, leaving, report);
 
     // Removed definitions go only now: a sync that died before its members were removed finds the list again

@@ -192,6 +192,22 @@ describe('apply-observations (one atomic script per chunk)', () => {
     expect(await store.readState('both')).toMatchObject({ deviceHash: 'bbbb0000' });
   });
 
+  it('emits a devices event for a user in a deviceEvents watchlist whichever watchlist’s chunk sees the change', async () => {
+    const { redis, keys, store, outbox } = setup();
+    await redis.set(keys.detailWatchlistIds, '2');
+    await redis.set(keys.deviceEventWatchlistIds, '2');
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['plain', 'both'], nowMs: 1 });
+    await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['both'], nowMs: 1 });
+    await apply(store, 1_000, [see('plain', 'N'), see('both', 'N', 'aaaa0000')]);
+    // Watchlist 1's chunk (deviceEvents off) sees the new device list first.
+    await apply(store, 2_000, [see('plain', 'N', 'cccc0000'), see('both', 'N', 'bbbb0000')]);
+    expect((await outbox()).map((e) => [e.userId, e.kind])).toEqual([
+      ['plain', 'snapshot'],
+      ['both', 'snapshot'],
+      ['both', 'devices'],
+    ]);
+  });
+
   it('gives the same answer whichever of two concurrent chunks for the same users runs first', async () => {
     const { store, outbox } = setup();
     const users = Array.from({ length: 500 }, (_, i) => `u${i}`);

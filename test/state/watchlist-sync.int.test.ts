@@ -186,16 +186,18 @@ describe('syncWatchlists', () => {
     const everyone = Array.from({ length: 1_200 }, (_, i) => `e${String(i).padStart(4, '0')}`);
     await syncWatchlists(deps, [
       list('everyone', everyone),
-      { ...list('vip', ['e0700', 'x']), detail: true },
+      { ...list('vip', ['e0700', 'x']), detail: true, deviceEvents: true },
     ]);
     const vip = await registry.get('vip');
     expect(await registry.get('everyone')).toMatchObject({ detailChunks: [1] });
     expect(vip).not.toHaveProperty('detailChunks');
     expect(await redis.get(keys.detailWatchlistIds)).toBe(String(vip!.id));
+    expect(await redis.get(keys.deviceEventWatchlistIds)).toBe(String(vip!.id));
 
     await syncWatchlists(deps, [list('everyone', everyone), list('vip', ['e0700'])]);
     expect(await registry.get('everyone')).not.toHaveProperty('detailChunks');
     expect(await redis.get(keys.detailWatchlistIds)).toBe('');
+    expect(await redis.get(keys.deviceEventWatchlistIds)).toBe('');
   });
 });
 
