@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Message, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
+import { isEventEntry, kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import type { AppKeys } from '../redis/keys.js';
@@ -135,10 +135,13 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       );
       return;
     }
+    // Membership entries are state records, not events, and carry the time of the state they repeat: counting
+    // them would add an event kind and a latency of hours.
+    const published = entries.filter(isEventEntry);
     events.emit('eventsPublished', {
       app,
-      kinds: entries.map((entry) => entry.kind),
-      latenciesMs: entries.map((entry) => ackedAt - entry.observedAtMs),
+      kinds: published.map((entry) => entry.kind),
+      latenciesMs: published.map((entry) => ackedAt - entry.observedAtMs),
     });
   }
 

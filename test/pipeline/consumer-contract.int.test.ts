@@ -214,6 +214,8 @@ describe('consuming the pipeline with the events package', () => {
   it('rewrites the state record of a user moved between watchlists, with no event', async () => {
     const eventsBefore = transitions().filter((e) => e.userId === moved && e.sdkAppId === APP_A);
     const last = eventsBefore.at(-1)!;
+    const publishedKinds: string[] = [];
+    const unsubscribe = relay.events.on('eventsPublished', ({ kinds }) => void publishedKinds.push(...kinds));
     await pipeline.applyWatchlists([
       { ...config.watchlists[0]!, userIds: plain.slice(0, 39) },
       config.watchlists[1]!,
@@ -234,6 +236,9 @@ describe('consuming the pipeline with the events package', () => {
     expect(record.headers).toMatchObject({ ce_id: last.eventId, ce_type: 'com.presence-poller.state.v1' });
     await waitFor(async () => (await outboxLength()) === 0, { timeoutMs: 15_000 });
     expect(transitions().filter((e) => e.userId === moved && e.sdkAppId === APP_A)).toEqual(eventsBefore);
+    // A state record only: not counted as a published event (nor in the publish latency).
+    unsubscribe();
+    expect(publishedKinds).toEqual([]);
   });
 
   it("ends with the consumer's view equal to the poller's Redis state, with no gap", async () => {
