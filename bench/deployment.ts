@@ -41,6 +41,8 @@ export function benchApp(simulatorUrl: string, app: AppSecret): LoadedApp {
     callMargin: 0.02,
     requestTimeoutMs: 5_000,
     connections: 64,
+    callbackToken: undefined,
+    hintShare: 0.2,
   };
 }
 
@@ -115,7 +117,7 @@ export async function deploy(
         clientId: `presence-${id}`,
         tls: undefined,
         sasl: undefined,
-        topics,
+        topics: { ...topics, heartbeat: `${id}.heartbeat` },
         partitions: KAFKA_PARTITIONS,
         replicationFactor: 1,
         createTopics: true,
@@ -123,6 +125,15 @@ export async function deploy(
       } as WorkerSpec['config']['kafka'],
       defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
       http: { host: '127.0.0.1', port: 0 },
+      heartbeat: { intervalMs: 0 },
+      webhook: {
+        host: '127.0.0.1',
+        port: 0,
+        path: '/tencent/callback',
+        maxBodyBytes: 65_536,
+        maxRequestsPerSecond: 20_000,
+        maxPendingHints: 100_000,
+      },
       watchlistsDir: '/dev/null',
       logLevel: 'warn',
       watchlists: options.watchlists.map((w) => ({

@@ -14,10 +14,12 @@ import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
 import { connectRelayProducer, startRelay } from './roles/relay.js';
 import { createCloserStack, type Role } from './roles/roles.js';
+import { startHeartbeats } from './roles/heartbeat.js';
+import { startWebhookRole } from './roles/webhook.js';
 import { startScheduler, type SchedulerRole, type SchedulerRoleOptions } from './roles/scheduler.js';
 import type { SyncReport } from './state/watchlist-sync.js';
 
-export { ALL_ROLES, type Role } from './roles/roles.js';
+export { ALL_ROLES, DEFAULT_ROLES, type Role } from './roles/roles.js';
 export type { AppRuntime } from './roles/app-runtime.js';
 
 export interface ServiceOptions extends PollerRoleOptions, SchedulerRoleOptions {
@@ -33,6 +35,8 @@ export interface Service {
   apps: AppRuntime[];
   /** What happens in the flow, for anything that wants to observe it (metrics are subscribed already). */
   events: FlowEvents;
+  /** Where the webhook role takes callbacks (webhook role only). */
+  webhookUrl: string | undefined;
   /** Syncs a new set of watchlists into Redis and reconciles the schedulers (scheduler role only). */
   applyWatchlists(watchlists: readonly ResolvedWatchlist[]): Promise<SyncReport[]>;
   /** Graceful stop: no new jobs, in-flight chunks finish, the relay flushes its batch, connections close. */
@@ -56,6 +60,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
 
   const apps: AppRuntime[] = [];
   const schedulers: SchedulerRole[] = [];
+  let webhookUrl: string | undefined;
   try {
     const producer = has('relay') ? await connectRelayProducer(config, logger, events, closers) : undefined;
     for (const app of config.apps) {
@@ -78,6 +83,12 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
       if (has('poller')) startPoller(runtime, closers, options);
       if (producer) startRelay(runtime, producer, closers);
     }
+    if (producer) closers.push(startHeartbeats(apps));
+    if (has('webhook')) {
+      const webhook = await startWebhookRole(apps, config, events, logger);
+      closers.push(webhook.close);
+      webhookUrl = webhook.receiver.url;
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -86,6 +97,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   return {
     apps,
     events,
+    webhookUrl,
     applyWatchlists: (watchlists) => Promise.all(schedulers.map((s) => s.applyWatchlists(watchlists))),
     stop,
   };

@@ -97,3 +97,25 @@ export interface WatchlistSettings {
   /** Scheduling priority when the call cap is contended: 1 is served first, 10 last. */
   priority: number;
 }
+
+/**
+ * What the webhook role did with a request: `accepted`, or why it refused it (each refusal has its HTTP status in
+ * webhook/callback.ts). The values of `presence_callbacks_total{outcome}`.
+ */
+export const CALLBACK_OUTCOMES = [
+  'accepted',
+  'not_found',
+  'method_not_allowed',
+  'unknown_app',
+  'unsupported_command',
+  'bad_signature',
+  'stale_signature',
+  'too_large',
+  'rate_limited',
+  'malformed',
+] as const;
+export type CallbackOutcome = (typeof CALLBACK_OUTCOMES)[number];
+export type CallbackRefusal = Exclude<CallbackOutcome, 'accepted'>;
+
+/** What became of hinted users: queued, merged with one already waiting, dropped (queue full, untracked, failed call). */
+export const HINT_OUTCOMES = ['queued', 'merged', 'overflow', 'untracked', 'call_failed', 'called'] as const;

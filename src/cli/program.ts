@@ -3,6 +3,7 @@
  * `process.exit`; it resolves with the documented exit code, so unit tests run it in-process.
  */
 import { Command, CommanderError } from 'commander';
+import { buildInfo } from '../ops/build-info.js';
 import { registerCheckConfigCommand } from './check-config.js';
 import type { CliContext } from './context.js';
 import { exitCodeOf } from './errors.js';
@@ -12,12 +13,11 @@ import { registerQueryCommand } from './query.js';
 import { registerRunCommand } from './run.js';
 import { registerSimulatorCommand } from './simulator.js';
 import { registerSnapshotCommand } from './snapshot.js';
+import { registerStatusCommand } from './status.js';
 import { registerTailCommand } from './tail.js';
 import { registerUserSigCommand } from './usersig.js';
 
 export { EXIT_CODES, formatExitCodes, type ExitCode } from './exit-codes.js';
-
-const VERSION = '0.1.0';
 
 /** Builds the program; actions write through `ctx.io` and leave their exit code in `ctx.exitCode`. */
 export function buildProgram(ctx: CliContext): Command {
@@ -25,7 +25,7 @@ export function buildProgram(ctx: CliContext): Command {
     .description(
       'Polls Tencent Cloud Chat online status and publishes every Online / PushOnline / Offline transition to Kafka.',
     )
-    .version(VERSION, '-V, --version')
+    .version(buildInfo().version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (text) => ctx.io.stdout(text),
@@ -38,6 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerQueryCommand(program, ctx);
   registerTailCommand(program, ctx);
   registerSnapshotCommand(program, ctx);
+  registerStatusCommand(program, ctx);
   registerSimulatorCommand(program, ctx);
   registerUserSigCommand(program, ctx);
   program.addHelpText(

@@ -3,7 +3,7 @@
  * reloads watchlists on file changes and SIGHUP, and stops gracefully on SIGTERM / SIGINT.
  */
 import { Option, type Command } from 'commander';
-import { ALL_ROLES, startService, type Role } from '../main.js';
+import { ALL_ROLES, DEFAULT_ROLES, startService, type Role } from '../main.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetrics } from '../ops/metrics.js';
 import { tencentErrorLabels } from '../tencent/index.js';
@@ -15,6 +15,7 @@ import { connectRedis, loadCliConfig } from './load.js';
 import { createCliLogger } from './logging.js';
 import { configOption, parseDurationOption, parseRoles } from './options.js';
 import { createReadinessProbe } from './readiness.js';
+import { readStatus } from '../roles/status.js';
 
 interface RunOptions {
   config: string;
@@ -30,7 +31,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .addOption(
       new Option('--roles <list>', `comma-separated subset of ${ALL_ROLES.join(',')}`)
         .argParser(parseRoles)
-        .default([...ALL_ROLES], 'all'),
+        .default([...DEFAULT_ROLES], DEFAULT_ROLES.join(',')),
     )
     .addOption(
       new Option('--shutdown-timeout <duration>', 'deadline for a graceful stop after SIGTERM/SIGINT')
@@ -64,6 +65,7 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
       port: config.http.port,
       registry: metrics.registry,
       readiness: () => probe.check(),
+      status: () => readStatus(config, service.apps[0]!.redis),
       logger,
     });
   } catch (error) {
@@ -103,6 +105,7 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
       })),
       roles: options.roles,
       http: opsServer.url,
+      ...(service.webhookUrl ? { webhook: service.webhookUrl } : {}),
     },
     `presence-poller running: ${config.apps.length} app(s), ${config.watchlists.length} watchlist(s) with ` +
       `${users} user(s), roles ${options.roles.join(',')}, ops on ${opsServer.url}`,

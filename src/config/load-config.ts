@@ -144,6 +144,8 @@ function buildConfig(
     kafka,
     defaults,
     http: parsed.http,
+    webhook: parsed.webhook,
+    heartbeat: { intervalMs: parseDurationMs(parsed.heartbeat.interval)! },
     watchlistsDir,
     logLevel: parsed.logLevel,
     watchlists,
@@ -167,6 +169,8 @@ function toLoadedApp(app: AppFile, checked: CheckedApp): LoadedApp {
     callMargin: app.callMargin,
     requestTimeoutMs: parseDurationMs(app.requestTimeout)!,
     connections: app.connections,
+    callbackToken: checked.callbackToken,
+    hintShare: app.hintShare,
   };
 }
 

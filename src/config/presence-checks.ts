@@ -29,6 +29,7 @@ export interface CheckedApp {
   sdkAppId: number | undefined;
   parsed: AppFile | undefined;
   secret: { value: string; source: string } | undefined;
+  callbackToken: string | undefined;
   index: number;
 }
 
@@ -42,6 +43,7 @@ export function checkApp(rawApp: unknown, index: number, context: CheckContext):
     sdkAppId: undefined,
     parsed: undefined,
     secret: undefined,
+    callbackToken: undefined,
     index,
   };
   if (!isRecord(rawApp)) return none;
@@ -113,7 +115,43 @@ export function checkApp(rawApp: unknown, index: number, context: CheckContext):
       );
     }
   }
-  return { name, sdkAppId, parsed, secret, index };
+  return {
+    name,
+    sdkAppId,
+    parsed,
+    secret,
+    callbackToken: checkCallbackToken(rawApp, index, name, context),
+    index,
+  };
+}
+
+/** The callback token, when the app names one: a variable or file that is missing is an error, like the key. */
+function checkCallbackToken(
+  rawApp: Record<string, unknown>,
+  index: number,
+  name: string | undefined,
+  context: CheckContext,
+): string | undefined {
+  const envName = appSchema.shape.callbackTokenEnv.safeParse(rawApp.callbackTokenEnv).data;
+  const file = appSchema.shape.callbackTokenFile.safeParse(rawApp.callbackTokenFile).data;
+  if (envName === undefined && file === undefined) return undefined;
+  const found = resolveSecret({
+    what: `callback token of app "${name ?? index}"`,
+    envName: envName ?? '',
+    file,
+    baseDir: context.configDir,
+    env: context.env,
+    settingHint: 'or set callbackTokenFile; the token is never read from YAML',
+  });
+  if (found.ok) return found.value;
+  const where = file !== undefined ? 'callbackTokenFile' : 'callbackTokenEnv';
+  context.issues.add(
+    context.locate(['apps', index, where]),
+    `apps.${index}.${where}`,
+    'secret_missing',
+    found.message,
+  );
+  return undefined;
 }
 
 /** Rules across apps: unique names and SDKAppIDs. */

@@ -127,6 +127,29 @@ export const appSchema = z
         'File holding the app secret key (e.g. a mounted secret), relative to presence.yaml; surrounding whitespace ' +
           'is trimmed. When set it is used instead of `secretKeyEnv`. Default: unset.',
       ),
+    callbackTokenEnv: envVarName
+      .optional()
+      .describe(
+        'Environment variable holding the callback-authentication token configured in the Chat console; with it the ' +
+          'webhook role refuses callbacks without a valid Sign. Default: unset (callbacks are not signed).',
+      ),
+    callbackTokenFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'File holding the callback-authentication token, relative to presence.yaml; used instead of ' +
+          '`callbackTokenEnv`. Default: unset.',
+      ),
+    hintShare: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .default(0.2)
+      .describe(
+        "Share of the call cap that calls for users named by Tencent's state-change callbacks may take ahead of " +
+          'the sweeps (0: callbacks are not used). Unused share stays with the sweeps. Default: 0.2.',
+      ),
     userSigTtl: duration({
       minMs: 300_000,
       maxMs: 365 * 86_400_000,
@@ -281,6 +304,11 @@ export const kafkaSchema = z
         state: topicName
           .default('presence.state')
           .describe('Compacted topic of the latest state per user. Default: presence.state.'),
+        heartbeat: topicName
+          .default('presence.heartbeat')
+          .describe(
+            'Compacted topic of the per-app heartbeat (see heartbeat.interval). Default: presence.heartbeat.',
+          ),
       })
       .prefault({})
       .describe('Topic names.'),
@@ -352,6 +380,48 @@ export const httpSchema = z
   })
   .describe('HTTP server for /metrics and health checks.');
 
+const webhookSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .default('0.0.0.0')
+      .describe('Address the webhook role listens on. Default: 0.0.0.0.'),
+    port: z
+      .int()
+      .min(0)
+      .max(65_535)
+      .default(9465)
+      .describe('Port of the webhook role (0 = any free port). Default: 9465.'),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]*$/, { error: 'must be a URL path starting with "/"' })
+      .default('/tencent/callback')
+      .describe('Path of the callback URL configured in the Chat console. Default: /tencent/callback.'),
+    maxBodyBytes: z
+      .int()
+      .min(1_024)
+      .max(1_048_576)
+      .default(65_536)
+      .describe('Largest callback body accepted; larger ones are refused with 413. Default: 65536.'),
+    maxRequestsPerSecond: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(20_000)
+      .describe('Callbacks one webhook process accepts per second; beyond it 429. Default: 20000.'),
+    maxPendingHints: z
+      .int()
+      .min(500)
+      .max(10_000_000)
+      .default(100_000)
+      .describe(
+        'Hinted users waiting for a call, per app; beyond it hints are dropped (counted) and left to the sweeps. ' +
+          'Default: 100000.',
+      ),
+  })
+  .describe("The webhook role: receives Tencent's State.StateChange callbacks and turns them into hints.");
+
 export const presenceFileSchema = z
   .strictObject({
     apps: z.array(appSchema).min(1).describe('Tencent Cloud Chat apps to poll. Required: at least one.'),
@@ -359,6 +429,7 @@ export const presenceFileSchema = z
     kafka: kafkaSchema.prefault({}),
     defaults: defaultsSchema.prefault({}),
     http: httpSchema.prefault({}),
+    webhook: webhookSchema.prefault({}),
     watchlists: z
       .strictObject({
         dir: z
@@ -371,6 +442,17 @@ export const presenceFileSchema = z
       })
       .prefault({})
       .describe('Where watchlists are read from.'),
+    heartbeat: z
+      .strictObject({
+        interval: duration({ minMs: 0, maxMs: 3_600_000 })
+          .default('30s')
+          .describe(
+            'How often the relay publishes a heartbeat per app to kafka.topics.heartbeat (0s: never), so ' +
+              'consumers can tell "nothing changed" from "the producer is dead". Default: 30s.',
+          ),
+      })
+      .prefault({})
+      .describe('The heartbeat record consumers can alert on.'),
     logLevel: z.enum(LOG_LEVELS).default('info').describe('Log level. Default: info.'),
   })
   .describe('presence-poller service configuration (config/presence.yaml).');
@@ -453,6 +535,7 @@ export type RedisConfig = z.output<typeof redisSchema>;
 export type KafkaFile = z.output<typeof kafkaSchema>;
 export type DefaultsFile = z.output<typeof defaultsSchema>;
 export type HttpConfig = z.output<typeof httpSchema>;
+export type WebhookConfig = z.output<typeof webhookSchema>;
 export type WatchlistFile = z.output<typeof watchlistFileSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];

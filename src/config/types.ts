@@ -6,7 +6,15 @@
 import type { ConfigIssue } from './issues.js';
 import type { Region } from './regions.js';
 import type { WatchlistSettings } from '../vocabulary.js';
-import type { DefaultsFile, HttpConfig, KafkaFile, LogLevel, RedisConfig, SaslMechanism } from './schema.js';
+import type {
+  DefaultsFile,
+  HttpConfig,
+  KafkaFile,
+  LogLevel,
+  RedisConfig,
+  SaslMechanism,
+  WebhookConfig,
+} from './schema.js';
 
 export interface LoadedApp {
   /** `apps[].name`, default the SDKAppID as a string. */
@@ -32,6 +40,10 @@ export interface LoadedApp {
   requestTimeoutMs: number;
   /** Keep-alive connections per process. */
   connections: number;
+  /** The callback-authentication token (a secret: never log it); `undefined`: callbacks are not signed. */
+  callbackToken: string | undefined;
+  /** Share of the cap that hint calls (users named by callbacks) may take; 0 turns hints off. */
+  hintShare: number;
 }
 
 /** TLS to the brokers with the PEM files already read (at load time, so a missing file is a config error). */
@@ -75,6 +87,10 @@ export interface LoadedConfig {
   kafka: LoadedKafka;
   defaults: LoadedDefaults;
   http: HttpConfig;
+  /** The webhook role's server and bounds. */
+  webhook: WebhookConfig;
+  /** How often the relay publishes each app's heartbeat, in ms (0: never). */
+  heartbeat: { intervalMs: number };
   /** Absolute path of the watchlist directory. */
   watchlistsDir: string;
   logLevel: LogLevel;

@@ -39,6 +39,18 @@ export interface FlowEventMap {
   kafkaConnection: { connected: boolean };
   /** This process took or lost the relay lease. */
   relayLease: { app: string; held: boolean };
+  /** Redis was found without the app's data while the service ran (see roles/state-recovery.ts). */
+  redisDataLost: { app: string };
+  /** A restore of the app's states from the state topic started or finished (`restored`: records written). */
+  stateRecovery: { app: string; phase: 'started' | 'finished'; restored: number };
+  /** A request reached the webhook role: `accepted`, or why it was refused. `app` when the SdkAppid is known. */
+  callbackReceived: { app: string | undefined; outcome: string };
+  /** Hinted users joined the app's hint queue (`merged`: already waiting; `overflow`: dropped, the queue is full). */
+  hintsQueued: { app: string; added: number; merged: number; overflow: number };
+  /** Hinted users no call was made for: not tracked or never observed yet, or their call failed. */
+  hintsDropped: { app: string; reason: 'untracked' | 'call_failed'; users: number };
+  /** A hint call's answer was diffed; `waitsMs`: per user, from the callback's arrival to the answer. */
+  hintsObserved: { app: string; users: number; events: number; waitsMs: readonly number[] };
   /** A configuration reload finished. */
   configReloaded: { outcome: string };
 }

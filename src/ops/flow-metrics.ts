@@ -42,6 +42,22 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
     events.on('publishFailed', ({ app }) => metrics.relayErrors.inc({ app })),
     events.on('kafkaConnection', ({ connected }) => metrics.kafkaConnected.set({}, connected ? 1 : 0)),
     events.on('relayLease', ({ app, held }) => metrics.relayActive.set({ app }, held ? 1 : 0)),
+    events.on('callbackReceived', ({ outcome }) => metrics.callbacks.inc({ outcome })),
+    events.on('hintsQueued', ({ app, added, merged, overflow }) => {
+      metrics.hints.inc({ app, outcome: 'queued' }, added);
+      metrics.hints.inc({ app, outcome: 'merged' }, merged);
+      metrics.hints.inc({ app, outcome: 'overflow' }, overflow);
+    }),
+    events.on('hintsDropped', ({ app, reason, users }) => metrics.hints.inc({ app, outcome: reason }, users)),
+    events.on('hintsObserved', ({ app, users, waitsMs }) => {
+      metrics.hints.inc({ app, outcome: 'called' }, users);
+      for (const waitMs of waitsMs) metrics.hintWait.observe({ app }, waitMs / 1000);
+    }),
+    events.on('redisDataLost', ({ app }) => metrics.redisDataLosses.inc({ app })),
+    events.on('stateRecovery', ({ app, phase, restored }) => {
+      metrics.stateRecovering.set({ app }, phase === 'started' ? 1 : 0);
+      if (restored > 0) metrics.statesRestored.inc({ app }, restored);
+    }),
     events.on('configReloaded', ({ outcome }) => metrics.configReloads.inc({ outcome })),
   ];
   return () => {

@@ -1,7 +1,7 @@
 /**
  * The operations endpoint: `GET /metrics` (Prometheus text from the process registry), `GET /healthz` (liveness:
  * 200 while the event loop answers) and `GET /readyz` (readiness: 200 when every check passes, else 503 with the
- * reasons as JSON). What "ready" means is the caller's `readiness()` callback; this module only serves it.
+ * reasons as JSON), and `GET /status` when given a status callback. What "ready" means is the caller's `readiness()` callback; this module only serves it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +26,10 @@ export interface OpsServerOptions {
   port: number;
   registry: Registry;
   readiness: () => Promise<Readiness>;
+  /** `GET /status`: a JSON report (read from Redis, so bounded by `statusTimeoutMs`). Absent: no such path. */
+  status?: () => Promise<unknown>;
+  /** A status callback slower than this answers 503. Default 5000 ms. */
+  statusTimeoutMs?: number;
   /** A readiness callback slower than this counts as not ready. Default 2000 ms. */
   readinessTimeoutMs?: number;
   /** Default: silent. */
@@ -58,15 +62,27 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   });
   server.keepAliveTimeout = 5_000;
 
+  const paths = ['/metrics', '/healthz', '/readyz', ...(options.status ? ['/status'] : [])];
+  const statusTimeoutMs = options.statusTimeoutMs ?? 5_000;
+
+  async function sendStatus(res: ServerResponse, status: () => Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no status within ${statusTimeoutMs} ms`)), statusTimeoutMs);
+    });
+    try {
+      send(res, 200, 'application/json', JSON.stringify(await Promise.race([status(), late])));
+    } catch (error) {
+      send(res, 503, 'application/json', JSON.stringify({ error: (error as Error).message }));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (!['/metrics', '/healthz', '/readyz'].includes(path)) {
-      return send(
-        res,
-        404,
-        'application/json',
-        JSON.stringify({ error: 'not found', paths: ['/metrics', '/healthz', '/readyz'] }),
-      );
+    if (!paths.includes(path)) {
+      return send(res, 404, 'application/json', JSON.stringify({ error: 'not found', paths }));
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
@@ -76,6 +92,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       return send(res, 200, options.registry.contentType, await options.registry.metrics());
     }
     if (path === '/healthz') return send(res, 200, 'application/json', JSON.stringify({ status: 'ok' }));
+    if (path === '/status' && options.status) return sendStatus(res, options.status);
     const readiness = await withTimeout(options.readiness(), timeoutMs);
     send(res, readiness.ready ? 200 : 503, 'application/json', JSON.stringify(readiness));
   }

@@ -1,8 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ACCOUNT_NOT_FOUND, EVENT_KINDS, MAX_IDS_PER_CALL } from '../vocabulary.js';
+import { buildInfo } from './build-info.js';
+import {
+  ACCOUNT_NOT_FOUND,
+  CALLBACK_OUTCOMES,
+  EVENT_KINDS,
+  HINT_OUTCOMES,
+  MAX_IDS_PER_CALL,
+} from '../vocabulary.js';
 
 /**
  * Every metric the service exports, created once per process on its own registry (tests make their own).
@@ -36,6 +40,18 @@ export interface Metrics {
   eventsPublished: CounterOf<'app' | 'kind'>;
   publishLatency: HistogramOf<'app'>;
   relayErrors: CounterOf<'app'>;
+  /** Requests the webhook role received, by outcome (accepted or why refused). */
+  callbacks: CounterOf<'outcome'>;
+  /** Hinted users by what became of them (queued, merged, overflow, untracked, call_failed, called). */
+  hints: CounterOf<'app' | 'outcome'>;
+  /** From a callback's arrival to the answer of the hint call it caused. */
+  hintWait: HistogramOf<'app'>;
+  /** Times Redis was found to have lost the app's data while the service ran. */
+  redisDataLosses: CounterOf<'app'>;
+  /** State records restored from the state topic after a loss. */
+  statesRestored: CounterOf<'app'>;
+  /** 1 while the app's states are being restored (nothing is scheduled meanwhile). */
+  stateRecovering: GaugeOf<'app'>;
   /** Events in the outbox stream (XLEN); a probe should set it, the relay may too. */
   outboxLength: GaugeOf<'app'>;
   /** 1 while this process holds the app's relay lease. */
@@ -165,7 +181,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'revision',
   ]);
   build.set(
-    { version: options.version ?? readPackageVersion(), revision: options.revision ?? readRevision() },
+    { version: options.version ?? buildInfo().version, revision: options.revision ?? buildInfo().revision },
     1,
   );
   const appInfo = gauge('presence_app_info', 'Always 1 per configured app; joins sdk_app_id to its name', [
@@ -273,6 +289,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ['sdk_app_id', 'kind'],
   );
   const relayErrors = counter('presence_relay_errors_total', 'Failed publish attempts (retried)', appLabels);
+  const callbacks = counter(
+    'presence_callbacks_total',
+    'Requests to the webhook role, by outcome (accepted, or why refused)',
+    ['outcome'],
+  );
+  for (const outcome of CALLBACK_OUTCOMES) callbacks.inc({ outcome }, 0);
+  const hints = counter(
+    'presence_hints_total',
+    'Users named by state-change callbacks, by what became of them',
+    ['sdk_app_id', 'outcome'],
+  );
+  const redisDataLosses = counter(
+    'presence_redis_data_losses_total',
+    "Times Redis was found without the app's data while the service ran",
+    appLabels,
+  );
+  const statesRestored = counter(
+    'presence_states_restored_total',
+    'State records restored from the state topic after Redis lost its data',
+    appLabels,
+  );
+  const stateRecovering = gauge(
+    'presence_state_recovering',
+    "1 while the app's states are restored from the state topic",
+    appLabels,
+  );
   const configReloads = counter('presence_config_reloads_total', 'Config reloads by outcome', ['outcome']);
   const relayActive = gauge(
     'presence_relay_lease_held',
@@ -352,6 +394,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       appHistogram('presence_publish_latency_seconds', 'From the API answer to the Kafka acknowledgement'),
     ),
     relayErrors: counterOf(relayErrors),
+    callbacks: counterOf(callbacks),
+    hints: counterOf(hints),
+    hintWait: histogramOf(
+      appHistogram(
+        'presence_hint_wait_seconds',
+        "From a state-change callback's arrival to the answer of the hint call it caused",
+      ),
+    ),
+    redisDataLosses: counterOf(redisDataLosses),
+    statesRestored: counterOf(statesRestored),
+    stateRecovering: gaugeOf(stateRecovering),
     outboxLength: gaugeOf(outboxEntries),
     relayActive: gaugeOf(relayActive),
     configReloads: counterOf(configReloads),
@@ -373,15 +426,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         tencentErrors.inc({ ...appOnly, kind, error_code: errorCode }, 0);
       for (const code of ACCOUNT_ERROR_CODES) accountErrors.inc({ ...appOnly, error_code: code }, 0);
       for (const kind of EVENT_KINDS) eventsPublished.inc({ ...appOnly, kind }, 0);
+      for (const outcome of HINT_OUTCOMES) hints.inc({ ...appOnly, outcome }, 0);
       for (const family of [
         pacerLateSlots,
         rateLimitPenalties,
         staleObservations,
         eventsRecorded,
         relayErrors,
+        redisDataLosses,
+        statesRestored,
       ])
         family.inc(appOnly, 0);
-      for (const family of [relayActive, outboxEntries, outboxOldestAge, relayLeasePresent, redisConnected])
+      for (const family of [
+        relayActive,
+        outboxEntries,
+        outboxOldestAge,
+        relayLeasePresent,
+        redisConnected,
+        stateRecovering,
+      ])
         family.set(appOnly, 0);
       for (const family of appHistograms) family.zero(appOnly);
 
@@ -511,25 +574,4 @@ function histogramOf<L extends string>(histogram: Histogram<string>): HistogramO
 }
 function gaugeOf<L extends string>(gauge: Gauge<string>): GaugeOf<L> {
   return { set: (labels, value) => gauge.set(toExported(labels), value), get: () => gauge.get() };
-}
-
-/** The `version` of the nearest package.json above this module (src/ in development, dist/src/ when built). */
-function readPackageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const version: unknown = (JSON.parse(readFileSync(candidate, 'utf8')) as { version?: unknown }).version;
-      return typeof version === 'string' ? version : 'unknown';
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
-}
-
-/** The source revision: PRESENCE_REVISION (set by the image build), else "unknown". */
-function readRevision(): string {
-  const revision = process.env.PRESENCE_REVISION?.trim();
-  return revision ? revision : 'unknown';
 }

@@ -19,8 +19,14 @@ export interface AppKeys {
   outbox: string;
   /** Hash: relay bookkeeping (last published id, counters). */
   relayState: string;
-  /** String: the relay lease (value = holder token). */
+  /** String: the relay lease (value = holder token, `<host>:<pid>:<random>`). */
   relayLease: string;
+  /** Hash: the outcome of the app's last calls (`lastOkAt`, `lastFailedAt`, `lastFailureKind`, `lastFailureCode`). */
+  callStatus: string;
+  /** Sorted set: users named by state-change callbacks, waiting for a hint call (score: first callback, ms). */
+  hints: string;
+  /** Counter of hint calls started in one second (schedule/lua/take-hints.lua). */
+  hintCalls(second: number): string;
   /** Hash: pacer reservations (`next`, `factor`, `adjustedAt`). */
   pacer: string;
   /** Hash: watchlist name -> JSON definition of the active version (the registry). */
@@ -33,6 +39,13 @@ export interface AppKeys {
   configVersion: string;
   /** String: a short lock held while one process syncs a new config. */
   syncLock: string;
+  /**
+   * String: when this Redis's data began (ms). Written once after the first sync, never deleted: its absence means
+   * Redis lost its data (restart without persistence, failover to an empty replica, FLUSHALL). roles/state-recovery.ts
+   */
+  generation: string;
+  /** String: a lock held while one process restores the app's states from the state topic. */
+  restoreLock: string;
   /** Hash: watchlist id -> {name, from, to} member versions whose leaving members are not removed yet. */
   pendingRemovals: string;
   /** String: comma-separated ids of the watchlists with `detail`; a user in any of them gets `devices`. */
@@ -68,12 +81,17 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     outbox: `${tag}:outbox`,
     relayState: `${tag}:relay`,
     relayLease: `${tag}:relay:lease`,
+    callStatus: `${tag}:call-status`,
     pacer: `${tag}:pacer`,
+    hints: `${tag}:hints`,
+    hintCalls: (second) => `${tag}:hint-calls:${second}`,
     watchlists: `${tag}:watchlists`,
     watchlistIds: `${tag}:watchlist-ids`,
     watchlistIdCounter: `${tag}:watchlist-id-counter`,
     configVersion: `${tag}:config-version`,
     syncLock: `${tag}:sync-lock`,
+    generation: `${tag}:generation`,
+    restoreLock: `${tag}:restore-lock`,
     pendingRemovals: `${tag}:pending-removals`,
     detailWatchlistIds: `${tag}:detail-watchlist-ids`,
     deviceEventWatchlistIds: `${tag}:device-event-watchlist-ids`,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { defineScripts, type ScriptSpec } from './scripts.js';
 
@@ -22,7 +23,8 @@ const SCRIPTS = {
 
 export function createLease(redis: Redis, key: string, leaseMs: number): Lease {
   const scripts = defineScripts(redis, SCRIPTS);
-  const token = randomUUID();
+  // Readable by an operator (`status` shows the relay's holder), unique per lease object.
+  const token = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   return {
     token,
     hold: async () => (await scripts.presenceHoldLease(key, token, leaseMs)) === 1,

@@ -9,6 +9,8 @@ import {
   type ChunkJobData,
   type SweepJobData,
 } from '../schedule/jobs.js';
+import { startHintCalls } from '../schedule/hint-calls.js';
+import { createHintQueue } from '../schedule/hint-queue.js';
 import { createSweepProcessor } from '../schedule/sweep-job.js';
 import {
   createTencentClient,
@@ -16,6 +18,7 @@ import {
   type TencentClientOptions,
   type Transport,
 } from '../tencent/index.js';
+import { startStatusRecorder } from './status-recorder.js';
 import type { AppRuntime } from './app-runtime.js';
 import type { CloserStack } from './roles.js';
 
@@ -51,6 +54,7 @@ export function startPoller(
   options: PollerRoleOptions = {},
 ): void {
   const { app, label, config, keys, redis, events, logger, queues } = runtime;
+  closers.push(startStatusRecorder(runtime));
   // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
   const transport = createPacedTransport({
     redisUrl: config.redis.url,
@@ -116,6 +120,21 @@ export function startPoller(
     }),
     { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
   );
+  if (app.hintShare > 0) {
+    closers.push(
+      startHintCalls({
+        app,
+        label,
+        queue: createHintQueue(redis, keys),
+        registry: runtime.registry,
+        stateStore: runtime.stateStore,
+        client,
+        events,
+        logger,
+        penalize: (ms) => transport.penalize(ms),
+      }),
+    );
+  }
   for (const worker of [pollWorker, sweepWorker]) {
     worker.on('error', runtime.reportBullError('worker error'));
   }

@@ -2,10 +2,13 @@ import type { ResolvedWatchlist } from '../config/index.js';
 import { syncWatchlists, type SyncReport, type WatchlistSpec } from '../state/watchlist-sync.js';
 import type { AppRuntime } from './app-runtime.js';
 import type { Closer } from './roles.js';
+import { createStateGuard, type StateRecoveryOptions } from './state-recovery.js';
 
-export interface SchedulerRoleOptions {
+export interface SchedulerRoleOptions extends StateRecoveryOptions {
   /** How often the watchdog checks the job schedulers. Default 30 s. */
   watchdogIntervalMs?: number;
+  /** How often Redis is checked for a loss of the app's data. Default 5 s. */
+  lossCheckIntervalMs?: number;
 }
 
 export interface SchedulerRole {
@@ -16,7 +19,8 @@ export interface SchedulerRole {
 
 /**
  * The scheduler role of one app: syncs the configured watchlists into Redis, keeps one job scheduler per watchlist,
- * and runs the watchdog that re-creates schedulers that stopped ticking.
+ * runs the watchdog that re-creates schedulers that stopped ticking, and heals a Redis that lost its data (states
+ * restored from the state topic, then watchlists and schedulers re-created from the configuration).
  */
 export async function startScheduler(
   runtime: AppRuntime,
@@ -24,8 +28,11 @@ export async function startScheduler(
   options: SchedulerRoleOptions = {},
 ): Promise<SchedulerRole> {
   const { keeper, logger } = runtime;
+  const guard = createStateGuard(runtime, options);
+  // The lists last applied: what a Redis that lost its data is rebuilt from.
+  let current = watchlists;
 
-  async function applyWatchlists(lists: readonly ResolvedWatchlist[]): Promise<SyncReport> {
+  async function sync(lists: readonly ResolvedWatchlist[]): Promise<SyncReport> {
     const report = await syncWatchlists(
       {
         redis: runtime.redis,
@@ -40,6 +47,12 @@ export async function startScheduler(
     return report;
   }
 
+  async function applyWatchlists(lists: readonly ResolvedWatchlist[]): Promise<SyncReport> {
+    current = lists;
+    return sync(lists);
+  }
+
+  await guard.ensure(current, () => sync(current), false);
   await applyWatchlists(watchlists);
   // One check at a time: while Redis is away the checks wait in the command queue, and a pile of them would all
   // repair the same scheduler (and log it) at once when it is back.
@@ -53,7 +66,22 @@ export async function startScheduler(
       .catch((error: unknown) => logger.warn({ err: error }, 'scheduler watchdog failed'))
       .finally(() => (checking = false));
   }, options.watchdogIntervalMs ?? 30_000);
-  return { applyWatchlists, close: async () => clearInterval(timer) };
+  let guarding = false;
+  const lossCheck = setInterval(() => {
+    if (guarding) return;
+    guarding = true;
+    guard
+      .ensure(current, () => sync(current), true)
+      .catch((error: unknown) => logger.warn({ err: error }, 'Redis data-loss check failed'))
+      .finally(() => (guarding = false));
+  }, options.lossCheckIntervalMs ?? 5_000);
+  return {
+    applyWatchlists,
+    close: async () => {
+      clearInterval(timer);
+      clearInterval(lossCheck);
+    },
+  };
 }
 
 /** A resolved watchlist as the sync wants it: its settings and members, without where it came from. */

@@ -22,7 +22,7 @@ export {
   type CallbackStats,
   type DeliveryFailure,
 } from './callback-sender.js';
-export { signCallback, verifyCallbackSign } from './callback-sign.js';
+export { signCallback, verifyCallbackSign } from '../tencent/callback-sign.js';
 export {
   STATE_CHANGE_COMMAND,
   DEFAULT_OFFLINE_REASON_WEIGHTS,

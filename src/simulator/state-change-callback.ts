@@ -9,7 +9,7 @@
  * callback; parameters appended to the end of the configured URL; 2 s timeout; no retry by default).
  */
 import type { Platform, PresenceState } from '../tencent/types.js';
-import { signCallback } from './callback-sign.js';
+import { signCallback } from '../tencent/callback-sign.js';
 import type { SimDevice } from './population.js';
 
 export const STATE_CHANGE_COMMAND = 'State.StateChange';

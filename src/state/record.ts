@@ -1,4 +1,4 @@
-import { STATE_CODES, stateOfCode, type PresenceState } from '../vocabulary.js';
+import { codeOfState, STATE_CODES, stateOfCode, type PresenceState } from '../vocabulary.js';
 
 /** A decoded state record (the format is defined once, in lua/include/record.lua). */
 export interface StoredState {
@@ -31,4 +31,21 @@ export function decodeRecord(record: string): StoredState {
     deviceHash,
     epoch,
   };
+}
+
+/** The inverse of `decodeRecord`: the stored form of a state record. */
+export function encodeRecord(record: StoredState): string {
+  const code = record.notFound
+    ? STATE_CODES.NotFound
+    : record.state === null
+      ? STATE_CODES.NeverObserved
+      : codeOfState(record.state);
+  return [
+    record.watchlistIds.join(','),
+    code,
+    record.seq,
+    record.observedAtMs,
+    record.deviceHash,
+    record.epoch,
+  ].join('|');
 }

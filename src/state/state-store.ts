@@ -29,8 +29,8 @@ export interface MembershipResult {
 export interface StateStore {
   /** Diffs one chunk's answer against stored states and appends its events to the outbox, in one atomic script. */
   applyObservations(input: {
-    /** The chunk that observed: its watermark orders retried and concurrent attempts. */
-    source: { watchlist: string; version: string; chunk: number };
+    /** The chunk that observed: its watermark orders retried and concurrent attempts. `hint`: a hint call. */
+    source: { watchlist: string; version: string; chunk: number } | 'hint';
     observedAtMs: number;
     firstObservation: FirstObservationPolicy;
     deviceEvents: boolean;
@@ -103,7 +103,8 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         observations.map((o) => o.userId),
         [
           keys.outbox,
-          keys.chunkWatermarks(source.watchlist),
+          // A hint call has no chunk: the watermark key is passed but never read (the script's chunk field is '').
+          source === 'hint' ? keys.hints : keys.chunkWatermarks(source.watchlist),
           keys.detailWatchlistIds,
           keys.deviceEventWatchlistIds,
         ],
@@ -118,7 +119,7 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         observedAtMs,
         firstObservation,
         deviceEvents ? '1' : '0',
-        `${source.version}:${source.chunk}`,
+        source === 'hint' ? '' : `${source.version}:${source.chunk}`,
         packed,
       )) as number[];
       return { applied, events, stale, untracked };

@@ -56,3 +56,4 @@ export {
   type TransportFailureReason,
   type DirectTransportOptions,
 } from './transport.js';
+export { signCallback, verifyCallbackSign } from './callback-sign.js';

@@ -22,7 +22,16 @@ describe('presence-poller commands as child processes', () => {
   it('--help lists the commands and the exit codes', async () => {
     const result = await runCliProcess(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['run', 'check-config', 'query', 'tail', 'snapshot', 'simulator', 'usersig']) {
+    for (const command of [
+      'run',
+      'check-config',
+      'query',
+      'tail',
+      'snapshot',
+      'status',
+      'simulator',
+      'usersig',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(result.stdout).toMatch(

@@ -60,7 +60,11 @@ describe('environment overrides', () => {
     });
     expect(config.apps[0]).toMatchObject({ callsPerSecond: 100, requestTimeoutMs: 8_000 });
     expect(config.kafka.tls).toMatchObject({ rejectUnauthorized: true, ca: undefined, key: undefined });
-    expect(config.kafka.topics).toEqual({ transitions: 'presence.transitions', state: 'state.v2' });
+    expect(config.kafka.topics).toEqual({
+      transitions: 'presence.transitions',
+      state: 'state.v2',
+      heartbeat: 'presence.heartbeat',
+    });
     expect(config.defaults).toMatchObject({ detail: true, intervalMs: 30_000 });
     expect(config.http.port).toBe(0);
     expect(config.logLevel).toBe('debug');

@@ -89,7 +89,11 @@ describe('loadConfig', () => {
       clientId: 'presence-poller',
       tls: undefined,
       sasl: undefined,
-      topics: { transitions: 'presence.transitions', state: 'presence.state' },
+      topics: {
+        transitions: 'presence.transitions',
+        state: 'presence.state',
+        heartbeat: 'presence.heartbeat',
+      },
       partitions: 12,
       replicationFactor: -1,
       createTopics: true,
@@ -102,9 +106,21 @@ describe('loadConfig', () => {
       firstObservation: 'snapshot',
     });
     expect(config.http).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.heartbeat).toEqual({ intervalMs: 30_000 });
     expect(config.logLevel).toBe('info');
     expect(config.watchlistsDir).toBe(join(root, 'watchlists'));
     expect(config.configPath).toBe(join(root, 'presence.yaml'));
+  });
+
+  it('turns the heartbeat off with 0s and refuses an interval without a unit', async () => {
+    const off = writeTree({ 'presence.yaml': `${BASE_PRESENCE}heartbeat:\n  interval: 0s\n` });
+    const { config } = await loadConfig({ configPath: join(off, 'presence.yaml'), env: SECRET_ENV });
+    expect(config.heartbeat).toEqual({ intervalMs: 0 });
+
+    const bad = writeTree({ 'presence.yaml': `${BASE_PRESENCE}heartbeat:\n  interval: 30\n` });
+    await expect(loadConfig({ configPath: join(bad, 'presence.yaml'), env: SECRET_ENV })).rejects.toThrow(
+      /presence\.yaml:\d+:\d+ +heartbeat\.interval +a duration needs a unit/,
+    );
   });
 
   it('takes a call margin other than the default', async () => {
@@ -219,7 +235,7 @@ describe('loadConfig', () => {
     ]);
     expect(configError.message.split('\n')).toEqual([
       'Invalid configuration: 3 errors',
-      'presence.yaml:6:5  apps.0.colour  unknown key "colour"; allowed keys: name, sdkAppId, region, endpoint, identifier, secretKeyEnv, secretKeyFile, userSigTtl, callsPerSecond, callMargin, requestTimeout, connections',
+      'presence.yaml:6:5  apps.0.colour  unknown key "colour"; allowed keys: name, sdkAppId, region, endpoint, identifier, secretKeyEnv, secretKeyFile, callbackTokenEnv, callbackTokenFile, hintShare, userSigTtl, callsPerSecond, callMargin, requestTimeout, connections',
       'watchlists/ops.txt:2:1  userFiles.0  UserID "@system" starts with "@", which marks Tencent system accounts',
       'watchlists/vip.yaml:2:11  interval  "soon" is not a duration: use a number with a unit, e.g. "500ms", "15s", "2m", "1h", "7d"',
     ]);

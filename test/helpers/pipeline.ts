@@ -40,6 +40,8 @@ export function simulatorApp(simulator: Simulator, overrides: Partial<LoadedApp>
     callMargin: 0.02,
     requestTimeoutMs: 5_000,
     connections: 16,
+    callbackToken: undefined,
+    hintShare: 0.2,
     ...overrides,
   };
 }
@@ -64,7 +66,7 @@ export function testConfig(
       clientId: `presence-${id}`,
       tls: undefined,
       sasl: undefined,
-      topics: { transitions: `${id}.transitions`, state: `${id}.state` },
+      topics: { transitions: `${id}.transitions`, state: `${id}.state`, heartbeat: `${id}.heartbeat` },
       partitions: 3,
       replicationFactor: 1,
       createTopics: true,
@@ -72,6 +74,16 @@ export function testConfig(
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
+    webhook: {
+      host: '127.0.0.1',
+      port: 0,
+      path: '/tencent/callback',
+      maxBodyBytes: 65_536,
+      maxRequestsPerSecond: 20_000,
+      maxPendingHints: 100_000,
+    },
+    // Off unless a test turns it on: a heartbeat topic per test would only slow the shared broker.
+    heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',
     logLevel: 'info',
     watchlists: watchlists.map((w) => ({

@@ -76,3 +76,11 @@ export {
   type TopicOffsetsAdmin,
 } from './bootstrap.js';
 export { buildJsonSchemas, JSON_SCHEMA_FILES } from './json-schemas.js';
+export {
+  decodeHeartbeat,
+  heartbeatSchema,
+  strictHeartbeatSchema,
+  HEARTBEAT_SCHEMA_ID,
+  HEARTBEAT_SCHEMA_NAME,
+  type Heartbeat,
+} from './heartbeat.js';

@@ -7,6 +7,7 @@ import {
   strictCurrentStateSchema,
   strictPresenceEventSchema,
 } from './contract.js';
+import { HEARTBEAT_SCHEMA_ID, heartbeatSchema, strictHeartbeatSchema } from './heartbeat.js';
 
 /**
  * The JSON Schemas shipped under `schemas/`, rendered from the zod schemas so the two cannot disagree
@@ -17,6 +18,8 @@ export const JSON_SCHEMA_FILES = {
   state: 'presence.state.1.schema.json',
   strictEvent: 'presence.transition.1.strict.schema.json',
   strictState: 'presence.state.1.strict.schema.json',
+  heartbeat: 'presence.heartbeat.1.schema.json',
+  strictHeartbeat: 'presence.heartbeat.1.strict.schema.json',
 } as const;
 
 /** Every shipped JSON Schema, keyed like `JSON_SCHEMA_FILES`. */
@@ -33,6 +36,16 @@ export function buildJsonSchemas(): Record<keyof typeof JSON_SCHEMA_FILES, objec
       strictCurrentStateSchema,
       `${STATE_SCHEMA_ID}:strict`,
       'presence-poller current state (presence.state/1), strict: exactly the v1 fields',
+    ),
+    heartbeat: render(
+      heartbeatSchema,
+      HEARTBEAT_SCHEMA_ID,
+      'presence-poller heartbeat (presence.heartbeat/1)',
+    ),
+    strictHeartbeat: render(
+      strictHeartbeatSchema,
+      `${HEARTBEAT_SCHEMA_ID}:strict`,
+      'presence-poller heartbeat (presence.heartbeat/1), strict: exactly the v1 fields',
     ),
   };
 }

@@ -7,7 +7,8 @@
   Ordering is guarded twice:
     - the chunk's watermark (last observation time applied for this chunk of this watchlist version) rejects a
       retried or stalled attempt that answers after a newer one of the same chunk;
-    - a user's changedAtMs rejects an older observation from another watchlist's chunk.
+    - a user's changedAtMs rejects an older observation from another watchlist's chunk or from a hint call.
+  A hint call (users named by callbacks, from any chunks) has no chunk and no watermark: its chunk field is ''.
 
   KEYS[1]       outbox stream
   KEYS[2]       chunk watermarks of the watchlist (hash: chunk field -> observedAtMs)
@@ -17,7 +18,7 @@
   ARGV[1]       observedAtMs of this answer
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
   ARGV[3]       '1' to emit `devices` events on device-only changes, else '0' (used only without KEYS[4])
-  ARGV[4]       chunk field (watchlist version and chunk index)
+  ARGV[4]       chunk field (watchlist version and chunk index); '' for a hint call
   ARGV[5]       observations, one per line (\n): userId \t KEYS index of its bucket \t state code
                 \t device hash ('' without detail) \t devices JSON ('' without detail)
 
@@ -35,12 +36,15 @@ local policy = ARGV[2]
 local deviceEvents = ARGV[3] == '1'
 local applied, events, stale, untracked = 0, 0, 0, 0
 
-local watermark = tonumber(redis.call('HGET', KEYS[2], ARGV[4])) or 0
-if watermark >= observedAt then
-  for _ in string.gmatch(ARGV[5], '[^\n]+') do stale = stale + 1 end
-  return {0, 0, stale, 0}
+local watermark = 0
+if ARGV[4] ~= '' then
+  watermark = tonumber(redis.call('HGET', KEYS[2], ARGV[4])) or 0
+  if watermark >= observedAt then
+    for _ in string.gmatch(ARGV[5], '[^\n]+') do stale = stale + 1 end
+    return {0, 0, stale, 0}
+  end
+  redis.call('HSET', KEYS[2], ARGV[4], observedAt)
 end
-redis.call('HSET', KEYS[2], ARGV[4], observedAt)
 
 -- One rule for device detail: a user gets devices if any of its watchlists asks for detail, and only then. A chunk
 -- asks for detail when one of its users needs it, so the answer may hold devices for users that do not: dropped.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signCallback, verifyCallbackSign } from '../../src/simulator/index.js';
+import { signCallback, verifyCallbackSign } from '../../src/tencent/index.js';
 
 // The sample in Tencent's "Webhook Overview" page (Security Considerations).
 const SAMPLE = {

@@ -10,7 +10,7 @@
  *
  * The docs give no freshness window for `RequestTime`; a receiver chooses its own (a minute is common).
  *
- * This module has no dependency on the rest of the simulator, so the receiving side can use it as it is.
+ * Both sides use it: the webhook role verifies with it, the simulator signs with it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 

@@ -1,0 +1,270 @@
+/**
+ * Detection latency with and without Tencent's state-change callbacks: the time from a change in the simulator
+ * (its ground-truth log) to the transition's append in Kafka (LogAppendTime), for changes that produce a callback
+ * (Login, Logout, Disconnect) and for those that cannot (PushOnline and its lapse), with the sweeps at the full cap.
+ *
+ * Three runs, each on a fresh keyspace and topics with the same seed: callbacks delivered, 30 % of callbacks lost,
+ * no callbacks (pure polling). Each also checks the published stream against the ground truth (lost / invented) and
+ * the simulator's count of calls over the cap.
+ *
+ *   npx tsx bench/detection.ts [--users 200000] [--churn 200] [--seconds 60]
+ *
+ * Prints a table and writes .bench/detection-<time>.json. The simulator and the service run in this process
+ * (the callbacks need the service's webhook address), so on a small machine they share its cores: compare the
+ * three runs with each other, not with other tables.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LoadedConfig } from '../src/config/index.js';
+import { startService } from '../src/main.js';
+import { createSilentLogger } from '../src/ops/logger.js';
+import { createMetrics } from '../src/ops/metrics.js';
+import { DEFAULT_SIMULATOR_APP, startSimulator } from '../src/simulator/index.js';
+import { BENCH_DIR } from './build.js';
+import { benchApp, KAFKA_PARTITIONS } from './deployment.js';
+import { cleanupAll, installSignalHandlers, startInfra, type Infra } from './infra.js';
+import { createTimedTopics, percentile } from './latency.js';
+import { machineInfo } from './proc.js';
+
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '200000' },
+    churn: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '60' },
+  },
+});
+const USERS = Number(values.users);
+const CHURN = Number(values.churn);
+const SECONDS = Number(values.seconds);
+const SEED = 42;
+
+type Mode = 'callbacks' | 'callbacks, 30 % lost' | 'no callbacks';
+const MODES: Array<{ mode: Mode; lossShare: number | undefined }> = [
+  { mode: 'callbacks', lossShare: 0 },
+  { mode: 'callbacks, 30 % lost', lossShare: 0.3 },
+  { mode: 'no callbacks', lossShare: undefined },
+];
+
+interface ModeResult {
+  mode: Mode;
+  /** Changes that produce a callback (to or from Online), detection latency in ms. */
+  withCallback: { count: number; p50: number | undefined; p99: number | undefined };
+  /** Changes Tencent sends no callback for (PushOnline, its lapse). */
+  withoutCallback: { count: number; p50: number | undefined; p99: number | undefined };
+  /** Changes in the window that lasted at least two sweeps and never reached Kafka. */
+  lost: number;
+  rejectedOverCap: number;
+  maxCallsInAnyWindow: number;
+  callbacks: { emitted: number; lost: number; delivered: number };
+}
+
+const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined): Promise<ModeResult> {
+  const simulator = await startSimulator({
+    seed: SEED,
+    population: { size: USERS, notImportedShare: 0 },
+    latency: { minMs: 30, maxMs: 80 },
+    ...(lossShare === undefined ? {} : { callbacks: { lossShare, maxQueued: 100_000 } }),
+  });
+  const id = `detect-${Date.now().toString(36)}`;
+  const topics = { transitions: `${id}.transitions`, state: `${id}.state`, heartbeat: `${id}.heartbeat` };
+  await createTimedTopics(infra.kafka, topics, KAFKA_PARTITIONS);
+  const userIds = Array.from({ length: USERS }, (_, i) => `u${String(i).padStart(6, '0')}`);
+  const config: LoadedConfig = {
+    configPath: '/dev/null',
+    apps: [benchApp(simulator.url, { ...DEFAULT_SIMULATOR_APP, callsPerSecond: 200 })],
+    redis: { url: infra.redis.url, prefix: id },
+    kafka: {
+      brokers: infra.broker.brokers,
+      clientId: id,
+      tls: undefined,
+      sasl: undefined,
+      topics,
+      partitions: KAFKA_PARTITIONS,
+      replicationFactor: 1,
+      createTopics: true,
+      compression: 'none',
+    } as LoadedConfig['kafka'],
+    defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
+    http: { host: '127.0.0.1', port: 0 },
+    webhook: {
+      host: '127.0.0.1',
+      port: 0,
+      path: '/tencent/callback',
+      maxBodyBytes: 65_536,
+      maxRequestsPerSecond: 100_000,
+      maxPendingHints: 100_000,
+    },
+    heartbeat: { intervalMs: 0 },
+    watchlistsDir: '/dev/null',
+    logLevel: 'warn',
+    watchlists: [
+      {
+        app: String(DEFAULT_SIMULATOR_APP.sdkAppId),
+        sdkAppId: DEFAULT_SIMULATOR_APP.sdkAppId,
+        name: 'everyone',
+        // Shorter than a sweep at the cap: sweeps run back to back and the cap is always in use.
+        intervalMs: 1_000,
+        detail: false,
+        deviceEvents: false,
+        firstObservation: 'silent',
+        topic: undefined,
+        priority: 5,
+        sources: [],
+        userIds,
+      },
+    ],
+  };
+  const roles =
+    lossShare === undefined ? ['scheduler', 'poller', 'relay'] : ['scheduler', 'poller', 'relay', 'webhook'];
+  const service = await startService(config, {
+    roles: roles as never,
+    logger: createSilentLogger(),
+    metrics: createMetrics(),
+  });
+  if (service.webhookUrl)
+    simulator.setCallbackTarget(DEFAULT_SIMULATOR_APP.sdkAppId, { url: service.webhookUrl });
+
+  const appended: Array<{ userId: string; to: string; appendMs: number }> = [];
+  const consumer = infra.kafka.consumer({ groupId: `${id}-bench`, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.transitions, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (!message.value) return;
+      const event = JSON.parse(message.value.toString()) as { kind: string; userId: string; to: string };
+      if (event.kind === 'transition') {
+        appended.push({ userId: event.userId, to: event.to, appendMs: Number(message.timestamp) });
+      }
+    },
+  });
+
+  // Two sweeps first (every user observed), then churn for the measured window.
+  log(`${mode}: first sweeps`);
+  await new Promise((resolve) => setTimeout(resolve, 2 * Math.ceil(USERS / 500 / 196) * 1000 + 3_000));
+  simulator.resetStats();
+  const windowStart = Date.now();
+  const churn = setInterval(() => {
+    for (let i = 0; i < CHURN / 10; i++) {
+      const userId = userIds[Math.floor(Math.random() * USERS)]!;
+      const states = ['Online', 'Offline', 'PushOnline'] as const;
+      const now = simulator.getUserState(userId)!.state;
+      simulator.setUserState(userId, states.filter((s) => s !== now)[Math.floor(Math.random() * 2)]!);
+    }
+  }, 100);
+  log(`${mode}: churn ${CHURN}/s for ${SECONDS} s`);
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+  clearInterval(churn);
+  const windowEnd = Date.now();
+  // A sweep or two more lets the last changes arrive.
+  await new Promise((resolve) => setTimeout(resolve, 2 * Math.ceil(USERS / 500 / 196) * 1000 + 3_000));
+  const stats = simulator.stats();
+  await consumer.disconnect();
+  await service.stop();
+  await simulator.close();
+
+  return { mode, ...matchChanges(simulator.changeLog(), appended, windowStart, windowEnd), ...capOf(stats) };
+}
+
+function capOf(stats: ReturnType<Awaited<ReturnType<typeof startSimulator>>['stats']>) {
+  return {
+    rejectedOverCap: stats.rejectedOverCap,
+    maxCallsInAnyWindow: stats.maxCallsInAnyWindow,
+    callbacks: {
+      emitted: stats.callbacks.emitted,
+      lost: stats.callbacks.lost,
+      delivered: stats.callbacks.delivered,
+    },
+  };
+}
+
+/**
+ * Pairs each change of the window with the first transition to the same state appended after it, for its user.
+ * A change replaced by another change of the same user within 2 s (before any sweep could see it) is not counted.
+ */
+function matchChanges(
+  changes: ReturnType<Awaited<ReturnType<typeof startSimulator>>['changeLog']>,
+  appended: ReadonlyArray<{ userId: string; to: string; appendMs: number }>,
+  windowStart: number,
+  windowEnd: number,
+) {
+  const byUser = new Map<string, Array<{ to: string; appendMs: number; used: boolean }>>();
+  for (const a of appended) byUser.set(a.userId, [...(byUser.get(a.userId) ?? []), { ...a, used: false }]);
+  const nextChange = new Map<number, number>();
+  const lastIndex = new Map<string, number>();
+  changes.forEach((change, i) => {
+    const previous = lastIndex.get(change.userId);
+    if (previous !== undefined) nextChange.set(previous, change.atMs);
+    lastIndex.set(change.userId, i);
+  });
+  const withCallback: number[] = [];
+  const withoutCallback: number[] = [];
+  let lost = 0;
+  changes.forEach((change, i) => {
+    if (change.atMs < windowStart || change.atMs > windowEnd || change.from === change.to) return;
+    const until = nextChange.get(i) ?? Infinity;
+    if (until - change.atMs < 2_000) return;
+    const match = byUser
+      .get(change.userId)
+      ?.find((a) => !a.used && a.to === change.to && a.appendMs >= change.atMs);
+    if (!match || match.appendMs > until) {
+      lost++;
+      return;
+    }
+    match.used = true;
+    const latency = match.appendMs - change.atMs;
+    const callback = change.to === 'Online' || (change.from === 'Online' && change.to === 'Offline');
+    (callback ? withCallback : withoutCallback).push(latency);
+  });
+  const summary = (list: number[]) => ({
+    count: list.length,
+    p50: percentile(list, 50),
+    p99: percentile(list, 99),
+  });
+  return {
+    withCallback: summary(withCallback),
+    withoutCallback: summary(withoutCallback),
+    lost,
+  };
+}
+
+async function main(): Promise<void> {
+  installSignalHandlers();
+  const infra = await startInfra();
+  const results: ModeResult[] = [];
+  try {
+    for (const { mode, lossShare } of MODES) results.push(await runMode(infra, mode, lossShare));
+  } finally {
+    await cleanupAll();
+  }
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v)} ms`);
+  console.log(
+    `\ndetection latency, ${USERS} users, churn ${CHURN}/s, ${SECONDS} s window, sweeps at the cap`,
+  );
+  console.log(
+    '| run | changes with a callback: n, p50, p99 | without: n, p50, p99 | lost | over cap | max calls in 1 s |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(
+      `| ${r.mode} | ${r.withCallback.count}, ${ms(r.withCallback.p50)}, ${ms(r.withCallback.p99)} | ` +
+        `${r.withoutCallback.count}, ${ms(r.withoutCallback.p50)}, ${ms(r.withoutCallback.p99)} | ${r.lost} | ` +
+        `${r.rejectedOverCap} | ${r.maxCallsInAnyWindow} |`,
+    );
+  }
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const file = join(BENCH_DIR, `detection-${new Date().toISOString().replaceAll(':', '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { machine: machineInfo(), users: USERS, churn: CHURN, seconds: SECONDS, results },
+      null,
+      2,
+    ),
+  );
+  console.log(`wrote ${file}`);
+}
+
+await main();
