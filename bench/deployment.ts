@@ -111,7 +111,7 @@ export async function deploy(
     config: {
       configPath: '/dev/null',
       apps: options.apps,
-      redis: { url: infra.redis.url, prefix },
+      redis: { url: infra.redis.url, prefix, skipDurabilityCheck: false },
       kafka: {
         brokers: infra.broker.brokers,
         clientId: `presence-${id}`,

@@ -75,7 +75,7 @@ async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined):
   const config: LoadedConfig = {
     configPath: '/dev/null',
     apps: [benchApp(simulator.url, { ...DEFAULT_SIMULATOR_APP, callsPerSecond: 200 })],
-    redis: { url: infra.redis.url, prefix: id },
+    redis: { url: infra.redis.url, prefix: id, skipDurabilityCheck: false },
     kafka: {
       brokers: infra.broker.brokers,
       clientId: id,

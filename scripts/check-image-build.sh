@@ -50,4 +50,22 @@ cp -R "$work/node_modules" "$work/dist" "$root/package.json" "$root/schema" "$im
 mkdir -p "$image/packages/events"
 cp -R "$work/packages/events/package.json" "$work/packages/events/dist" "$image/packages/events/"
 (cd "$image" && node $entry --help >/dev/null)
-echo "image build check passed: the build stage builds from what it copies, and the image runs --help"
+
+# The image's own presence.yaml is empty: an environment-only deployment (README "Deploying") must load with it.
+grep -q '^COPY deploy/image-presence.yaml ./config/presence.yaml$' "$root/Dockerfile" ||
+  { echo "the Dockerfile no longer copies deploy/image-presence.yaml to config/presence.yaml" >&2; exit 1; }
+mkdir -p "$image/config/watchlists" && cp "$root/deploy/image-presence.yaml" "$image/config/presence.yaml"
+printf 'name: vip\ninterval: 30s\nusers: [alice]\n' >"$image/config/watchlists/vip.yaml"
+printf 'not-a-real-key\n' >"$work/key"
+(cd "$image" && env -i PATH="$PATH" PRESENCE__APPS__0__SDKAPPID=1400000000 PRESENCE__APPS__0__REGION=singapore \
+  PRESENCE__APPS__0__IDENTIFIER=administrator PRESENCE__APPS__0__SECRETKEYFILE="$work/key" \
+  REDIS_URL=redis://redis:6379 KAFKA_BROKERS=kafka:9092 node $entry check-config >/dev/null) ||
+  { echo "an environment-only configuration does not load with the image's presence.yaml" >&2; exit 1; }
+# The HEALTHCHECK must not need curl or wget: the slim image has neither.
+grep -qE '^HEALTHCHECK .*\\$|^HEALTHCHECK .*CMD \["node"' "$root/Dockerfile" ||
+  { echo "the Dockerfile has no HEALTHCHECK" >&2; exit 1; }
+if grep -qE 'curl|wget' <(sed -n '/^HEALTHCHECK/,/^[^ ]/p' "$root/Dockerfile"); then
+  echo "the HEALTHCHECK uses curl or wget, which the image does not have" >&2
+  exit 1
+fi
+echo "image build check passed: the build stage builds from what it copies, the image runs --help and loads an env-only configuration"

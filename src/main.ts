@@ -11,6 +11,7 @@ import type { Metrics } from './ops/metrics.js';
 import { createGiveUpWarnings } from './schedule/give-up-warnings.js';
 import { probeAppMetrics } from './roles/app-metrics.js';
 import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
+import { createHealth, type Health } from './roles/health.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
 import { connectRelayProducer, startRelay } from './roles/relay.js';
 import { createCloserStack, type Role } from './roles/roles.js';
@@ -35,6 +36,8 @@ export interface Service {
   apps: AppRuntime[];
   /** What happens in the flow, for anything that wants to observe it (metrics are subscribed already). */
   events: FlowEvents;
+  /** Readiness from the roles' state, kept in memory (roles/health.ts). */
+  health: Health;
   /** Where the webhook role takes callbacks (webhook role only). */
   webhookUrl: string | undefined;
   /** Syncs a new set of watchlists into Redis and reconciles the schedulers (scheduler role only). */
@@ -52,7 +55,10 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   // Given-up chunks are counted by the metrics; operators also get a rate-limited warning saying what to check.
   const giveUps = createGiveUpWarnings({ logger });
   const stopWarnings = events.on('chunkGivenUp', (giveUp) => giveUps.chunkGivenUp(giveUp));
+  // Before any role starts, so it sees the first calls (the preflight's too).
+  const health = createHealth({ roles, events });
   closers.push(async () => {
+    health.close();
     stopWarnings();
     stopMetrics();
   });
@@ -73,6 +79,13 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         outageSummaryIntervalMs: options.outageSummaryIntervalMs,
       });
       apps.push(runtime);
+      health.addApp({
+        label: runtime.label,
+        name: app.name,
+        shortestIntervalMs: shortestInterval(config.watchlists, app.sdkAppId),
+        takingJobs: () => runtime.poller?.takingJobs() ?? false,
+        redisStatus: () => runtime.redis.status,
+      });
       const stopProbe = probeAppMetrics(runtime, options.metrics);
       closers.push(async () => stopProbe());
       if (has('scheduler')) {
@@ -80,7 +93,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         closers.push(scheduler.close);
         schedulers.push(scheduler);
       }
-      if (has('poller')) startPoller(runtime, closers, options);
+      if (has('poller')) await startPoller(runtime, closers, options);
       if (producer) startRelay(runtime, producer, closers);
     }
     if (producer) closers.push(startHeartbeats(apps));
@@ -97,8 +110,15 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
   return {
     apps,
     events,
+    health,
     webhookUrl,
     applyWatchlists: (watchlists) => Promise.all(schedulers.map((s) => s.applyWatchlists(watchlists))),
     stop,
   };
+}
+
+/** The shortest interval among the app's watchlists, which bounds how long its scheduler may stay silent. */
+function shortestInterval(watchlists: readonly ResolvedWatchlist[], sdkAppId: number): number | undefined {
+  const intervals = watchlists.filter((list) => list.sdkAppId === sdkAppId).map((list) => list.intervalMs);
+  return intervals.length > 0 ? Math.min(...intervals) : undefined;
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/index.js';
 import { MissingTopicsError } from '../relay/kafka.js';
+import { PreflightError } from '../roles/preflight.js';
 import { isTencentError } from '../tencent/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 
@@ -41,6 +42,8 @@ export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof ConfigError) return EXIT_CODES.config;
   // Topic creation is off and a topic is missing: the deployment's configuration, not an outage.
   if (error instanceof MissingTopicsError) return EXIT_CODES.config;
+  // Tencent refused the key, the UserSig, the app or the admin: a restart cannot help.
+  if (error instanceof PreflightError) return EXIT_CODES.config;
   if (isTencentError(error)) {
     if (error.kind === 'network' || error.kind === 'timeout') return EXIT_CODES.unavailable;
     if (error.kind === 'fatal_config' || error.kind === 'credentials') return EXIT_CODES.config;

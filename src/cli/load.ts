@@ -32,8 +32,9 @@ export async function loadCliConfig(configPath: string, io: CliIo): Promise<Load
 }
 
 /**
- * A Redis connection for a one-off command: fails fast (exit 4) instead of retrying forever when Redis is down.
- * The caller quits it.
+ * A Redis connection for a one-off command or the service's start: fails fast (exit 4) instead of retrying forever
+ * when Redis is down, and bounds the connect and the first answer together (a server that accepts TCP but never
+ * answers would otherwise hang the start without a word). The caller quits it.
  */
 export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
   const redis = new Redis(url, {
@@ -44,9 +45,15 @@ export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redi
     connectionName: 'presence-cli',
   });
   redis.on('error', () => undefined); // surfaced by connect() below
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${timeoutMs} ms (connect and PING)`)),
+      timeoutMs,
+    );
+  });
   try {
-    await redis.connect();
-    await redis.ping();
+    await Promise.race([redis.connect().then(() => redis.ping()), late]);
     return redis;
   } catch (error) {
     redis.disconnect();
@@ -55,5 +62,7 @@ export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redi
       EXIT_CODES.unavailable,
       { cause: error },
     );
+  } finally {
+    clearTimeout(timer);
   }
 }

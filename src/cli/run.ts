@@ -3,23 +3,29 @@
  * reloads watchlists on file changes and SIGHUP, and stops gracefully on SIGTERM / SIGINT.
  */
 import { Option, type Command } from 'commander';
-import { ALL_ROLES, DEFAULT_ROLES, startService, type Role } from '../main.js';
-import { startOpsServer } from '../ops/http-server.js';
-import { createMetrics } from '../ops/metrics.js';
+import type { Redis } from 'ioredis';
+import type { LoadedConfig } from '../config/index.js';
+import { ALL_ROLES, DEFAULT_ROLES, startService, type Role, type Service } from '../main.js';
+import { startOpsServer, type OpsServer, type Readiness } from '../ops/http-server.js';
+import type { Logger } from '../ops/logger.js';
+import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { judgeDurability, readDurabilitySettings } from '../redis/durability.js';
 import { tencentErrorLabels } from '../tencent/index.js';
-import { createConfigReloader } from '../config/reload.js';
+import { createConfigReloader, type ConfigReloader } from '../config/reload.js';
 import { DEFAULT_SHUTDOWN_OPTIONS, installShutdown } from '../ops/shutdown.js';
+import { CliError } from './errors.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { CliContext } from './context.js';
+import type { CliIo } from './io.js';
 import { connectRedis, loadCliConfig } from './load.js';
 import { createCliLogger } from './logging.js';
 import { configOption, parseDurationOption, parseRoles } from './options.js';
-import { createReadinessProbe } from './readiness.js';
 import { readStatus } from '../roles/status.js';
 
 interface RunOptions {
   config: string;
   roles: Role[];
+  preflight: boolean;
   shutdownTimeout: number;
 }
 
@@ -32,6 +38,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       new Option('--roles <list>', `comma-separated subset of ${ALL_ROLES.join(',')}`)
         .argParser(parseRoles)
         .default([...DEFAULT_ROLES], DEFAULT_ROLES.join(',')),
+    )
+    .option(
+      '--no-preflight',
+      'skip the start-up call per app that refuses to start (exit 3) when Tencent rejects the credentials',
     )
     .addOption(
       new Option('--shutdown-timeout <duration>', 'deadline for a graceful stop after SIGTERM/SIGINT')
@@ -52,27 +62,80 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
   const { config } = await loadCliConfig(options.config, io);
   const logger = createCliLogger(io, { configured: config.logLevel });
   const metrics = createMetrics({ defaultMetrics: true, errorLabels: tencentErrorLabels() });
-  // Fail fast with exit 4 rather than let ioredis retry forever inside the service.
-  const preflight = await connectRedis(config.redis.url);
-  await preflight.quit();
-
-  const service = await startService(config, { roles: options.roles, logger, metrics });
-  const probe = createReadinessProbe({ config, service, roles: options.roles, logger });
-  let server;
-  try {
-    server = await startOpsServer({
-      host: config.http.host,
-      port: config.http.port,
-      registry: metrics.registry,
-      readiness: () => probe.check(),
-      status: () => readStatus(config, service.apps[0]!.redis),
-      logger,
-    });
-  } catch (error) {
-    await Promise.allSettled([probe.close(), service.stop()]);
+  // Signals first, before anything can block: a SIGTERM while Redis or Tencent keeps the start waiting stops what
+  // has started so far and exits 0, instead of the default 143.
+  const started: Partial<{ opsServer: OpsServer; service: Service; reloader: ConfigReloader }> = {};
+  const shutdown = installShutdown({
+    logger,
+    deadlineMs: options.shutdownTimeout,
+    steps: [
+      { name: 'ops server', run: async () => started.opsServer?.close() },
+      { name: 'config reloader', run: async () => started.reloader?.close() },
+      { name: 'service', run: async () => started.service?.stop() },
+    ],
+  });
+  const startup = startRun(config, options, io, logger, metrics, started);
+  const outcome = await Promise.race([
+    startup.then(() => 'started' as const),
+    shutdown.done.then(() => 'stopped' as const),
+  ]).catch(async (error: unknown) => {
+    // Close what did start, quietly: the error itself is the one line the operator needs.
+    shutdown.dispose();
+    await started.reloader?.close().catch(() => undefined);
+    await started.service?.stop().catch(() => undefined);
+    await started.opsServer?.close().catch(() => undefined);
     throw error;
+  });
+  if (outcome === 'stopped') startup.catch(() => undefined); // whatever it was still waiting for no longer matters
+  const code = await shutdown.done;
+  shutdown.dispose();
+  return code === 0 ? EXIT_CODES.ok : EXIT_CODES.failure;
+}
+
+/**
+ * The start, in the order that reports configuration problems before anything starts: bind the ops port (a port in
+ * use or a host that is not this machine's is exit 3), reach Redis within a bound and check its durability
+ * settings, then the roles (with the per-app preflight) and the reloader. What started is put in `started` at once,
+ * so a signal in the middle stops exactly that.
+ */
+async function startRun(
+  config: LoadedConfig,
+  options: RunOptions,
+  io: CliIo,
+  logger: Logger,
+  metrics: Metrics,
+  started: Partial<{ opsServer: OpsServer; service: Service; reloader: ConfigReloader }>,
+): Promise<void> {
+  started.opsServer = await bindOpsServer(config, options.config, metrics, logger, {
+    readiness: () =>
+      started.service
+        ? // From memory: the probe must answer while a dependency hangs (roles/health.ts).
+          started.service.health.readiness()
+        : { ready: false, checks: { startup: { ok: false, reason: 'starting' } } },
+    status: async () => {
+      if (!started.service) throw new Error('the service is starting');
+      return readStatus(config, started.service.apps[0]!.redis);
+    },
+  });
+  const opsServer = started.opsServer;
+  logger.info({ http: opsServer.url, listening: opsServer.address }, `starting: ops on ${opsServer.address}`);
+
+  // Bounded (connect and first answer), exit 4: ioredis inside the service would retry forever without a word.
+  const redis = await connectRedis(config.redis.url);
+  try {
+    await checkRedisDurability(redis, config.redis.skipDurabilityCheck, logger);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
   }
-  const reloader = createConfigReloader({
+
+  started.service = await startService(config, {
+    roles: options.roles,
+    logger,
+    metrics,
+    preflight: options.preflight,
+  });
+  const service = started.service;
+  started.reloader = createConfigReloader({
     configPath: options.config,
     cwd: io.cwd,
     env: io.env,
@@ -80,17 +143,6 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
     service,
     logger,
     events: service.events,
-  });
-  const opsServer = server;
-  const shutdown = installShutdown({
-    logger,
-    deadlineMs: options.shutdownTimeout,
-    steps: [
-      { name: 'ops server', run: () => opsServer.close() },
-      { name: 'config reloader', run: () => reloader.close() },
-      { name: 'readiness probe', run: () => probe.close() },
-      { name: 'service', run: () => service.stop() },
-    ],
   });
 
   const users = config.watchlists.reduce((sum, list) => sum + list.userIds.length, 0);
@@ -105,15 +157,83 @@ async function runService(options: RunOptions, { io }: CliContext): Promise<Exit
       })),
       roles: options.roles,
       http: opsServer.url,
+      listening: opsServer.address,
       ...(service.webhookUrl ? { webhook: service.webhookUrl } : {}),
     },
     `presence-poller running: ${config.apps.length} app(s), ${config.watchlists.length} watchlist(s) with ` +
-      `${users} user(s), roles ${options.roles.join(',')}, ops on ${opsServer.url}`,
+      `${users} user(s), roles ${options.roles.join(',')}, ops listening on ${opsServer.address}`,
   );
   // The members live in Redis once synced (and a reload reads the files again): a million resolved IDs kept
   // here would only hold tens of MB of heap for the life of the process.
   for (const list of config.watchlists) list.userIds = [];
-  const code = await shutdown.done;
-  shutdown.dispose();
-  return code === 0 ? EXIT_CODES.ok : EXIT_CODES.failure;
+}
+
+/** Binds the ops server; a port in use or an address this host cannot listen on is a configuration error. */
+async function bindOpsServer(
+  config: LoadedConfig,
+  configPath: string,
+  metrics: Metrics,
+  logger: Logger,
+  answers: { readiness: () => Readiness; status: () => Promise<unknown> },
+): Promise<OpsServer> {
+  const { host, port } = config.http;
+  try {
+    return await startOpsServer({
+      host,
+      port,
+      registry: metrics.registry,
+      readiness: async () => answers.readiness(),
+      status: answers.status,
+      logger,
+    });
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code;
+    const why =
+      errno === 'EADDRINUSE'
+        ? `http.port ${port} is already in use on ${host}`
+        : errno === 'EACCES'
+          ? `no permission to listen on http.port ${port}`
+          : `cannot listen on http.host ${host} port ${port} (${errno ?? (error as Error).message}); use an address of this host, e.g. 0.0.0.0`;
+    throw new CliError(`${configPath}: ${why}`, EXIT_CODES.config, { cause: error });
+  }
+}
+
+/**
+ * Refuses to start where events could be lost silently (eviction on), warns where a Redis crash could lose recent
+ * writes. `skipDurabilityCheck` is for managed Redis that hides CONFIG: then a refused CONFIG GET and every
+ * finding are warnings.
+ */
+async function checkRedisDurability(redis: Redis, skip: boolean, logger: Logger): Promise<void> {
+  let settings;
+  try {
+    settings = await readDurabilitySettings(redis);
+  } catch (error) {
+    if (skip) {
+      logger.warn(
+        { err: error },
+        'cannot read the Redis durability settings (CONFIG GET refused); continuing because redis.skipDurabilityCheck is set',
+      );
+      return;
+    }
+    throw new CliError(
+      `cannot read the Redis durability settings (CONFIG GET: ${(error as Error).message}); if the Redis service ` +
+        'hides CONFIG, make sure it runs with maxmemory-policy noeviction and appendfsync always, then set ' +
+        'redis.skipDurabilityCheck: true (or PRESENCE__REDIS__SKIPDURABILITYCHECK=true)',
+      EXIT_CODES.config,
+      { cause: error },
+    );
+  }
+  const findings = judgeDurability(settings);
+  for (const finding of findings) {
+    if (finding.severity === 'warn' || skip) {
+      logger.warn({ setting: finding.setting, value: finding.value }, finding.message);
+    }
+  }
+  const refusals = findings.filter((finding) => finding.severity === 'refuse');
+  if (refusals.length > 0 && !skip) {
+    throw new CliError(
+      `${refusals.map((finding) => finding.message).join('; ')} (redis.skipDurabilityCheck: true overrides this)`,
+      EXIT_CODES.config,
+    );
+  }
 }

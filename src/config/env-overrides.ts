@@ -55,14 +55,58 @@ export function applyEnvOverrides(
     if (text) apply(convenience, text);
   }
 
-  const names = Object.keys(env)
+  const resolved = Object.keys(env)
     .filter((name) => name.toUpperCase().startsWith(ENV_PREFIX) && env[name])
-    .sort();
-  for (const variable of names) {
-    const path = resolveEnvPath(variable, issues);
-    if (path) apply({ variable, path }, env[variable]!);
+    .sort()
+    .flatMap((variable) => {
+      const path = resolveEnvPath(variable, issues);
+      return path ? [{ variable, path }] : [];
+    })
+    // Index order, numbers as numbers: APPS__2 extends a list only after APPS__1 did (10 sorts after 9).
+    .sort((a, b) => comparePaths(a.path, b.path));
+  for (const override of resolved) {
+    if (withinLists(data, override, issues)) apply(override, env[override.variable]!);
   }
   return applied;
+}
+
+/**
+ * A list index may name an existing entry or the next new one, never leave a hole: `PRESENCE__APPS__2__…` with one
+ * app configured would make an app of nothing at index 1.
+ */
+function withinLists(data: Record<string, unknown>, override: EnvOverride, issues: IssueList): boolean {
+  let container: unknown = data;
+  for (const [index, segment] of override.path.entries()) {
+    if (typeof segment === 'number') {
+      const length = Array.isArray(container) ? container.length : 0;
+      if (segment > length) {
+        const list = override.path.slice(0, index).join('.');
+        issues.add(
+          { file: `env:${override.variable}` },
+          override.path.slice(0, index + 1).join('.'),
+          'unknown_env',
+          `index ${segment} is past the end of ${list} (${length} entr${length === 1 ? 'y' : 'ies'}): ` +
+            `a new entry takes index ${length}`,
+        );
+        return false;
+      }
+    }
+    container =
+      typeof container === 'object' && container !== null
+        ? (container as Record<string | number, unknown>)[segment]
+        : undefined;
+  }
+  return true;
+}
+
+function comparePaths(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  for (let index = 0; index < Math.min(a.length, b.length); index += 1) {
+    const [x, y] = [a[index]!, b[index]!];
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 /** The override that set the value at `path` or one of its ancestors, if any (the last applied wins). */

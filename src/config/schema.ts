@@ -7,6 +7,7 @@
  * interval against the call cap, app references, secrets) live in `load-config.ts` and `watchlists.ts`, so that they
  * still run when an unrelated field is wrong and every problem is reported at once.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DURATION_PATTERN, formatDurationMs, parseDurationMs } from './duration.js';
 import { FIRST_OBSERVATION_POLICIES } from '../vocabulary.js';
@@ -215,6 +216,14 @@ export const redisSchema = z
       })
       .default('presence')
       .describe('Prefix of every Redis key of this service. Default: presence.'),
+    skipDurabilityCheck: z
+      .boolean()
+      .default(false)
+      .describe(
+        'At start `run` reads maxmemory-policy, appendonly and appendfsync (CONFIG GET) and refuses to start when ' +
+          'Redis may evict keys. For a managed Redis that hides CONFIG: true turns a refused CONFIG GET, and every ' +
+          'finding, into a warning. Default: false.',
+      ),
   })
   .describe('Redis: shared state, outbox, job queues.');
 
@@ -364,11 +373,18 @@ export const defaultsSchema = z
   })
   .describe('Defaults for every watchlist that does not set its own value.');
 
+/** A DNS host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
 export const httpSchema = z
   .strictObject({
     host: z
       .string()
       .min(1)
+      .refine((text) => isIP(text) !== 0 || HOSTNAME.test(text), {
+        error: 'must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) or a host name',
+      })
       .default('0.0.0.0')
       .describe('Address of the metrics and health server. Default: 0.0.0.0.'),
     port: z

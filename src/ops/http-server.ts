@@ -17,6 +17,8 @@ export interface ReadinessCheck {
 export interface Readiness {
   ready: boolean;
   checks: Record<string, ReadinessCheck>;
+  /** What is known of the dependencies, for people and dashboards; never part of `ready`. */
+  dependencies?: Record<string, string>;
 }
 
 export interface OpsServerOptions {
@@ -41,6 +43,8 @@ export interface OpsServer {
   readonly port: number;
   /** Where to reach it, e.g. `http://127.0.0.1:9464` (a wildcard host such as 0.0.0.0 is shown as 127.0.0.1). */
   readonly url: string;
+  /** The address actually bound, e.g. `0.0.0.0:9464` or `[::1]:9464`. */
+  readonly address: string;
   /** Stops accepting, ends keep-alive connections, resolves once closed. */
   close(): Promise<void>;
 }
@@ -108,6 +112,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     port,
+    address: `${host}:${port}`,
     url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
     async close() {
       if (!server.listening) return;

@@ -38,6 +38,8 @@ export interface AppRuntime {
   reportBullError(what: string): (error: Error) => void;
   /** Set when this process runs the app's relay. */
   relay?: OutboxRelay;
+  /** Set when this process runs the app's poller: whether its chunk worker takes jobs (read by readiness). */
+  poller?: { takingJobs(): boolean };
 }
 
 /** Builds the app's runtime; what it opens is pushed onto `closers`. */

@@ -20,6 +20,7 @@ import {
 } from '../tencent/index.js';
 import { startStatusRecorder } from './status-recorder.js';
 import type { AppRuntime } from './app-runtime.js';
+import { preflight } from './preflight.js';
 import type { CloserStack } from './roles.js';
 
 export interface PollerRoleOptions {
@@ -41,6 +42,11 @@ export interface PollerRoleOptions {
    * `transport`, the app's paced one, or its calls ignore the cap.
    */
   createClient?: (app: LoadedApp, transport: Transport) => OnlineStatusClient;
+  /**
+   * One call before the workers start, refusing to start on rejected credentials (roles/preflight.ts). Default
+   * false for embedders and tests; `run` turns it on unless `--no-preflight`.
+   */
+  preflight?: boolean;
 }
 
 /**
@@ -48,11 +54,11 @@ export interface PollerRoleOptions {
  * and the BullMQ workers that plan sweeps and run chunk jobs. Workers close first (stop taking jobs, let in-flight
  * ones finish), before the transport and the connections they use.
  */
-export function startPoller(
+export async function startPoller(
   runtime: AppRuntime,
   closers: CloserStack,
   options: PollerRoleOptions = {},
-): void {
+): Promise<void> {
   const { app, label, config, keys, redis, events, logger, queues } = runtime;
   closers.push(startStatusRecorder(runtime));
   // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
@@ -78,6 +84,7 @@ export function startPoller(
     options.createClient?.(app, transport) ??
     createTencentClient({ ...clientOptionsOf(app), transport, logger });
   closers.push(() => client.close());
+  if (options.preflight) await preflight({ app, label, client, events, logger });
 
   const stallSettings = {
     ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
@@ -139,6 +146,7 @@ export function startPoller(
     worker.on('error', runtime.reportBullError('worker error'));
   }
   closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
+  runtime.poller = { takingJobs: () => pollWorker.isRunning() && !pollWorker.closing };
 }
 
 /** The Tencent client's options for a configured app (the one mapping from config to client). */

@@ -207,6 +207,38 @@ export function tencentErrorLabels(): Array<{ kind: TencentErrorKind; errorCode:
   ];
 }
 
+/**
+ * Kinds that say Tencent refused this deployment's credentials or configuration (key, UserSig, app, admin, region):
+ * a human must fix something, and no call of the app can succeed until then. `credentials` reaches a caller only
+ * after the client renewed the UserSig and was refused again (a clock or key problem); `locked` (70050) follows
+ * repeated bad signatures.
+ */
+const REJECTING_KINDS: ReadonlySet<string> = new Set<TencentErrorKind>([
+  'credentials',
+  'fatal_config',
+  'locked',
+]);
+
+/** Whether a failure of this kind means the app's credentials or configuration were refused. */
+export function rejectsCredentials(kind: string): boolean {
+  return REJECTING_KINDS.has(kind);
+}
+
+/** Kinds that say nothing about the configuration: the network, the endpoint's load or a passing fault. */
+const TRANSIENT_KINDS: ReadonlySet<string> = new Set<TencentErrorKind>([
+  'network',
+  'timeout',
+  'http',
+  'rate_limit',
+  'server',
+  'malformed',
+]);
+
+/** Whether a failure of this kind may pass by itself (worth a warning, not a refusal to start). */
+export function isTransient(kind: string): boolean {
+  return TRANSIENT_KINDS.has(kind);
+}
+
 /** Type guard for `TencentError`. */
 export function isTencentError(error: unknown): error is TencentError {
   return error instanceof TencentError;

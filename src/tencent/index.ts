@@ -5,6 +5,8 @@ export {
   classifyErrorCode,
   tencentErrorLabels,
   isTencentError,
+  rejectsCredentials,
+  isTransient,
   ERROR_CODE_RULES,
   TENCENT_ERROR_CODES,
   RATE_LIMIT_RETRY_AFTER_MS,

@@ -75,7 +75,13 @@ describe('presence-poller run', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       ready: true,
-      checks: { 'redis:demo': { ok: true }, kafka: { ok: true } },
+      checks: {
+        'credentials:demo': { ok: true },
+        'scheduler:demo': { ok: true },
+        'poller:demo': { ok: true },
+        'relay:demo': { ok: true },
+      },
+      dependencies: { 'redis:demo': 'ready', kafka: expect.any(String) },
     });
   });
 

@@ -122,4 +122,14 @@ describe('environment overrides', () => {
     ]);
     expect(JSON.stringify(issues)).not.toContain(SECRET);
   });
+
+  it('refuses a list index past the end, naming the variable, instead of crashing', async () => {
+    const { issues } = await inspectTree(
+      { 'presence.yaml': PRESENCE_WITH_VALUES },
+      { ...SECRET_ENV, PRESENCE__APPS__2__CALLSPERSECOND: '100' },
+    );
+    expect(brief(issues)).toEqual([
+      'env:PRESENCE__APPS__2__CALLSPERSECOND:undefined:undefined apps.2 [error] index 2 is past the end of apps (1 entry): a new entry takes index 1',
+    ]);
+  });
 });

@@ -83,7 +83,11 @@ describe('loadConfig', () => {
       region: undefined,
       backupEndpoint: undefined,
     });
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'presence' });
+    expect(config.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: 'presence',
+      skipDurabilityCheck: false,
+    });
     expect(config.kafka).toEqual({
       brokers: ['127.0.0.1:9092'],
       clientId: 'presence-poller',

@@ -1,7 +1,14 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseDurationMs } from '../../src/config/duration.js';
+import { httpSchema } from '../../src/config/schema.js';
+import { DEFAULT_SHUTDOWN_OPTIONS } from '../../src/ops/shutdown.js';
+import { findFreePort } from '../helpers/ports.js';
 
 // No Docker engine runs here, so the compose file is checked against what the code and scripts expect.
 const root = resolve(import.meta.dirname, '../..');
@@ -11,8 +18,11 @@ interface Service {
   command?: string[];
   ports?: string[];
   environment?: Record<string, string>;
-  depends_on?: Record<string, unknown>;
+  depends_on?: Record<string, { condition?: string }>;
   volumes?: string[];
+  restart?: string;
+  stop_grace_period?: string;
+  healthcheck?: { test?: string[] };
 }
 const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as {
   services: Record<string, Service>;
@@ -76,5 +86,71 @@ describe('docker-compose.yml', () => {
   it('mounts the demo configuration into the poller: the image carries none of its own', () => {
     expect(service('poller').volumes).toContain('./config:/app/config:ro');
     expect(readFileSync(resolve(root, 'Dockerfile'), 'utf8')).not.toMatch(/^COPY config/m);
+  });
+
+  it('restarts every service and starts the poller only once its dependencies are healthy', () => {
+    for (const [name, definition] of Object.entries(services)) {
+      expect(definition.restart, name).toBe('unless-stopped');
+      expect(definition.healthcheck?.test, name).toBeDefined();
+    }
+    for (const [name, dependency] of Object.entries(service('poller').depends_on ?? {})) {
+      expect(dependency.condition, name).toBe('service_healthy');
+    }
+  });
+
+  it("gives the poller a stop grace period longer than the service's drain deadline", () => {
+    const grace = parseDurationMs(service('poller').stop_grace_period ?? '10s');
+    expect(grace).toBeGreaterThan(DEFAULT_SHUTDOWN_OPTIONS.deadlineMs);
+  });
+});
+
+const run = promisify(execFile);
+
+/** The `node -e` script of a `['CMD', 'node', '-e', script]` health check. */
+function nodeScript(test: readonly string[] | undefined): string {
+  expect(test?.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+  return test![3]!;
+}
+
+/** Runs a health-check script against a local server answering /healthz with `status`; returns its exit code. */
+async function healthCheckExit(script: string, status: number, port: number): Promise<number> {
+  const server: Server = createServer((req, res) => {
+    res.writeHead(req.url === '/healthz' ? status : 404).end();
+  });
+  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+  try {
+    await run(process.execPath, ['-e', script], {
+      env: { ...process.env, PRESENCE__HTTP__PORT: String(port) },
+    });
+    return 0;
+  } catch (error) {
+    return (error as { code: number }).code;
+  } finally {
+    await new Promise((done) => server.close(done));
+  }
+}
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
+  const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+
+  it('exposes the default ops port and carries OCI labels', () => {
+    expect(runtimeStage).toMatch(new RegExp(`^EXPOSE ${httpSchema.parse({}).port}$`, 'm'));
+    for (const label of ['title', 'description', 'version', 'licenses'])
+      expect(runtimeStage).toContain(`org.opencontainers.image.${label}=`);
+  });
+
+  it('has a HEALTHCHECK that asks /healthz with node alone, passing only on a 2xx', async () => {
+    const line = /^HEALTHCHECK .*\\\n\s+CMD (\[.*\])$/m.exec(runtimeStage)?.[1];
+    const script = nodeScript(JSON.parse(`["CMD",${line!.slice(1)}`) as string[]);
+    const port = await findFreePort();
+    expect(await healthCheckExit(script, 200, port)).toBe(0);
+    expect(await healthCheckExit(script, 500, port)).toBe(1);
+  });
+
+  it("gives compose's poller the same check as the image", () => {
+    const script = nodeScript(service('poller').healthcheck?.test);
+    expect(script).toContain("/healthz')");
+    expect(script).toContain('r.ok?0:1');
   });
 });

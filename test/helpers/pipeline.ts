@@ -60,7 +60,7 @@ export function testConfig(
   return {
     configPath: '/dev/null',
     apps,
-    redis: { url: redisUrl, prefix: `presence-${id}` },
+    redis: { url: redisUrl, prefix: `presence-${id}`, skipDurabilityCheck: false },
     kafka: {
       brokers: testKafkaBrokers(),
       clientId: `presence-${id}`,

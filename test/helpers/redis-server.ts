@@ -14,6 +14,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** SIGKILL: a crash, no shutdown hooks. */
   kill(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections open and answers nothing (a hung dependency). */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   /** Starts again with the same port and directory (so the AOF is replayed) and waits for PING. */
   start(): Promise<void>;
   destroy(): Promise<void>;
@@ -22,6 +26,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Append-only persistence, fsync every write: needed by tests that restart Redis. Default true. */
   appendOnly?: boolean;
+  /** More redis-server arguments, e.g. `['--appendfsync', 'everysec']` (later ones win). */
+  extraArgs?: readonly string[];
 }
 
 /**
@@ -51,6 +57,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     'no',
     '--logfile',
     join(dir, 'redis.log'),
+    ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined;
 
@@ -82,7 +89,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     start,
     stop: () => waitExit('SIGTERM'),
     kill: () => waitExit('SIGKILL'),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async destroy() {
+      child?.kill('SIGCONT'); // a paused server would never see the SIGTERM
       await waitExit('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     },
