@@ -7,6 +7,10 @@ ARG NODE_VERSION=24.21.0
 FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The events package (the Kafka contract the service builds its records with) is a workspace: npm ci links it and
+# its prepare script compiles it.
+COPY packages/events/package.json packages/events/tsconfig.json ./packages/events/
+COPY packages/events/src ./packages/events/src
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -23,6 +27,9 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# node_modules/@presence-poller/events links here: its compiled code and manifest only.
+COPY --from=build /app/packages/events/package.json ./packages/events/package.json
+COPY --from=build /app/packages/events/dist ./packages/events/dist
 COPY package.json ./
 COPY schema ./schema
 # An empty presence.yaml at the default path: an environment-only deployment needs no file of its own.

@@ -47,6 +47,8 @@ entry="$(sed -n 's/^ENTRYPOINT \["node", \(.*\)\]$/\1/p' "$root/Dockerfile" | tr
 # The runtime stage has no src/: run the compiled CLI from a copy laid out like the image.
 image="$work/image" && mkdir -p "$image"
 cp -R "$work/node_modules" "$work/dist" "$root/package.json" "$root/schema" "$image/"
+mkdir -p "$image/packages/events"
+cp -R "$work/packages/events/package.json" "$work/packages/events/dist" "$image/packages/events/"
 (cd "$image" && node $entry --help >/dev/null)
 
 # The image's own presence.yaml is empty: an environment-only deployment (README "Deploying") must load with it.

@@ -1,18 +1,19 @@
 /**
- * What downstream consumers import: the event and current-state types, their zod schemas and schema ids.
- * Internals (pipeline, config, client) are not part of the public surface.
+ * The service's public surface: the v1 contract, re-exported from the events package (packages/events), which is
+ * what consumers should install on its own. Internals (pipeline, config, client) are not part of it.
  */
 export {
+  EVENT_KINDS,
   EVENT_SCHEMA_ID,
+  EVENT_SCHEMA_NAME,
   STATE_SCHEMA_ID,
+  STATE_SCHEMA_NAME,
   currentStateSchema,
-  deviceSchema,
-  eventIdOf,
+  formatEventId,
   presenceEventSchema,
   type CurrentState,
   type DeviceInfo,
   type PresenceEvent,
   type PresenceEventKind,
-} from './events/event.js';
-export { cloudEventHeaders } from './events/cloudevents.js';
-export { EVENT_KINDS, PRESENCE_STATES, type EventKind, type PresenceState } from './vocabulary.js';
+  type PresenceState,
+} from '@presence-poller/events';

@@ -80,6 +80,13 @@ export function stateOfCode(code: string): PresenceState | null {
 export const EVENT_KINDS = ['transition', 'snapshot', 'not_found', 'untracked', 'devices'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/**
+ * What an outbox entry records: an event of one of the kinds above, or `membership` (the user's watchlists changed,
+ * the state did not): a new state record, no event.
+ */
+export const MEMBERSHIP_ENTRY = 'membership';
+export type OutboxKind = EventKind | typeof MEMBERSHIP_ENTRY;
+
 /** What the first observation of a newly tracked user publishes: a `snapshot` event, or nothing. */
 export const FIRST_OBSERVATION_POLICIES = ['snapshot', 'silent'] as const;
 export type FirstObservationPolicy = (typeof FIRST_OBSERVATION_POLICIES)[number];

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { createKafka } from '../relay/kafka.js';
-import { presenceEventSchema, type PresenceEvent } from '../events/event.js';
+import { presenceEventSchema, type PresenceEventEnvelope } from '@presence-poller/events';
 import { EXIT_CODES } from './exit-codes.js';
 import type { CliContext } from './context.js';
 import { onceSignal } from './io.js';
@@ -95,7 +95,7 @@ export function registerTailCommand(program: Command, ctx: CliContext): void {
     });
 }
 
-function parseEvent(text: string): PresenceEvent | undefined {
+function parseEvent(text: string): PresenceEventEnvelope | undefined {
   try {
     const parsed = presenceEventSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
@@ -105,7 +105,7 @@ function parseEvent(text: string): PresenceEvent | undefined {
 }
 
 /** `2026-11-25T10:00:05.120Z  alice  Offline → Online  transition  [vip]` */
-export function formatEventLine(event: PresenceEvent): string {
+export function formatEventLine(event: PresenceEventEnvelope): string {
   const state = (value: string | null) => value ?? '-';
   return [
     event.observedAt,

@@ -545,7 +545,10 @@ export const watchlistFileSchema = z
     detail: z
       .boolean()
       .optional()
-      .describe('Ask for per-device detail (IsNeedDetail). Default: defaults.detail.'),
+      .describe(
+        'Ask for per-device detail (IsNeedDetail). A user in any watchlist with detail gets devices in every event. ' +
+          'Default: defaults.detail.',
+      ),
     deviceEvents: z
       .boolean()
       .optional()

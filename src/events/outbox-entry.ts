@@ -1,19 +1,37 @@
-import { stateOfCode } from '../vocabulary.js';
 import {
-  EVENT_SCHEMA_ID,
-  STATE_SCHEMA_ID,
-  eventIdOf,
+  EVENT_SCHEMA_NAME,
+  STATE_SCHEMA_NAME,
+  currentStateAfter,
+  formatEventId,
+  stateRecordOf,
+  tombstoneRecordOf,
+  transitionRecordOf,
   type CurrentState,
   type DeviceInfo,
   type PresenceEvent,
   type PresenceEventKind,
-} from './event.js';
+  type ProducedRecord,
+} from '@presence-poller/events';
+import { MEMBERSHIP_ENTRY, stateOfCode, type EventKind, type OutboxKind } from '../vocabulary.js';
+
+/**
+ * The outbox entry and the Kafka records built from it. The public contract (types, headers, keys) is the
+ * events package's (packages/events); this module only maps the diff's entries onto it.
+ */
+
+// The vocabulary's event kinds (metrics label them) and the contract's must be the same set: tsc fails otherwise.
+type SameKinds = [EventKind] extends [PresenceEventKind]
+  ? [PresenceEventKind] extends [EventKind]
+    ? true
+    : never
+  : never;
+export const EVENT_KINDS_MATCH_CONTRACT: SameKinds = true;
 
 /** One outbox stream entry as written by the Lua scripts (single-letter fields keep the stream small). */
 export interface OutboxEntry {
   id: string;
   userId: string;
-  kind: PresenceEventKind;
+  kind: OutboxKind;
   fromCode: string;
   toCode: string;
   seq: number;
@@ -31,7 +49,7 @@ export function parseOutboxEntry([id, fields]: [string, string[]]): OutboxEntry 
   return {
     id,
     userId: f.u ?? '',
-    kind: (f.k ?? 'transition') as PresenceEventKind,
+    kind: (f.k ?? 'transition') as OutboxKind,
     fromCode: f.f ?? '',
     toCode: f.t ?? '',
     seq: Number(f.s),
@@ -43,15 +61,22 @@ export function parseOutboxEntry([id, fields]: [string, string[]]): OutboxEntry 
   };
 }
 
+/** An entry that records an event (every kind but `membership`). */
+export type EventEntry = OutboxEntry & { kind: EventKind };
+
+export function isEventEntry(entry: OutboxEntry): entry is EventEntry {
+  return entry.kind !== MEMBERSHIP_ENTRY;
+}
+
 /** Builds the public event for an outbox entry; `watchlistNames` maps ids to names. */
 export function toPresenceEvent(
-  entry: OutboxEntry,
+  entry: EventEntry,
   sdkAppId: number,
   watchlistNames: string[],
 ): PresenceEvent {
   const event: PresenceEvent = {
-    schema: EVENT_SCHEMA_ID,
-    eventId: eventIdOf(sdkAppId, entry.userId, entry.epoch, entry.seq),
+    schema: EVENT_SCHEMA_NAME,
+    eventId: formatEventId(sdkAppId, entry.userId, entry.epoch, entry.seq),
     sdkAppId,
     userId: entry.userId,
     kind: entry.kind,
@@ -68,19 +93,76 @@ export function toPresenceEvent(
   return event;
 }
 
-/** The compacted current-state value for an event; `null` (a tombstone) when the user is no longer tracked. */
-export function toCurrentState(event: PresenceEvent): CurrentState | null {
-  if (event.kind === 'untracked') return null;
-  const state: CurrentState = {
-    schema: STATE_SCHEMA_ID,
-    sdkAppId: event.sdkAppId,
-    userId: event.userId,
-    state: event.to,
-    seq: event.seq,
-    epoch: event.epoch,
-    observedAt: event.observedAt,
-    watchlists: event.watchlists,
+/** A watchlist as the records of an entry need it: its name, and its own topic if it has one. */
+export interface RecordWatchlist {
+  name: string;
+  topic?: string | undefined;
+}
+
+export interface RecordTopics {
+  /** Where events of watchlists without a topic of their own go. */
+  transitions: string;
+  /** The compacted topic with each user's latest state. */
+  state: string;
+}
+
+/** One Kafka record and the topic it goes to. */
+export interface TopicRecord {
+  topic: string;
+  record: ProducedRecord;
+}
+
+/**
+ * Every Kafka record one outbox entry becomes: the event on the topic of each watchlist the user is in (once per
+ * topic), then the user's latest state (or its tombstone) on the state topic.
+ */
+export function kafkaRecordsOf(
+  entry: OutboxEntry,
+  sdkAppId: number,
+  watchlists: readonly RecordWatchlist[],
+  topics: RecordTopics,
+): TopicRecord[] {
+  if (!isEventEntry(entry)) {
+    const state = membershipState(
+      entry,
+      sdkAppId,
+      watchlists.map((w) => w.name),
+    );
+    const eventId = formatEventId(sdkAppId, entry.userId, entry.epoch, entry.seq);
+    return [{ topic: topics.state, record: stateRecordOf(state, eventId) }];
+  }
+  const event = toPresenceEvent(
+    entry,
+    sdkAppId,
+    watchlists.map((w) => w.name),
+  );
+  const transition = transitionRecordOf(event);
+  const eventTopics = new Set(watchlists.map((w) => w.topic ?? topics.transitions));
+  if (eventTopics.size === 0) eventTopics.add(topics.transitions);
+  const records = [...eventTopics].map((topic) => ({ topic, record: transition }));
+  const current = currentStateAfter(event);
+  records.push({
+    topic: topics.state,
+    record:
+      current === null ? tombstoneRecordOf(sdkAppId, event.userId) : stateRecordOf(current, event.eventId),
+  });
+  return records;
+}
+
+/**
+ * The state record of a `membership` entry: the user's state as of its last event (same seq, epoch and time, so
+ * the record names the same event in `ce_id`) with the watchlists it is in now. The stored record keeps only a
+ * hash of the devices, so this record has no `devices`; the user's next event carries them again.
+ */
+function membershipState(entry: OutboxEntry, sdkAppId: number, watchlistNames: string[]): CurrentState {
+  return {
+    schema: STATE_SCHEMA_NAME,
+    sdkAppId,
+    userId: entry.userId,
+    state: stateOfCode(entry.toCode),
+    seq: entry.seq,
+    epoch: entry.epoch,
+    observedAt: new Date(entry.observedAtMs).toISOString(),
+    watchlists: watchlistNames,
   };
-  if (event.devices) state.devices = event.devices;
-  return state;
 }

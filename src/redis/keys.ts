@@ -53,6 +53,10 @@ export interface AppKeys {
   restoreLock: string;
   /** Hash: watchlist id -> {name, from, to} member versions whose leaving members are not removed yet. */
   pendingRemovals: string;
+  /** String: comma-separated ids of the watchlists with `detail`; a user in any of them gets `devices`. */
+  detailWatchlistIds: string;
+  /** String: comma-separated ids of the watchlists with `deviceEvents`; a user in any of them gets `devices` events. */
+  deviceEventWatchlistIds: string;
   /** List of chunk blobs (newline-joined UserIDs, at most 500 each) of one watchlist version. */
   watchlistChunks(name: string, version: string): string;
   /** Hash: progress of the current sweep of a watchlist (overlap policy) and its counters. */
@@ -95,6 +99,8 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     generation: `${tag}:generation`,
     restoreLock: `${tag}:restore-lock`,
     pendingRemovals: `${tag}:pending-removals`,
+    detailWatchlistIds: `${tag}:detail-watchlist-ids`,
+    deviceEventWatchlistIds: `${tag}:device-event-watchlist-ids`,
     watchlistChunks: (name, version) => `${tag}:wl:${name}:${version}`,
     sweep: (name) => `${tag}:sweep:${name}`,
     sweepDone: (name) => `${tag}:sweep:${name}:done`,

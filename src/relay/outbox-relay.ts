@@ -1,14 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Message } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cloudEventHeaders } from '../events/cloudevents.js';
-import { eventIdOf } from '../events/event.js';
-import {
-  parseOutboxEntry,
-  toCurrentState,
-  toPresenceEvent,
-  type OutboxEntry,
-} from '../events/outbox-entry.js';
+import { formatEventId } from '@presence-poller/events';
+import { isEventEntry, kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import type { AppKeys } from '../redis/keys.js';
@@ -179,26 +173,14 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     }
   }
 
-  /** The Kafka records of one outbox entry: its event on each of its topics, and its state record. */
+  /** The Kafka records of one outbox entry (its event on each of its topics, its state record): see events/. */
   function recordsOf(entry: OutboxEntry): TopicRecord[] {
-    const records: TopicRecord[] = [];
     const watchlists = entry.watchlistIds.map((id) => names.get(id) ?? { name: `#${id}` });
-    const event = toPresenceEvent(
-      entry,
-      sdkAppId,
-      watchlists.map((w) => w.name),
-    );
-    const headers = cloudEventHeaders(event);
-    const value = JSON.stringify(event);
-    const topics = new Set(watchlists.map((w) => w.topic ?? transitionsTopic));
-    if (topics.size === 0) topics.add(transitionsTopic);
-    for (const topic of topics) records.push({ topic, message: { key: event.userId, value, headers } });
-    const current = toCurrentState(event);
-    records.push({
-      topic: stateTopic,
-      message: { key: event.userId, value: current === null ? null : JSON.stringify(current), headers },
-    });
-    return records;
+    const topics = { transitions: transitionsTopic, state: stateTopic };
+    return kafkaRecordsOf(entry, sdkAppId, watchlists, topics).map(({ topic, record }) => ({
+      topic,
+      message: record,
+    }));
   }
 
   function toPending(row: OutboxRow): PendingEntry {
@@ -207,7 +189,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     return {
       entry,
       fields: row[1],
-      eventId: eventIdOf(sdkAppId, entry.userId, entry.epoch, entry.seq),
+      eventId: formatEventId(sdkAppId, entry.userId, entry.epoch, entry.seq),
       records,
       bytes: records.reduce((sum, record) => sum + recordBytes(record.message), 0),
     };
@@ -311,10 +293,13 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       );
       return false;
     }
+    // Membership entries are state records, not events, and carry the time of the state they repeat: counting
+    // them would add an event kind and a latency of hours.
+    const published = batch.map((pending) => pending.entry).filter(isEventEntry);
     events.emit('eventsPublished', {
       app,
-      kinds: batch.map((pending) => pending.entry.kind),
-      latenciesMs: batch.map((pending) => ackedAt - pending.entry.observedAtMs),
+      kinds: published.map((entry) => entry.kind),
+      latenciesMs: published.map((entry) => ackedAt - entry.observedAtMs),
     });
     return true;
   }

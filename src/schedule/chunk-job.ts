@@ -72,10 +72,12 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       return { status: 'obsolete' };
     }
 
+    // Detail if any watchlist of a member asks for it (the sync marks such chunks), see chunksWithDetailUsers.
+    const detail = definition.detail || (definition.detailChunks?.includes(data.chunk) ?? false);
     let result;
     try {
       result = await client.queryOnlineStatus(userIds, {
-        detail: definition.detail,
+        detail,
         priority: definition.priority,
       });
       events.emit('call', { app, outcome: 'ok' });
@@ -87,7 +89,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     // Set-aside entries are only reported: their users are not observed by this call, the rest is applied.
     reportQuarantine(definition.name, result.quarantined);
 
-    const { observations, otherAccountErrors } = toObservations(result, definition.detail);
+    const { observations, otherAccountErrors } = toObservations(result, detail);
     if (otherAccountErrors.length > 0) {
       events.emit('accountErrors', { app, errorCodes: otherAccountErrors.map((error) => error.errorCode) });
     }

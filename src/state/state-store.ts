@@ -101,8 +101,13 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
       if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
       const { keys: scriptKeys, indexOf } = bucketKeys(
         observations.map((o) => o.userId),
-        // A hint call has no chunk: the watermark key is passed but never read (the script's chunk field is '').
-        [keys.outbox, source === 'hint' ? keys.hints : keys.chunkWatermarks(source.watchlist)],
+        [
+          keys.outbox,
+          // A hint call has no chunk: the watermark key is passed but never read (the script's chunk field is '').
+          source === 'hint' ? keys.hints : keys.chunkWatermarks(source.watchlist),
+          keys.detailWatchlistIds,
+          keys.deviceEventWatchlistIds,
+        ],
       );
       // One packed argument instead of five per user: far less work building and parsing the command.
       const packed = observations

@@ -14,6 +14,11 @@ export interface WatchlistDefinition extends WatchlistSettings {
   version: string;
   chunkCount: number;
   userCount: number;
+  /**
+   * Chunks (of a watchlist without `detail`) holding a member of a watchlist with `detail`: they ask for detail too,
+   * so such a user gets `devices` whichever sweep sees a change first. Absent when none.
+   */
+  detailChunks?: number[];
 }
 
 /** Id -> name and topic, kept for removed watchlists too (their untracked events still need routing). */

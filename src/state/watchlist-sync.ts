@@ -133,6 +133,30 @@ async function finishPendingRemovals(
   }
 }
 
+const DERIVED_DATA_FORMAT = 'detail-if-any/1';
+
+/**
+ * One rule for device detail: a user gets `devices` if any of its watchlists asks for detail. For a watchlist
+ * without detail, returns the chunks that hold such a user (they must ask Tencent for detail too).
+ */
+export function chunksWithDetailUsers(
+  userIds: readonly string[],
+  detailUsers: ReadonlySet<string>,
+): number[] {
+  const chunks: number[] = [];
+  if (detailUsers.size === 0) return chunks;
+  for (let start = 0; start < userIds.length; start += MAX_IDS_PER_CALL) {
+    const end = Math.min(start + MAX_IDS_PER_CALL, userIds.length);
+    for (let i = start; i < end; i++) {
+      if (detailUsers.has(userIds[i]!)) {
+        chunks.push(start / MAX_IDS_PER_CALL);
+        break;
+      }
+    }
+  }
+  return chunks;
+}
+
 function versionOf(userIds: readonly string[]): string {
   // Incremental: joining a million IDs first would build one more 8 MB string per call.
   const hash = createHash('sha256');
@@ -145,7 +169,9 @@ function configVersionOf(
   specs: readonly WatchlistSpec[],
   memberVersions: ReadonlyMap<string, string>,
 ): string {
-  const hash = createHash('sha256');
+  // The salt names the derived data a sync writes (detailChunks, detailWatchlistIds): changing it makes the first
+  // sync after an upgrade write them even when the files did not change.
+  const hash = createHash('sha256').update(DERIVED_DATA_FORMAT);
   for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
     const { userIds: _members, ...settings } = spec;
     hash.update(JSON.stringify(settings)).update(memberVersions.get(spec.name)!);
@@ -193,6 +219,9 @@ export async function syncWatchlists(
     // Removals wait until every watchlist's additions are done: a user moving from one list to another must
     // never pass through "in no list" (that would publish a false untracked and drop its state).
     const removals: Array<{ watchlistId: number; leaving: Leaving }> = [];
+    const detailUsers = new Set(specs.filter((spec) => spec.detail).flatMap((spec) => spec.userIds));
+    const detailIds: number[] = [];
+    const deviceEventIds: number[] = [];
 
     for (const spec of specs) {
       const old = current.get(spec.name);
@@ -207,6 +236,12 @@ export async function syncWatchlists(
         chunkCount: Math.ceil(spec.userIds.length / MAX_IDS_PER_CALL),
         userCount: spec.userIds.length,
       };
+      if (spec.deviceEvents) deviceEventIds.push(id);
+      if (spec.detail) detailIds.push(id);
+      else {
+        const detailChunks = chunksWithDetailUsers(spec.userIds, detailUsers);
+        if (detailChunks.length > 0) definition.detailChunks = detailChunks;
+      }
       await redis.hset(keys.watchlistIds, String(id), JSON.stringify({ name: spec.name, topic: spec.topic }));
 
       if (old?.version !== memberVersion) {
@@ -263,6 +298,8 @@ export async function syncWatchlists(
       );
     }
 
+    await redis.set(keys.detailWatchlistIds, detailIds.join(','));
+    await redis.set(keys.deviceEventWatchlistIds, deviceEventIds.join(','));
     for (const { watchlistId, leaving } of removals) await removeMembers(deps, watchlistId, leaving, report);
 
     // Removed definitions go only now: a sync that died before its members were removed finds the list again

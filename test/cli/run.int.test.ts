@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { presenceEventSchema } from '../../src/events/event.js';
+import { strictPresenceEventSchema } from '@presence-poller/events';
 import { DEFAULT_SIMULATOR_APP, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { collectRecords, type EventCollector } from '../helpers/kafka-events.js';
 import { onTeardown, testKafka } from '../helpers/services.js';
@@ -58,7 +58,7 @@ describe('presence-poller run', () => {
       timeoutMs: 30_000,
       description: 'a snapshot per member',
     });
-    for (const event of events()) expect(presenceEventSchema.safeParse(event).success).toBe(true);
+    for (const event of events()) expect(strictPresenceEventSchema.safeParse(event).success).toBe(true);
     expect(eventsOf('u000003', 'snapshot')[0]!.to).toBe(simulator.getUserState('u000003')!.state);
   });
 

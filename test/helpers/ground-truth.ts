@@ -1,4 +1,4 @@
-import type { PresenceEvent } from '../../src/events/event.js';
+import type { PresenceEvent } from '@presence-poller/events';
 import type { GroundTruthEntry } from '../../src/simulator/index.js';
 import type { PresenceState } from '../../src/tencent/types.js';
 

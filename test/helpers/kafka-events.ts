@@ -1,5 +1,5 @@
 import type { Consumer, Kafka } from 'kafkajs';
-import type { PresenceEvent } from '../../src/events/event.js';
+import type { PresenceEvent } from '@presence-poller/events';
 import { onTeardown, uniqueName } from './services.js';
 
 export interface ReceivedRecord {

@@ -1,4 +1,4 @@
-import type { PresenceEvent } from '../../src/events/event.js';
+import type { PresenceEvent } from '@presence-poller/events';
 import type { LoadedConfig } from '../../src/config/index.js';
 import type { Service } from '../../src/main.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';

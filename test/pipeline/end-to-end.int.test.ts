@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { presenceEventSchema, type PresenceEvent } from '../../src/events/event.js';
+import {
+  EVENT_SCHEMA_ID,
+  STATE_CE_TYPE,
+  STATE_SCHEMA_ID,
+  stateKeyOf,
+  strictCurrentStateSchema,
+  strictPresenceEventSchema,
+  type PresenceEvent,
+} from '@presence-poller/events';
 import type { Service } from '../../src/main.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { collectRecords, type EventCollector } from '../helpers/kafka-events.js';
@@ -64,7 +72,7 @@ describe('pipeline end to end: watchlist -> simulator -> Redis -> Kafka', () => 
       expect(event.to).toBe(simulator.getUserState(event.userId)?.state);
       expect(event.seq).toBe(1);
     }
-    for (const event of events) expect(presenceEventSchema.safeParse(event).success).toBe(true);
+    for (const event of events) expect(strictPresenceEventSchema.safeParse(event).success).toBe(true);
   });
 
   it('does not publish not_found again on later sweeps', async () => {
@@ -107,14 +115,15 @@ describe('pipeline end to end: watchlist -> simulator -> Redis -> Kafka', () => 
       ce_id: event.eventId,
       ce_type: 'com.presence-poller.transition.v1',
       ce_subject: userId,
+      ce_dataschema: EVENT_SCHEMA_ID,
       'content-type': 'application/json',
     });
-    await waitFor(
+    const state = await waitFor(
       () =>
-        collector.records.some(
+        collector.records.find(
           (r) =>
             r.topic === config.kafka.topics.state &&
-            r.key === userId &&
+            r.key === stateKeyOf(event.sdkAppId, userId) &&
             (r.value as { state?: string } | null)?.state === target,
         ),
       {
@@ -122,6 +131,16 @@ describe('pipeline end to end: watchlist -> simulator -> Redis -> Kafka', () => 
         description: 'the current-state record',
       },
     );
+    // A state record has headers of its own: its type, its schema, and the id of the event it reflects.
+    expect(state.headers).toMatchObject({
+      ce_specversion: '1.0',
+      ce_id: event.eventId,
+      ce_type: STATE_CE_TYPE,
+      ce_subject: userId,
+      ce_dataschema: STATE_SCHEMA_ID,
+      'content-type': 'application/json',
+    });
+    expect(strictCurrentStateSchema.safeParse(state.value).success).toBe(true);
   });
 
   it('routes a member of two watchlists to both topics, with devices for the detail watchlist', async () => {
@@ -184,11 +203,18 @@ describe('pipeline end to end: watchlist -> simulator -> Redis -> Kafka', () => 
     const tombstone = await waitFor(
       () =>
         collector.records.find(
-          (r) => r.topic === config.kafka.topics.state && r.key === removed[0] && r.value === null,
+          (r) =>
+            r.topic === config.kafka.topics.state &&
+            r.key === stateKeyOf(untracked[0]!.sdkAppId, removed[0]!) &&
+            r.value === null,
         ),
       { timeoutMs: 15_000, description: 'the tombstone of a removed user on the state topic' },
     );
-    expect(tombstone.value).toBeNull();
+    // A tombstone carries only what names the user: no type, no content type for a value it does not have.
+    expect(tombstone.headers).toEqual({
+      ce_source: `presence-poller/${untracked[0]!.sdkAppId}`,
+      ce_subject: removed[0],
+    });
 
     // A change of a removed user is no longer observed.
     const userId = removed.find((id) => simulator.getUserState(id)?.imported)!;

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { PresenceEvent } from '../../src/events/event.js';
+import type { PresenceEvent } from '@presence-poller/events';
 import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { decodeRecord } from '../../src/state/record.js';

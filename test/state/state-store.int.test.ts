@@ -177,6 +177,37 @@ describe('apply-observations (one atomic script per chunk)', () => {
     expect(await store.readState('a')).toMatchObject({ deviceHash: 'aaaa0000' });
   });
 
+  it('gives devices only to users in a watchlist with detail, whichever chunk asked for them', async () => {
+    const { redis, keys, store, outbox } = setup();
+    await redis.set(keys.detailWatchlistIds, '2');
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['plain', 'both'], nowMs: 1 });
+    await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['both'], nowMs: 1 });
+    // A chunk of watchlist 1 asked for detail because 'both' is also in watchlist 2 (with detail).
+    await apply(store, 1_000, [see('plain', 'N', 'aaaa0000'), see('both', 'N', 'bbbb0000')]);
+    expect((await outbox()).map((e) => [e.userId, e.devicesJson])).toEqual([
+      ['plain', ''],
+      ['both', '[]'],
+    ]);
+    expect(await store.readState('plain')).toMatchObject({ deviceHash: '' });
+    expect(await store.readState('both')).toMatchObject({ deviceHash: 'bbbb0000' });
+  });
+
+  it('emits a devices event for a user in a deviceEvents watchlist whichever watchlist’s chunk sees the change', async () => {
+    const { redis, keys, store, outbox } = setup();
+    await redis.set(keys.detailWatchlistIds, '2');
+    await redis.set(keys.deviceEventWatchlistIds, '2');
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['plain', 'both'], nowMs: 1 });
+    await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['both'], nowMs: 1 });
+    await apply(store, 1_000, [see('plain', 'N'), see('both', 'N', 'aaaa0000')]);
+    // Watchlist 1's chunk (deviceEvents off) sees the new device list first.
+    await apply(store, 2_000, [see('plain', 'N', 'cccc0000'), see('both', 'N', 'bbbb0000')]);
+    expect((await outbox()).map((e) => [e.userId, e.kind])).toEqual([
+      ['plain', 'snapshot'],
+      ['both', 'snapshot'],
+      ['both', 'devices'],
+    ]);
+  });
+
   it('gives the same answer whichever of two concurrent chunks for the same users runs first', async () => {
     const { store, outbox } = setup();
     const users = Array.from({ length: 500 }, (_, i) => `u${i}`);
@@ -226,8 +257,37 @@ describe('update-membership', () => {
     expect(await store.readState('a')).toBeUndefined();
     expect((await outbox()).map((e) => [e.kind, e.fromCode, e.seq, e.watchlistIds])).toEqual([
       ['snapshot', '', 1, [1, 2]],
+      ['membership', '', 1, [2]],
       ['untracked', 'N', 2, [2]],
     ]);
+  });
+
+  it('records a membership entry (the current state, seq and time) when a published user changes watchlists', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b'], nowMs: 1_000 });
+    await apply(store, 2_000, [see('a', 'P'), see('b', 'X')]);
+    // Moved from 1 to 3, as the sync does it: added to the new list first, then removed from the old one.
+    await store.updateMembership({ op: 'add', watchlistId: 3, userIds: ['a', 'b'], nowMs: 3_000 });
+    await store.updateMembership({ op: 'remove', watchlistId: 1, userIds: ['a', 'b'], nowMs: 4_000 });
+    const entries = (await outbox()).filter((e) => e.kind === 'membership');
+    expect(
+      entries.map((e) => [e.userId, e.toCode, e.seq, e.observedAtMs, e.watchlistIds, e.devicesJson]),
+    ).toEqual([
+      ['a', 'P', 1, 2_000, [1, 3], ''],
+      ['b', 'X', 1, 2_000, [1, 3], ''],
+      ['a', 'P', 1, 2_000, [3], ''],
+      ['b', 'X', 1, 2_000, [3], ''],
+    ]);
+    expect(await store.readState('a')).toMatchObject({ watchlistIds: [3], seq: 1 });
+  });
+
+  it('records no membership entry for a user nothing was published for yet', async () => {
+    const { store, outbox } = setup();
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a'], nowMs: 1_000 });
+    await store.updateMembership({ op: 'add', watchlistId: 2, userIds: ['a'], nowMs: 1_000 });
+    await apply(store, 2_000, [see('a', 'N')], { firstObservation: 'silent' });
+    await store.updateMembership({ op: 'remove', watchlistId: 1, userIds: ['a'], nowMs: 3_000 });
+    expect(await outbox()).toEqual([]);
   });
 
   it('untracks a never-published user silently, and re-tracking starts a new epoch', async () => {

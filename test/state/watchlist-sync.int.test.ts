@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseOutboxEntry } from '../../src/events/outbox-entry.js';
-import { chunkMembers, syncWatchlists, type WatchlistSpec } from '../../src/state/watchlist-sync.js';
+import {
+  chunkMembers,
+  chunksWithDetailUsers,
+  syncWatchlists,
+  type WatchlistSpec,
+} from '../../src/state/watchlist-sync.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { createStateStore } from '../../src/state/state-store.js';
 import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
@@ -174,5 +179,32 @@ describe('syncWatchlists', () => {
     expect(await untrackedUsers()).toEqual(seen);
     expect(await redis.exists(keys.watchlistChunks('big', changed.version))).toBe(0);
     expect(await stateStore.readState('m0200000')).toBeUndefined();
+  });
+
+  it('marks the chunks of a watchlist without detail that hold a user of a watchlist with detail', async () => {
+    const { deps, redis, keys, registry } = setup();
+    const everyone = Array.from({ length: 1_200 }, (_, i) => `e${String(i).padStart(4, '0')}`);
+    await syncWatchlists(deps, [
+      list('everyone', everyone),
+      { ...list('vip', ['e0700', 'x']), detail: true, deviceEvents: true },
+    ]);
+    const vip = await registry.get('vip');
+    expect(await registry.get('everyone')).toMatchObject({ detailChunks: [1] });
+    expect(vip).not.toHaveProperty('detailChunks');
+    expect(await redis.get(keys.detailWatchlistIds)).toBe(String(vip!.id));
+    expect(await redis.get(keys.deviceEventWatchlistIds)).toBe(String(vip!.id));
+
+    await syncWatchlists(deps, [list('everyone', everyone), list('vip', ['e0700'])]);
+    expect(await registry.get('everyone')).not.toHaveProperty('detailChunks');
+    expect(await redis.get(keys.detailWatchlistIds)).toBe('');
+    expect(await redis.get(keys.deviceEventWatchlistIds)).toBe('');
+  });
+});
+
+describe('chunksWithDetailUsers', () => {
+  it('names each chunk of 500 once, and none without detail users', () => {
+    const ids = Array.from({ length: 1_001 }, (_, i) => `u${i}`);
+    expect(chunksWithDetailUsers(ids, new Set(['u3', 'u4', 'u1000']))).toEqual([0, 2]);
+    expect(chunksWithDetailUsers(ids, new Set())).toEqual([]);
   });
 });

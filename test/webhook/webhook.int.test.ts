@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PresenceEvent } from '../../src/events/event.js';
+import type { PresenceEvent } from '@presence-poller/events';
 import type { Service } from '../../src/main.js';
 import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
 import type { Simulator } from '../../src/simulator/index.js';

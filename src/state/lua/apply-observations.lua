@@ -12,10 +12,12 @@
 
   KEYS[1]       outbox stream
   KEYS[2]       chunk watermarks of the watchlist (hash: chunk field -> observedAtMs)
-  KEYS[3..]     state buckets referenced by the observations
+  KEYS[3]       ids of the watchlists with detail (comma-separated; absent before the first sync that writes it)
+  KEYS[4]       ids of the watchlists with deviceEvents (the same)
+  KEYS[5..]     state buckets referenced by the observations
   ARGV[1]       observedAtMs of this answer
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
-  ARGV[3]       '1' to emit `devices` events on device-only changes, else '0'
+  ARGV[3]       '1' to emit `devices` events on device-only changes, else '0' (used only without KEYS[4])
   ARGV[4]       chunk field (watchlist version and chunk index); '' for a hint call
   ARGV[5]       observations, one per line (\n): userId \t KEYS index of its bucket \t state code
                 \t device hash ('' without detail) \t devices JSON ('' without detail)
@@ -44,6 +46,34 @@ if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[4], observedAt)
 end
 
+-- One rule for device detail: a user gets devices if any of its watchlists asks for detail, and only then. A chunk
+-- asks for detail when one of its users needs it, so the answer may hold devices for users that do not: dropped.
+-- Without the key (a sync of an older version wrote the registry) every answer with detail is kept, as before.
+-- The same for devices events: a user gets them if any of its watchlists asks, whichever chunk (now with detail
+-- too) sees the new device list first; otherwise a plain chunk would learn the list silently and the
+-- deviceEvents watchlist's chunk would then see no change.
+local function idSet(key)
+  local list = redis.call('GET', key)
+  if not list then return nil end
+  local ids = {}
+  for id in string.gmatch(list, '[^,]+') do ids[id] = true end
+  return ids
+end
+local function inAny(members, ids)
+  for id in string.gmatch(members, '[^,]+') do
+    if ids[id] then return true end
+  end
+  return false
+end
+local detailIds, deviceEventIds = idSet(KEYS[3]), idSet(KEYS[4])
+local function wantsDetail(members)
+  return detailIds == nil or inAny(members, detailIds)
+end
+local function wantsDeviceEvents(members)
+  if deviceEventIds == nil then return deviceEvents end
+  return inAny(members, deviceEventIds)
+end
+
 for line in string.gmatch(ARGV[5], '[^\n]+') do
   local user, keyIndex, code, devHash, devices = string.match(line, '^([^\t]*)\t(%d+)\t(%u)\t([^\t]*)\t(.*)$')
   local bucket = KEYS[tonumber(keyIndex)]
@@ -52,6 +82,7 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
     untracked = untracked + 1
   else
     local members, state, seq, changedAt, oldHash, epoch = decodeRecord(record)
+    if devHash ~= '' and not wantsDetail(members) then devHash, devices = '', '' end
     if changedAt >= observedAt then
       stale = stale + 1
     else
@@ -67,7 +98,7 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
         else
           kind = 'transition'
         end
-      elseif deviceEvents and code ~= CODE_NOT_FOUND and devHash ~= '' and oldHash ~= '' and oldHash ~= devHash then
+      elseif wantsDeviceEvents(members) and code ~= CODE_NOT_FOUND and devHash ~= '' and oldHash ~= '' and oldHash ~= devHash then
         kind = 'devices'
       end
       -- An answer without detail (another watchlist's) says nothing about devices: keep the known hash. A new

@@ -1,7 +1,10 @@
 --[[
   update-membership: add users to, or remove them from, one watchlist, atomically.
   A user removed from its last watchlist gets an `untracked` event (if anything was ever published for it)
-  and its state record is deleted.
+  and its state record is deleted. A published user whose set of watchlists changes otherwise (added to one more,
+  removed from one of several, so also moved: added to the new list, then removed from the old) gets a
+  `membership` entry: the relay turns it into a state record only, no event, so `watchlists` on the state topic
+  is never stale. Its seq is the user's current one: it is not an event, and gap detection counts events.
 
   KEYS[1]       outbox stream
   KEYS[2..]     state buckets referenced below
@@ -32,6 +35,14 @@ local function toBase36(n)
 end
 local epoch = toBase36(now)
 
+-- Only users something was published for (seq > 0) have a state record to update; the entry's time is that of
+-- the state it repeats, so the record reads as the same state with other watchlists.
+local function appendMembership(user, members, state, seq, changedAt, epochOf)
+  if seq > 0 then
+    appendEvent(KEYS[1], user, 'membership', '', state, seq, changedAt, 0, members, '', epochOf)
+  end
+end
+
 for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
   local bucket = KEYS[tonumber(keyIndex)]
   local record = redis.call('HGET', bucket, user)
@@ -44,6 +55,7 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
       if not string.find(',' .. members .. ',', ',' .. wid .. ',', 1, true) then
         if members == '' then members = wid else members = members .. ',' .. wid end
         redis.call('HSET', bucket, user, encodeRecord(members, state, seq, seenAt, devHash, epochOf))
+        appendMembership(user, members, state, seq, seenAt, epochOf)
         changed = changed + 1
       end
     end
@@ -62,7 +74,9 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
         redis.call('HDEL', bucket, user)
         untracked = untracked + 1
       else
-        redis.call('HSET', bucket, user, encodeRecord(table.concat(kept, ','), state, seq, seenAt, devHash, epochOf))
+        local remaining = table.concat(kept, ',')
+        redis.call('HSET', bucket, user, encodeRecord(remaining, state, seq, seenAt, devHash, epochOf))
+        appendMembership(user, remaining, state, seq, seenAt, epochOf)
       end
     end
   end

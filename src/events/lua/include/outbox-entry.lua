@@ -2,7 +2,8 @@
   One outbox entry, shared by every script that records an event. src/events/outbox-entry.ts parses the same
   fields; a round-trip test keeps the two in step. Single-letter field names keep the stream small.
 
-    u  UserID                    k  event kind (transition, snapshot, not_found, untracked, devices)
+    u  UserID                    k  event kind (transition, snapshot, not_found, untracked, devices), or
+                                    membership: the user's watchlists changed; a state record only, no event
     f  from: state code or ''    t  to: state code or ''
     s  seq                       o  observedAtMs
     p  previousObservedAtMs      w  comma-separated watchlist ids tracking the user
