@@ -79,6 +79,7 @@ describe('presence-poller run', () => {
         'credentials:demo': { ok: true },
         'scheduler:demo': { ok: true },
         'poller:demo': { ok: true },
+        'state:demo': { ok: true },
         'relay:demo': { ok: true },
       },
       dependencies: { 'redis:demo': 'ready', kafka: expect.any(String) },

@@ -23,6 +23,15 @@ export interface RecordConsumer {
     }) => Promise<void>;
   }): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * kafkajs's instrumentation events (optional): with them a partition whose last offsets are transaction markers
+   * (a transactional producer) counts as read once a batch reached them, although no message carries those offsets.
+   */
+  on?(
+    event: string,
+    listener: (event: { payload: { topic: string; partition: number; lastOffset: string } }) => void,
+  ): unknown;
+  events?: { END_BATCH_PROCESS: string };
 }
 
 /** The admin call that finds where a topic ends; a kafkajs `Admin` fits as is. */
@@ -60,6 +69,17 @@ export async function readStateTopic(options: ReadStateTopicOptions): Promise<Pr
 
   let finish!: () => void;
   const reachedEnd = new Promise<void>((resolve) => (finish = resolve));
+  const reached = (partition: number, offset: string): void => {
+    const last = remaining.get(partition);
+    if (last === undefined || BigInt(offset) < last) return;
+    remaining.delete(partition);
+    if (remaining.size === 0) finish();
+  };
+  const stopListening = consumer.events
+    ? consumer.on?.(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic === topic) reached(payload.partition, payload.lastOffset);
+      })
+    : undefined;
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic: from, partition, message }) => {
@@ -70,10 +90,7 @@ export async function readStateTopic(options: ReadStateTopicOptions): Promise<Pr
       else if (result.type === 'tombstone') view.applyTombstone(result.sdkAppId, result.userId);
       else if (result.type === 'error') onError?.(result, { topic: from, partition, offset: message.offset });
       else onError?.(notAState(result.event), { topic: from, partition, offset: message.offset });
-      if (BigInt(message.offset) >= last) {
-        remaining.delete(partition);
-        if (remaining.size === 0) finish();
-      }
+      reached(partition, message.offset);
     },
   });
   let timer: NodeJS.Timeout | undefined;
@@ -91,6 +108,7 @@ export async function readStateTopic(options: ReadStateTopicOptions): Promise<Pr
     await Promise.race([reachedEnd, timedOut]);
   } finally {
     clearTimeout(timer);
+    if (typeof stopListening === 'function') stopListening();
     await consumer.stop();
   }
   return view;
