@@ -6,7 +6,7 @@
  * RELIABILITY.md describes it; bench/chaos.ts is the command, test/chaos/chaos.int.test.ts the CI version.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -46,11 +46,28 @@ export interface ChaosOptions {
   seed: number;
   /** Progress lines; default none. */
   log?: (line: string) => void;
+  /**
+   * Where to keep what a failure is diagnosed from: the workers' output (workers.log) and the events, ground truth
+   * and sweep completions (run.json). Default: not kept.
+   */
+  dumpDir?: string;
+  /** Only these actions of the schedule (e.g. to bisect a failure); default all of CHAOS_ACTIONS. */
+  only?: readonly ChaosActionName[];
 }
+
+export const CHAOS_ACTIONS = [
+  'kill',
+  'kafka-stop',
+  'kafka-start',
+  'redis-restart-aof',
+  'hot-reload',
+  'redis-restart-empty',
+] as const;
+export type ChaosActionName = (typeof CHAOS_ACTIONS)[number];
 
 export interface ChaosAction {
   atMs: number;
-  action: string;
+  action: ChaosActionName;
   /** When it was done, relative to the start of the fault phase. */
   doneAtMs?: number;
   note?: string;
@@ -91,6 +108,8 @@ export interface ChaosReport {
     workerStartFailures: number;
     maxCallsInAnyWindow: number;
     cap: number;
+    /** Records on the compacted state topic at the end (what a restore can read). */
+    stateTopicRecords: number;
   };
   drained: boolean;
   schedule: ChaosAction[];
@@ -214,6 +233,15 @@ interface WorkerSlot {
   starting: Promise<void> | undefined;
 }
 
+function prefixLines(prefix: string, chunk: Buffer): string {
+  return chunk
+    .toString()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => `${prefix} ${line}\n`)
+    .join('');
+}
+
 /** The line of a worker's output that says why it ended (the first error), for the progress log. */
 function firstError(output: string): string {
   const lines = output.split('\n').filter((line) => line.trim() !== '');
@@ -224,7 +252,7 @@ function firstError(output: string): string {
 }
 
 /** The three worker processes: killed and restarted by slot; a start that fails is retried. */
-function createWorkers(configFile: string, log: (line: string) => void) {
+function createWorkers(configFile: string, log: (line: string) => void, logFile: string | undefined) {
   const slots: WorkerSlot[] = Array.from({ length: WORKERS }, () => ({
     child: undefined,
     output: '',
@@ -245,6 +273,8 @@ function createWorkers(configFile: string, log: (line: string) => void) {
       slot.output = '';
       slot.ready = false;
       const onData = (chunk: Buffer) => {
+        if (logFile)
+          appendFileSync(logFile, prefixLines(`${new Date().toISOString()} w${slots.indexOf(slot)}`, chunk));
         slot.output = (slot.output + chunk.toString()).slice(-20_000);
         if (!slot.ready && slot.output.includes('ready\n')) {
           slot.ready = true;
@@ -327,6 +357,7 @@ function watchSweeps(redisUrl: string, config: LoadedConfig, intervals: Map<stri
   redis.on('error', () => undefined);
   const last = new Map<string, number>();
   const longest = new Map<string, number>();
+  const completions: Array<{ watchlist: string; atMs: number }> = [];
   const timer = setInterval(() => {
     for (const name of intervals.keys()) {
       redis.hget(keys.sweep(name), 'lastCompletedAt').then(
@@ -336,13 +367,17 @@ function watchSweeps(redisUrl: string, config: LoadedConfig, intervals: Map<stri
           const before = last.get(name);
           if (before !== undefined && at > before)
             longest.set(name, Math.max(longest.get(name) ?? 0, at - before));
-          if (before === undefined || at > before) last.set(name, at);
+          if (before === undefined || at > before) {
+            last.set(name, at);
+            completions.push({ watchlist: name, atMs: at });
+          }
         },
         () => undefined,
       );
     }
   }, 250);
   return {
+    completions,
     longestGaps(endMs: number): Map<string, number> {
       const result = new Map<string, number>();
       for (const name of intervals.keys()) {
@@ -373,6 +408,19 @@ async function collectEvents(
     },
   });
   return { events, consumer };
+}
+
+/** Records between the low and high watermarks of every partition of `topic`. */
+async function countRecords(brokers: string[], topic: string): Promise<number> {
+  const kafka = new Kafka({ brokers, clientId: 'presence-chaos-judge', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Empties the data directory of a stopped Redis (its AOF), keeping its log: the restart comes back empty. */
@@ -423,7 +471,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     for (const list of config.watchlists) track(list, startedAt.getTime());
 
-    const workers = createWorkers(configFile, log);
+    if (options.dumpDir) mkdirSync(options.dumpDir, { recursive: true });
+    const workers = createWorkers(configFile, log, options.dumpDir && join(options.dumpDir, 'workers.log'));
     cleanups.push(() => workers.stopAll());
     await workers.startAll();
     log('3 workers ready; waiting for the snapshots...');
@@ -440,7 +489,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const faultStart = Date.now();
     simulator.setChurn(CHURN_PER_SECOND);
     simulator.setFaultRates(FAULT_RATES);
-    const schedule = chaosSchedule(options.minutes);
+    const only = options.only ?? CHAOS_ACTIONS;
+    const schedule = chaosSchedule(options.minutes).filter((a) => only.includes(a.action));
     let kills = 0;
     for (const action of schedule) {
       await sleepUntil(faultStart + action.atMs);
@@ -452,7 +502,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     await sleepUntil(faultStart + options.minutes * 60_000);
 
-    async function perform(action: string): Promise<string | undefined> {
+    async function perform(action: ChaosActionName): Promise<string | undefined> {
       switch (action) {
         case 'kill':
           return workers.killAndRestart(kills++);
@@ -482,8 +532,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           track(list, Date.now());
           return `watchlist ${list.name} added (${list.userIds.length} users); SIGHUP to ${workers.reload()} workers`;
         }
-        default:
-          throw new Error(`unknown chaos action ${action}`);
       }
     }
 
@@ -512,9 +560,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       () => false,
     );
     const endMs = Date.now();
+    const stateTopicRecords = await countRecords(broker.brokers, config.kafka.topics.state);
     const gaps = sweeps.longestGaps(endMs);
     const stats = simulator.stats();
     const appStats = stats.apps[String(config.apps[0]!.sdkAppId)]!;
+    if (options.dumpDir) {
+      const dump = { faultStart, events: collector.events, changeLog, sweeps: sweeps.completions, schedule };
+      writeFileSync(join(options.dumpDir, 'run.json'), JSON.stringify(dump));
+    }
     const verdict = judgeChaosRun({ initialStates, tracked, changeLog, events: [...collector.events] });
 
     const blind: Record<string, WatchlistBlindness> = {};
@@ -552,6 +605,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         workerStarts: workers.counts.starts,
         workerStartFailures: workers.counts.startFailures,
         maxCallsInAnyWindow: appStats.maxCallsInAnyWindow,
+        stateTopicRecords,
         cap,
       },
       drained,

@@ -6,18 +6,29 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { failedInvariants, runChaos, type ChaosReport } from './chaos-run.js';
+import {
+  CHAOS_ACTIONS,
+  failedInvariants,
+  runChaos,
+  type ChaosActionName,
+  type ChaosReport,
+} from './chaos-run.js';
 
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '5' },
     seed: { type: 'string', default: '1' },
+    dump: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const minutes = Number(values.minutes);
 const seed = Number(values.seed);
-if (!(minutes >= 1) || !Number.isInteger(seed)) {
-  console.error('usage: npm run chaos -- [--minutes <at least 1>] [--seed <integer>]');
+const only = values.only?.split(',') as ChaosActionName[] | undefined;
+if (!(minutes >= 1) || !Number.isInteger(seed) || only?.some((a) => !CHAOS_ACTIONS.includes(a))) {
+  console.error(
+    `usage: npm run chaos -- [--minutes <at least 1>] [--seed <integer>] [--dump] [--only <comma list of ${CHAOS_ACTIONS.join(',')}>]`,
+  );
   process.exit(2);
 }
 
@@ -46,9 +57,13 @@ function print(report: ChaosReport): void {
   );
 }
 
-const report = await runChaos({ minutes, seed, log: (line) => console.log(line) });
-print(report);
 const dir = resolve(import.meta.dirname, '../.bench');
+const dumpDir = values.dump
+  ? join(dir, `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+  : undefined;
+const report = await runChaos({ minutes, seed, dumpDir, only, log: (line) => console.log(line) });
+print(report);
+if (dumpDir) console.log(`worker output, events and ground truth: ${dumpDir}`);
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `chaos-${report.startedAt.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
