@@ -4,7 +4,7 @@
  * random churn, so only changes that lasted at least two intervals of the user's watchlist must be published; a
  * shorter one may be missed without blame (the API was never asked while it lasted).
  */
-import type { PresenceEvent } from '../src/events/event.js';
+import type { PresenceEvent } from '@presence-poller/events';
 import type { GroundTruthEntry } from '../src/simulator/index.js';
 import type { PresenceState } from '../src/tencent/types.js';
 

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from '../src/config/index.js';
-import type { PresenceEvent } from '../src/events/event.js';
+import type { PresenceEvent } from '@presence-poller/events';
 import { appKeys } from '../src/redis/keys.js';
 import { DEFAULT_SIMULATOR_APP, startSimulator, type Simulator } from '../src/simulator/index.js';
 import { startKafkaBroker, type KafkaBroker } from '../test/helpers/kafka-broker.js';
@@ -167,6 +167,7 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
     connections: 16,
     callbackToken: undefined,
     hintShare: 0.2,
+    maxAnswerBytes: 4_194_304,
   };
   const ids = simulator.importedUserIds().sort();
   let next = 0;
@@ -178,7 +179,12 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
   return {
     configPath: '/dev/null',
     apps: [app],
-    redis: { url: redisUrl, prefix: 'presence-chaos', skipDurabilityCheck: false },
+    redis: {
+      url: redisUrl,
+      prefix: 'presence-chaos',
+      skipDurabilityCheck: false,
+      outboxWarnEntries: 1_000_000,
+    },
     kafka: {
       brokers,
       clientId: 'presence-chaos',
@@ -189,6 +195,8 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
       replicationFactor: 1,
       createTopics: true,
       compression: 'none',
+      fencing: true,
+      maxBatchBytes: 512 * 1024,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 2_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
@@ -201,6 +209,7 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
       maxPendingHints: 100_000,
     },
     heartbeat: { intervalMs: 0 },
+    maxRemovedShare: 0.5,
     watchlistsDir: '/dev/null',
     logLevel: 'warn',
     watchlists,
