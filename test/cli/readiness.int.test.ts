@@ -132,6 +132,7 @@ describe('readiness of run', () => {
             'credentials:demo': { ok: true },
             'scheduler:demo': { ok: true },
             'poller:demo': { ok: true },
+            'state:demo': { ok: true },
             'relay:demo': { ok: true },
           },
           // Kafka's state is reported, not judged.
