@@ -1,14 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/main.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { DEFAULT_SIMULATOR_APP, type Simulator } from '../../src/simulator/index.js';
 import { createStateStore } from '../../src/state/state-store.js';
+import { createScratchProject, typecheckReadmeExample } from '../../packages/events/test/scratch-project.js';
 import { collectRecords, type EventCollector } from '../helpers/kafka-events.js';
 import {
   simulatorApp,
@@ -25,9 +24,6 @@ import { waitFor } from '../helpers/wait-for.js';
  * README's consumer example, and consumes from a running pipeline with it, starting late: every transition is
  * handled once, no gap is reported, and the view it ends with equals the poller's state in Redis.
  */
-const run = promisify(execFile);
-const repoRoot = resolve(import.meta.dirname, '../..');
-const packageDir = join(repoRoot, 'packages/events');
 const APP = DEFAULT_SIMULATOR_APP.sdkAppId;
 const everyone = userIds(60);
 const support = userIds(10, 50);
@@ -76,29 +72,7 @@ describe('a scratch project consuming the pipeline with the packed events packag
   const keys = () => appKeys(config.redis.prefix, APP);
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'events-pipeline-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], {
-      cwd: packageDir,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const [packed] = JSON.parse(stdout.slice(stdout.lastIndexOf('\n[') + 1)) as Array<{ filename: string }>;
-    await writeFile(
-      join(scratch, 'package.json'),
-      JSON.stringify({ name: 'crm-sync', private: true, type: 'module', dependencies: {} }),
-    );
-    await run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, packed!.filename)],
-      {
-        cwd: scratch,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    // The consumer's own client libraries come from this repository's install instead of the registry.
-    for (const name of ['kafkajs', 'ioredis', '@types/node']) {
-      await mkdir(join(scratch, 'node_modules', name, '..'), { recursive: true });
-      await symlink(join(repoRoot, 'node_modules', name), join(scratch, 'node_modules', name), 'dir');
-    }
+    ({ dir: scratch } = await createScratchProject('events-pipeline-consumer-'));
     await writeFile(join(scratch, 'consume.mjs'), CONSUMER);
 
     simulator = await startTestSimulator({ seed: 21, population: { size: 200, notImportedShare: 0 } });
@@ -128,31 +102,8 @@ describe('a scratch project consuming the pipeline with the packed events packag
   });
 
   it("typechecks the README's consumer example against the installed tarball", async () => {
-    const readme = await readFile(join(packageDir, 'README.md'), 'utf8');
-    const section = /<!-- consumer-example -->\s*```ts\n([\s\S]*?)```\s*<!-- \/consumer-example -->/.exec(
-      readme,
-    );
-    expect(section, 'README.md has a marked consumer example').not.toBeNull();
-    await writeFile(join(scratch, 'consumer.ts'), section![1]!);
-    await writeFile(
-      join(scratch, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noEmit: true,
-          types: ['node'],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-    const result = await run(process.execPath, [tsc, '-p', scratch], { cwd: scratch }).then(
-      () => 'no errors',
-      (error: { stdout?: string }) => error.stdout ?? String(error),
-    );
+    const result = await typecheckReadmeExample(scratch);
+    expect(result, 'README.md has a marked consumer example').toBeDefined();
     expect(result).toBe('no errors');
   });
 

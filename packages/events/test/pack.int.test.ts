@@ -1,42 +1,17 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createScratchProject, run, type ScratchProject, typecheckReadmeExample } from './scratch-project.js';
 
 /**
  * The package as a consuming team gets it: `npm pack`, installed from the tarball into a scratch project, the
  * README's consumer example typechecked there, and the tarball holding nothing but what consumers need.
  */
-const run = promisify(execFile);
-const packageDir = resolve(import.meta.dirname, '..');
-const repoRoot = resolve(packageDir, '../..');
 let scratch: string;
-let packed: { filename: string; files: Array<{ path: string }> };
+let packed: ScratchProject['packed'];
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'events-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], {
-    cwd: packageDir,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  // prepack (tsc) writes to stdout before npm's JSON: the JSON array is the last thing printed.
-  packed = (JSON.parse(stdout.slice(stdout.lastIndexOf('\n[') + 1)) as Array<typeof packed>)[0]!;
-  const tarball = join(scratch, packed.filename);
-  await writeFile(
-    join(scratch, 'package.json'),
-    JSON.stringify({ name: 'crm-sync', private: true, type: 'module', dependencies: {} }),
-  );
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
-    cwd: scratch,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  // The example's own client libraries come from this repository's install instead of the registry.
-  for (const name of ['kafkajs', 'ioredis', '@types/node']) {
-    await mkdir(join(scratch, 'node_modules', name, '..'), { recursive: true });
-    await symlink(join(repoRoot, 'node_modules', name), join(scratch, 'node_modules', name), 'dir');
-  }
+  ({ dir: scratch, packed } = await createScratchProject('events-consumer-'));
 }, 180_000);
 
 afterAll(async () => {
@@ -72,31 +47,8 @@ describe('the packed events package', () => {
   });
 
   it("typechecks the README's consumer example in the scratch project", async () => {
-    const readme = await readFile(join(packageDir, 'README.md'), 'utf8');
-    const section = /<!-- consumer-example -->\s*```ts\n([\s\S]*?)```\s*<!-- \/consumer-example -->/.exec(
-      readme,
-    );
-    expect(section, 'README.md has a marked consumer example').not.toBeNull();
-    await writeFile(join(scratch, 'consumer.ts'), section![1]!);
-    await writeFile(
-      join(scratch, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noEmit: true,
-          types: ['node'],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-    const result = await run(process.execPath, [tsc, '-p', scratch], { cwd: scratch }).then(
-      () => 'no errors',
-      (error: { stdout?: string }) => error.stdout ?? String(error),
-    );
+    const result = await typecheckReadmeExample(scratch);
+    expect(result, 'README.md has a marked consumer example').toBeDefined();
     expect(result).toBe('no errors');
   });
 
