@@ -5,6 +5,7 @@
  * hot reload that adds a watchlist — then judged against the simulator's ground truth (bench/chaos-oracle.ts).
  * RELIABILITY.md describes it; bench/chaos.ts is the command, test/chaos/chaos.int.test.ts the CI version.
  */
+import { webhookSchema } from '../src/config/schema.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -200,14 +201,8 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 2_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
-    webhook: {
-      host: '127.0.0.1',
-      port: 0,
-      path: '/tencent/callback',
-      maxBodyBytes: 65_536,
-      maxRequestsPerSecond: 20_000,
-      maxPendingHints: 100_000,
-    },
+    // The schema's defaults, on a free loopback port.
+    webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
     heartbeat: { intervalMs: 0 },
     maxRemovedShare: 0.5,
     watchlistsDir: '/dev/null',

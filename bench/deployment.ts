@@ -3,6 +3,7 @@
  * timestamps for the latency figure), one or more worker processes running every role, and a consumer that
  * records transition latency.
  */
+import { webhookSchema } from '../src/config/schema.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -127,14 +128,8 @@ export async function deploy(
       defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
       http: { host: '127.0.0.1', port: 0 },
       heartbeat: { intervalMs: 0 },
-      webhook: {
-        host: '127.0.0.1',
-        port: 0,
-        path: '/tencent/callback',
-        maxBodyBytes: 65_536,
-        maxRequestsPerSecond: 20_000,
-        maxPendingHints: 100_000,
-      },
+      // The schema's defaults, on a free loopback port.
+      webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
       watchlistsDir: '/dev/null',
       maxRemovedShare: 0.5,
       logLevel: 'warn',

@@ -436,7 +436,7 @@ export const httpSchema = z
   })
   .describe('HTTP server for /metrics and health checks.');
 
-const webhookSchema = z
+export const webhookSchema = z
   .strictObject({
     host: z
       .string()

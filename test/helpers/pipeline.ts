@@ -1,3 +1,4 @@
+import { webhookSchema } from '../../src/config/schema.js';
 import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from '../../src/config/index.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createSilentLogger, type Logger } from '../../src/ops/logger.js';
@@ -82,14 +83,8 @@ export function testConfig(
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
-    webhook: {
-      host: '127.0.0.1',
-      port: 0,
-      path: '/tencent/callback',
-      maxBodyBytes: 65_536,
-      maxRequestsPerSecond: 20_000,
-      maxPendingHints: 100_000,
-    },
+    // The schema's defaults, on a free loopback port.
+    webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
     // Off unless a test turns it on: a heartbeat topic per test would only slow the shared broker.
     heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',
