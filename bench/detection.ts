@@ -13,6 +13,7 @@
  * (the callbacks need the service's webhook address), so on a small machine they share its cores: compare the
  * three runs with each other, not with other tables.
  */
+import { webhookSchema } from '../src/config/schema.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -91,14 +92,8 @@ async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined):
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
     http: { host: '127.0.0.1', port: 0 },
-    webhook: {
-      host: '127.0.0.1',
-      port: 0,
-      path: '/tencent/callback',
-      maxBodyBytes: 65_536,
-      maxRequestsPerSecond: 100_000,
-      maxPendingHints: 100_000,
-    },
+    // The schema's defaults, on a free loopback port.
+    webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
     heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',
     maxRemovedShare: 0.5,
@@ -194,7 +189,11 @@ function matchChanges(
   windowEnd: number,
 ) {
   const byUser = new Map<string, Array<{ to: string; appendMs: number; used: boolean }>>();
-  for (const a of appended) byUser.set(a.userId, [...(byUser.get(a.userId) ?? []), { ...a, used: false }]);
+  for (const a of appended) {
+    const list = byUser.get(a.userId) ?? [];
+    list.push({ ...a, used: false });
+    byUser.set(a.userId, list);
+  }
   const nextChange = new Map<number, number>();
   const lastIndex = new Map<string, number>();
   changes.forEach((change, i) => {

@@ -57,7 +57,7 @@ export function startHintCalls(deps: HintCallsDeps): () => Promise<void> {
     const byId = await definitionsById();
     const groups = new Map<string, Hint[]>();
     let untracked = 0;
-    const states = await Promise.all(hints.map((hint) => stateStore.readState(hint.userId)));
+    const states = await stateStore.readStates(hints.map((hint) => hint.userId));
     hints.forEach((hint, i) => {
       const state = states[i];
       // Never observed: its first sweep decides the first event (snapshot or silent), not a callback.
@@ -69,7 +69,9 @@ export function startHintCalls(deps: HintCallsDeps): () => Promise<void> {
       const detail = lists.some((d) => d.detail);
       const deviceEvents = lists.some((d) => d.detail && d.deviceEvents);
       const key = `${detail ? 1 : 0}${deviceEvents ? 1 : 0}`;
-      groups.set(key, [...(groups.get(key) ?? []), hint]);
+      const group = groups.get(key);
+      if (group) group.push(hint);
+      else groups.set(key, [hint]);
     });
     if (untracked > 0) events.emit('hintsDropped', { app: label, reason: 'untracked', users: untracked });
     return groups;

@@ -46,6 +46,8 @@ export interface StateStore {
   /** Re-publishes the current state of these users as `snapshot` events (next seq each); returns how many. */
   emitSnapshots(userIds: readonly string[]): Promise<number>;
   readState(userId: string): Promise<StoredState | undefined>;
+  /** The records of several users in one round trip, in order (`undefined`: not tracked). */
+  readStates(userIds: readonly string[]): Promise<Array<StoredState | undefined>>;
 }
 
 const SCRIPTS = {
@@ -157,6 +159,15 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
     async readState(userId) {
       const record = await redis.hget(keys.stateBucketOf(userId), userId);
       return record === null ? undefined : decodeRecord(record);
+    },
+    async readStates(userIds) {
+      const pipeline = redis.pipeline();
+      for (const userId of userIds) pipeline.hget(keys.stateBucketOf(userId), userId);
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([error, record]) => {
+        if (error) throw error;
+        return typeof record === 'string' ? decodeRecord(record) : undefined;
+      });
     },
   };
 }
