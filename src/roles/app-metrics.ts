@@ -1,5 +1,6 @@
 import type { Metrics } from '../ops/metrics.js';
 import type { AppRuntime } from './app-runtime.js';
+import { oldestEntryAgeSeconds } from './status.js';
 
 /**
  * Registers the app's scrape-time probe: the gauges that mirror Redis (watchlists and their members, last sweeps,
@@ -30,11 +31,9 @@ export function probeAppMetrics(runtime: AppRuntime, metrics: Metrics): () => vo
       ...definitions.map((list) => redis.hmget(keys.sweep(list.name), 'lastCompletedAt', 'lastDurationMs')),
     ]);
     metrics.outboxLength.set({ app: label }, depth as number);
-    // A stream entry id starts with the ms it was appended at.
-    const oldestMs = Number(String((oldest as Array<[string, unknown]>)[0]?.[0] ?? '').split('-')[0]);
     metrics.outboxOldestAge.set(
       { app: label },
-      oldestMs > 0 ? Math.max(0, (Date.now() - oldestMs) / 1000) : 0,
+      oldestEntryAgeSeconds(oldest as Array<[string, unknown]>, Date.now()),
     );
     metrics.relayLeasePresent.set({ app: label }, (leaseHeld as number) > 0 ? 1 : 0);
     definitions.forEach((list, i) => {

@@ -86,14 +86,12 @@ export async function readAppStatus(
     redis.get(keys.generation),
     readWatchlists(redis, keys),
   ]);
-  // A stream entry id starts with the ms it was appended at.
-  const oldestMs = Number(oldest[0]?.[0].split('-')[0] ?? 0);
   return {
     name: app.name,
     sdkAppId: app.sdkAppId,
     credentials: credentialsOf(calls),
     relay: { holder, leaseExpiresInMs: holder === null ? null : Math.max(0, leaseTtl) },
-    outbox: { entries, oldestAgeSeconds: oldestMs > 0 ? Math.max(0, (nowMs - oldestMs) / 1000) : 0 },
+    outbox: { entries, oldestAgeSeconds: oldestEntryAgeSeconds(oldest, nowMs) },
     dataSince: isoOf(numberOf(generation ?? undefined)),
     watchlists,
   };
@@ -161,4 +159,11 @@ function numberOf(text: string | undefined): number | undefined {
 
 function isoOf(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** Age of the oldest entry of an `XRANGE key - + COUNT 1` answer, in seconds (0 when the stream is empty). */
+export function oldestEntryAgeSeconds(oldest: ReadonlyArray<[string, unknown]>, nowMs: number): number {
+  // A stream entry id starts with the ms it was appended at.
+  const oldestMs = Number(oldest[0]?.[0].split('-')[0] ?? 0);
+  return oldestMs > 0 ? Math.max(0, (nowMs - oldestMs) / 1000) : 0;
 }
