@@ -64,6 +64,7 @@ describe('the global pacer', () => {
     }, 23);
     const { starts, lateness: late } = await takeSlots(pacers, 10, 160).finally(() => clearInterval(blocker));
     expect(starts).toHaveLength(160);
+    // The precondition, not a speed: the blocker did make starts late (a loaded machine makes more of them late).
     expect(late.filter((ms) => ms > 4).length).toBeGreaterThan(10);
     // 1,000 / 0.98 ms less the 5 ms start slack, less 1 ms: the starts above are taken a few microtasks after the
     // pacer's own.
