@@ -66,10 +66,18 @@ async function connectedConsumer(groupId: string): Promise<Consumer> {
   return consumer;
 }
 
+const createTopics = (options: Parameters<Admin['createTopics']>[0]) =>
+  waitFor(() => admin.createTopics(options).then(() => true), {
+    timeoutMs: 30_000,
+    description: 'the test topics with their leaders',
+  });
+
 beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
+  // Right after creation a broker may still answer "does not host this topic-partition" to kafkajs's leader wait:
+  // creating again is harmless (it answers false), so the setup retries until the topics have leaders.
+  await createTopics({
     waitForLeaders: true,
     topics: [
       { topic: topics.transitions, numPartitions: 3 },
@@ -206,7 +214,7 @@ describe('bootstrap from the state topic, then follow the transitions (real Kafk
 describe('bootstrap edges (real Kafka)', () => {
   it('returns an empty view at once for an empty state topic', async () => {
     const empty = uniqueName('presence.state-empty');
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: empty, numPartitions: 2 }] });
+    await createTopics({ waitForLeaders: true, topics: [{ topic: empty, numPartitions: 2 }] });
     const view = await readStateTopic({
       consumer: await connectedConsumer(uniqueName('bootstrap-empty')),
       admin,
@@ -217,7 +225,7 @@ describe('bootstrap edges (real Kafka)', () => {
 
   it('retries an event whose handler failed instead of taking it as covered', async () => {
     const topic = uniqueName('presence.transitions-retry');
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    await createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
     const events = [1, 2].map((seq) =>
       ev(APP_A, 'frank', seq, seq === 1 ? { kind: 'snapshot', from: null } : {}),
     );
