@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { findFreePort } from '../helpers/ports.js';
 
 // No Docker engine runs here, so the compose file is checked against what the code and scripts expect.
 const root = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
 interface Service {
   image?: string;
   build?: string;
@@ -36,6 +38,18 @@ function service(name: string): Service {
 }
 
 describe('docker-compose.yml', () => {
+  // docker-compose (Debian's package, installed by .ci/run) validates a file without an engine.
+  it('passes `docker-compose config`, which refuses a broken copy of it', async () => {
+    const file = resolve(root, 'docker-compose.yml');
+    await expect(run('docker-compose', ['-f', file, 'config', '-q'], { cwd: root })).resolves.toBeDefined();
+
+    const broken = join(mkdtempSync(join(tmpdir(), 'compose-')), 'docker-compose.yml');
+    writeFileSync(broken, readFileSync(file, 'utf8').replace('depends_on:', 'depends_onn:'));
+    await expect(run('docker-compose', ['-f', broken, 'config', '-q'])).rejects.toMatchObject({
+      stderr: expect.stringContaining('depends_onn'),
+    });
+  });
+
   it('runs the Kafka version that the local scripts resolve from Maven', () => {
     const pom = readFileSync(resolve(root, 'scripts/kafka/pom.xml'), 'utf8');
     const version = /<kafka.version>(.+)<\/kafka.version>/.exec(pom)?.[1];
@@ -103,8 +117,6 @@ describe('docker-compose.yml', () => {
     expect(grace).toBeGreaterThan(DEFAULT_SHUTDOWN_OPTIONS.deadlineMs);
   });
 });
-
-const run = promisify(execFile);
 
 /** The `node -e` script of a `['CMD', 'node', '-e', script]` health check. */
 function nodeScript(test: readonly string[] | undefined): string {
