@@ -168,6 +168,7 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
     connections: 16,
     callbackToken: undefined,
     hintShare: 0.2,
+    trustCallbacks: false,
     maxAnswerBytes: 4_194_304,
   };
   const ids = simulator.importedUserIds().sort();

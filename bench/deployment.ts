@@ -44,6 +44,7 @@ export function benchApp(simulatorUrl: string, app: AppSecret): LoadedApp {
     connections: 64,
     callbackToken: undefined,
     hintShare: 0.2,
+    trustCallbacks: false,
     maxAnswerBytes: 4_194_304,
   };
 }

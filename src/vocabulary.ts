@@ -87,6 +87,13 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export const MEMBERSHIP_ENTRY = 'membership';
 export type OutboxKind = EventKind | typeof MEMBERSHIP_ENTRY;
 
+/**
+ * How a change was seen (an event's `detectedBy`): a sweep's chunk call, a hint call (a user named by a state-change
+ * callback, called at once), or a trusted callback itself. The letter is what an outbox entry stores.
+ */
+export const DETECTION_LETTERS = { sweep: 's', hint: 'h', callback: 'c' } as const;
+export type DetectionSource = keyof typeof DETECTION_LETTERS;
+
 /** What the first observation of a newly tracked user publishes: a `snapshot` event, or nothing. */
 export const FIRST_OBSERVATION_POLICIES = ['snapshot', 'silent'] as const;
 export type FirstObservationPolicy = (typeof FIRST_OBSERVATION_POLICIES)[number];
@@ -138,3 +145,9 @@ export type CallbackRefusal = Exclude<CallbackOutcome, 'accepted'>;
 
 /** What became of hinted users: queued, merged with one already waiting, dropped (queue full, untracked, failed call). */
 export const HINT_OUTCOMES = ['queued', 'merged', 'overflow', 'untracked', 'call_failed', 'called'] as const;
+
+/**
+ * What became of trusted callbacks (apps with trustCallbacks): published as an event, unchanged (the state was
+ * known), skipped (untracked or never observed), stale (older than the known state), too_old (arrived too late).
+ */
+export const TRUSTED_CALLBACK_OUTCOMES = ['published', 'unchanged', 'skipped', 'stale', 'too_old'] as const;

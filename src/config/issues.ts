@@ -19,6 +19,7 @@ export type IssueCode =
   | 'secret_missing'
   | 'region_endpoint'
   | 'insecure_endpoint'
+  | 'trust_without_hints'
   | 'duplicate_app'
   | 'shared_secret_env'
   | 'unknown_app'

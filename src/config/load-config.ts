@@ -172,6 +172,7 @@ function toLoadedApp(app: AppFile, checked: CheckedApp): LoadedApp {
     connections: app.connections,
     callbackToken: checked.callbackToken,
     hintShare: app.hintShare,
+    trustCallbacks: app.trustCallbacks,
     maxAnswerBytes: app.maxAnswerBytes,
   };
 }

@@ -80,6 +80,14 @@ export function checkApp(rawApp: unknown, index: number, context: CheckContext):
       'plain http:// to a non-local host sends the UserSig unencrypted; use https:// outside a test setup',
     );
   }
+  if (rawApp.trustCallbacks === true && rawApp.hintShare === 0) {
+    issues.add(
+      locate(at('trustCallbacks')),
+      field('trustCallbacks'),
+      'trust_without_hints',
+      'trustCallbacks needs hint calls to confirm or correct each callback: set hintShare above 0',
+    );
+  }
   const ttl = appSchema.shape.userSigTtl.safeParse(rawApp.userSigTtl).data;
   if (rawApp.userSigTtl !== undefined && ttl !== undefined && parseDurationMs(ttl)! < DAY_MS) {
     issues.warn(

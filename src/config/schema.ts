@@ -151,6 +151,14 @@ export const appSchema = z
         "Share of the call cap that calls for users named by Tencent's state-change callbacks may take ahead of " +
           'the sweeps (0: callbacks are not used). Unused share stays with the sweeps. Default: 0.2.',
       ),
+    trustCallbacks: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Publish a Login callback as Online and a Logout callback as Offline at once (detectedBy: callback), before ' +
+          'the hint call confirms or corrects it. Faster, but a callback Tencent sent out of order can publish a ' +
+          'state the user no longer has, until that call corrects it. Needs hintShare > 0. Default: false.',
+      ),
     userSigTtl: duration({
       minMs: 300_000,
       maxMs: 365 * 86_400_000,

@@ -44,6 +44,8 @@ export interface LoadedApp {
   callbackToken: string | undefined;
   /** Share of the cap that hint calls (users named by callbacks) may take; 0 turns hints off. */
   hintShare: number;
+  /** Publish Login / Logout callbacks as states at once, before the hint call confirms them. */
+  trustCallbacks: boolean;
   /** Largest answer body accepted; a larger one is refused as malformed while it arrives. */
   maxAnswerBytes: number;
 }

@@ -7,12 +7,20 @@ import {
   tombstoneRecordOf,
   transitionRecordOf,
   type CurrentState,
+  type DetectionSource as ContractDetectionSource,
   type DeviceInfo,
   type PresenceEvent,
   type PresenceEventKind,
   type ProducedRecord,
 } from '@presence-poller/events';
-import { MEMBERSHIP_ENTRY, stateOfCode, type EventKind, type OutboxKind } from '../vocabulary.js';
+import {
+  DETECTION_LETTERS,
+  MEMBERSHIP_ENTRY,
+  stateOfCode,
+  type DetectionSource,
+  type EventKind,
+  type OutboxKind,
+} from '../vocabulary.js';
 
 /**
  * The outbox entry and the Kafka records built from it. The public contract (types, headers, keys) is the
@@ -27,6 +35,18 @@ type SameKinds = [EventKind] extends [PresenceEventKind]
   : never;
 export const EVENT_KINDS_MATCH_CONTRACT: SameKinds = true;
 
+// The same for how a change was seen.
+type SameSources = [DetectionSource] extends [ContractDetectionSource]
+  ? [ContractDetectionSource] extends [DetectionSource]
+    ? true
+    : never
+  : never;
+export const DETECTION_SOURCES_MATCH_CONTRACT: SameSources = true;
+
+const SOURCE_OF_LETTER = new Map(
+  Object.entries(DETECTION_LETTERS).map(([source, letter]) => [letter as string, source as DetectionSource]),
+);
+
 /** One outbox stream entry as written by the Lua scripts (single-letter fields keep the stream small). */
 export interface OutboxEntry {
   id: string;
@@ -40,6 +60,8 @@ export interface OutboxEntry {
   watchlistIds: number[];
   devicesJson: string;
   epoch: string;
+  /** How the change was seen; absent when the entry records no observation. */
+  detectedBy?: DetectionSource;
 }
 
 /** Parses an XRANGE/XREAD entry (`[id, [field, value, ...]]`). */
@@ -58,6 +80,7 @@ export function parseOutboxEntry([id, fields]: [string, string[]]): OutboxEntry 
     watchlistIds: f.w ? f.w.split(',').map(Number) : [],
     devicesJson: f.d ?? '',
     epoch: f.e ?? '',
+    ...(f.b && SOURCE_OF_LETTER.has(f.b) ? { detectedBy: SOURCE_OF_LETTER.get(f.b) } : {}),
   };
 }
 
@@ -90,6 +113,7 @@ export function toPresenceEvent(
     watchlists: watchlistNames,
   };
   if (entry.devicesJson !== '') event.devices = JSON.parse(entry.devicesJson) as DeviceInfo[];
+  if (entry.detectedBy) event.detectedBy = entry.detectedBy;
   return event;
 }
 

@@ -61,6 +61,19 @@ export interface FlowEventMap {
   hintsDropped: { app: string; reason: 'untracked' | 'call_failed'; users: number };
   /** A hint call's answer was diffed; `waitsMs`: per user, from the callback's arrival to the answer. */
   hintsObserved: { app: string; users: number; events: number; waitsMs: readonly number[] };
+  /**
+   * Trusted callbacks (apps with trustCallbacks) went through the diff: `published` made an event, `unchanged`
+   * matched the known state, `skipped` found the user untracked or never observed, `stale` was older than what is
+   * known, `too_old` arrived too long after its EventTime to be trusted (it stays a hint).
+   */
+  callbacksTrusted: {
+    app: string;
+    published: number;
+    unchanged: number;
+    skipped: number;
+    stale: number;
+    tooOld: number;
+  };
   /** A configuration reload finished. */
   configReloaded: { outcome: string };
 }

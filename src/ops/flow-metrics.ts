@@ -58,6 +58,12 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
       metrics.hints.inc({ app, outcome: 'called' }, users);
       for (const waitMs of waitsMs) metrics.hintWait.observe({ app }, waitMs / 1000);
     }),
+    events.on('callbacksTrusted', ({ app, published, unchanged, skipped, stale, tooOld }) => {
+      const counts = { published, unchanged, skipped, stale, too_old: tooOld };
+      for (const [outcome, count] of Object.entries(counts)) {
+        if (count > 0) metrics.trustedCallbacks.inc({ app, outcome }, count);
+      }
+    }),
     events.on('redisDataLost', ({ app }) => metrics.redisDataLosses.inc({ app })),
     events.on('stateRecovery', ({ app, phase, restored }) => {
       metrics.stateRecovering.set({ app }, phase === 'started' ? 1 : 0);

@@ -5,6 +5,7 @@ import {
   CALLBACK_OUTCOMES,
   EVENT_KINDS,
   HINT_OUTCOMES,
+  TRUSTED_CALLBACK_OUTCOMES,
   MAX_IDS_PER_CALL,
   QUARANTINE_KINDS,
 } from '../vocabulary.js';
@@ -47,6 +48,8 @@ export interface Metrics {
   callbacks: CounterOf<'outcome'>;
   /** Hinted users by what became of them (queued, merged, overflow, untracked, call_failed, called). */
   hints: CounterOf<'app' | 'outcome'>;
+  /** Trusted callbacks (apps with trustCallbacks) by what became of them. */
+  trustedCallbacks: CounterOf<'app' | 'outcome'>;
   /** From a callback's arrival to the answer of the hint call it caused. */
   hintWait: HistogramOf<'app'>;
   /** Times Redis was found to have lost the app's data while the service ran. */
@@ -312,6 +315,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'Users named by state-change callbacks, by what became of them',
     ['sdk_app_id', 'outcome'],
   );
+  const trustedCallbacks = counter(
+    'presence_trusted_callbacks_total',
+    'Login / Logout callbacks applied as states at once (apps with trustCallbacks), by what became of them',
+    ['sdk_app_id', 'outcome'],
+  );
   const redisDataLosses = counter(
     'presence_redis_data_losses_total',
     "Times Redis was found without the app's data while the service ran",
@@ -419,6 +427,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     relayErrors: counterOf(relayErrors),
     callbacks: counterOf(callbacks),
     hints: counterOf(hints),
+    trustedCallbacks: counterOf(trustedCallbacks),
     hintWait: histogramOf(
       appHistogram(
         'presence_hint_wait_seconds',
@@ -453,6 +462,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const kind of QUARANTINE_KINDS) entriesQuarantined.inc({ ...appOnly, kind }, 0);
       for (const kind of EVENT_KINDS) eventsPublished.inc({ ...appOnly, kind }, 0);
       for (const outcome of HINT_OUTCOMES) hints.inc({ ...appOnly, outcome }, 0);
+      for (const outcome of TRUSTED_CALLBACK_OUTCOMES) trustedCallbacks.inc({ ...appOnly, outcome }, 0);
       for (const family of [
         pacerLateSlots,
         rateLimitPenalties,

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
-import type { FirstObservationPolicy, ObservedCode } from '../vocabulary.js';
+import { DETECTION_LETTERS, type FirstObservationPolicy, type ObservedCode } from '../vocabulary.js';
 import { decodeRecord, type StoredState } from './record.js';
 
 /** What one chunk saw for one user. */
@@ -29,8 +29,11 @@ export interface MembershipResult {
 export interface StateStore {
   /** Diffs one chunk's answer against stored states and appends its events to the outbox, in one atomic script. */
   applyObservations(input: {
-    /** The chunk that observed: its watermark orders retried and concurrent attempts. `hint`: a hint call. */
-    source: { watchlist: string; version: string; chunk: number } | 'hint';
+    /**
+     * The chunk that observed: its watermark orders retried and concurrent attempts. `hint`: a hint call;
+     * `callback`: a trusted callback's state. Neither has a chunk or a watermark.
+     */
+    source: { watchlist: string; version: string; chunk: number } | 'hint' | 'callback';
     observedAtMs: number;
     firstObservation: FirstObservationPolicy;
     deviceEvents: boolean;
@@ -105,8 +108,8 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         observations.map((o) => o.userId),
         [
           keys.outbox,
-          // A hint call has no chunk: the watermark key is passed but never read (the script's chunk field is '').
-          source === 'hint' ? keys.hints : keys.chunkWatermarks(source.watchlist),
+          // Without a chunk the watermark key is passed but never read (the script's chunk field is '').
+          typeof source === 'string' ? keys.hints : keys.chunkWatermarks(source.watchlist),
           keys.detailWatchlistIds,
           keys.deviceEventWatchlistIds,
         ],
@@ -121,8 +124,9 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         observedAtMs,
         firstObservation,
         deviceEvents ? '1' : '0',
-        source === 'hint' ? '' : `${source.version}:${source.chunk}`,
+        typeof source === 'string' ? '' : `${source.version}:${source.chunk}`,
         packed,
+        DETECTION_LETTERS[typeof source === 'string' ? source : 'sweep'],
       )) as number[];
       return { applied, events, stale, untracked };
     },

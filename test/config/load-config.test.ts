@@ -242,7 +242,7 @@ describe('loadConfig', () => {
     ]);
     expect(configError.message.split('\n')).toEqual([
       'Invalid configuration: 3 errors',
-      'presence.yaml:6:5  apps.0.colour  unknown key "colour"; allowed keys: name, sdkAppId, region, endpoint, identifier, secretKeyEnv, secretKeyFile, callbackTokenEnv, callbackTokenFile, hintShare, userSigTtl, callsPerSecond, callMargin, requestTimeout, connections, maxAnswerBytes',
+      'presence.yaml:6:5  apps.0.colour  unknown key "colour"; allowed keys: name, sdkAppId, region, endpoint, identifier, secretKeyEnv, secretKeyFile, callbackTokenEnv, callbackTokenFile, hintShare, trustCallbacks, userSigTtl, callsPerSecond, callMargin, requestTimeout, connections, maxAnswerBytes',
       'watchlists/ops.txt:2:1  userFiles.0  UserID "@system" starts with "@", which marks Tencent system accounts',
       'watchlists/vip.yaml:2:11  interval  "soon" is not a duration: use a number with a unit, e.g. "500ms", "15s", "2m", "1h", "7d"',
     ]);

@@ -141,6 +141,17 @@ const mistakes: Mistake[] = [
     expect: { file: 'presence.yaml', line: 4, column: 5, message: 'set either region or endpoint, not both' },
   },
   {
+    name: 'trusted callbacks without hint calls to confirm them',
+    files: { 'presence.yaml': presence(['hintShare: 0', 'trustCallbacks: true']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 21,
+      field: 'apps.0.trustCallbacks',
+      message: 'trustCallbacks needs hint calls to confirm or correct each callback: set hintShare above 0',
+    },
+  },
+  {
     name: 'neither region nor endpoint',
     files: { 'presence.yaml': presence().replace('    endpoint: http://127.0.0.1:8089\n', '') },
     expect: {

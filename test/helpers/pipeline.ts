@@ -43,6 +43,7 @@ export function simulatorApp(simulator: Simulator, overrides: Partial<LoadedApp>
     connections: 16,
     callbackToken: undefined,
     hintShare: 0.2,
+    trustCallbacks: false,
     maxAnswerBytes: 4_194_304,
     ...overrides,
   };

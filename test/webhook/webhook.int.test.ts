@@ -50,6 +50,7 @@ describe('webhook role: callbacks as hints', () => {
     transitionsTopic = config.kafka.topics.transitions;
     collector = await collectRecords(testKafka(), [transitionsTopic]);
     await waitFor(() => events().length >= TRACKED, { timeoutMs: 60_000, description: 'the first sweep' });
+    expect(new Set(events().map((e) => e.detectedBy))).toEqual(new Set(['sweep']));
     simulator.setCallbackTarget(app.sdkAppId, { url: service.webhookUrl!, token: TOKEN });
   });
 
@@ -82,7 +83,7 @@ describe('webhook role: callbacks as hints', () => {
       description: 'the transition found by a hint call',
     });
     const event = events().find((e) => e.userId === userId && e.kind === 'transition')!;
-    expect(event).toMatchObject({ from: before, to: 'Online', seq: 2 });
+    expect(event).toMatchObject({ from: before, to: 'Online', seq: 2, detectedBy: 'hint' });
     expect(await sample(metrics, 'presence_callbacks_total', { outcome: 'accepted' })).toBeGreaterThan(0);
     expect(await sample(metrics, 'presence_hints_total', { outcome: 'called' })).toBeGreaterThan(0);
   });
@@ -182,4 +183,81 @@ describe('webhook role beside the sweeps', () => {
     expect(await sample(metrics, 'presence_hints_total', { outcome: 'called' })).toBeGreaterThan(0);
     expect(run.simulator.stats().rejectedOverCap).toBe(0);
   }, 300_000);
+});
+
+describe('webhook role with trustCallbacks', () => {
+  it('publishes a fresh Login or Logout at once, the hint call confirms or corrects it, and a late one stays a hint', async () => {
+    const simulator = await startTestSimulator({ seed: 13, population: { size: 600, notImportedShare: 0 } });
+    const app = simulatorApp(simulator, { trustCallbacks: true, hintShare: 0.2 });
+    const tracked = userIds(300);
+    const config = testConfig([app], [{ name: 'all', userIds: tracked, intervalMs: HOUR_MS }]);
+    const metrics = createMetrics();
+    const service = await startTestService(config, {
+      roles: ['scheduler', 'poller', 'relay', 'webhook'],
+      metrics,
+    });
+    onTeardown(() => service.stop());
+    const topic = config.kafka.topics.transitions;
+    const collector = await collectRecords(testKafka(), [topic]);
+    const laterEvents = (userId: string) =>
+      collector.events(topic).filter((e) => e.userId === userId && e.kind !== 'snapshot');
+    await waitFor(() => collector.events(topic).length >= tracked.length, {
+      timeoutMs: 60_000,
+      description: 'the first sweep',
+    });
+
+    const callback = (userId: string, action: 'Login' | 'Logout', eventTimeMs: number) =>
+      fetch(
+        `${service.webhookUrl}?${new URLSearchParams({
+          SdkAppid: String(app.sdkAppId),
+          CallbackCommand: 'State.StateChange',
+          contenttype: 'json',
+        })}`,
+        {
+          method: 'POST',
+          body: JSON.stringify({
+            CallbackCommand: 'State.StateChange',
+            EventTime: eventTimeMs,
+            Info: { Action: action, To_Account: userId, Reason: 'Register' },
+            KickedDevice: [],
+          }),
+        },
+      ).then((response) => expect(response.status).toBe(200));
+    const stateOf = (userId: string) => simulator.getUserState(userId)!.state;
+    const offline = tracked.filter((id) => stateOf(id) === 'Offline');
+    const online = tracked.filter((id) => stateOf(id) === 'Online');
+    const [confirmed, late] = offline as [string, string];
+    const corrected = online[0]!;
+    const calledBefore = await sample(metrics, 'presence_hints_total', { outcome: 'called' });
+
+    // A true Login: published from the callback; the hint call then agrees, so nothing more.
+    simulator.setUserState(confirmed, 'Online');
+    await callback(confirmed, 'Login', Date.now());
+    // A Logout Tencent sent although the user is back online: published, then corrected by the hint call.
+    await callback(corrected, 'Logout', Date.now());
+    // A Login that arrives 10 s after Tencent saw it: only a hint, and the call finds the user still offline.
+    await callback(late, 'Login', Date.now() - 10_000);
+
+    await waitFor(
+      async () => (await sample(metrics, 'presence_hints_total', { outcome: 'called' })) - calledBefore >= 3,
+      { timeoutMs: 30_000, description: 'hint calls for the three users' },
+    );
+    await waitFor(() => laterEvents(corrected).length >= 2, {
+      timeoutMs: 30_000,
+      description: 'the correction of the wrong Logout',
+    });
+    const shape = (e: PresenceEvent) => ({ from: e.from, to: e.to, detectedBy: e.detectedBy });
+    expect(laterEvents(confirmed).map(shape)).toEqual([
+      { from: 'Offline', to: 'Online', detectedBy: 'callback' },
+    ]);
+    expect(laterEvents(corrected).map(shape)).toEqual([
+      { from: 'Online', to: 'Offline', detectedBy: 'callback' },
+      { from: 'Offline', to: 'Online', detectedBy: 'hint' },
+    ]);
+    expect(laterEvents(late)).toEqual([]);
+    const trusted = (outcome: string) =>
+      sample(metrics, 'presence_trusted_callbacks_total', { sdk_app_id: String(app.sdkAppId), outcome });
+    expect(await trusted('published')).toBe(2);
+    expect(await trusted('too_old')).toBe(1);
+  }, 180_000);
 });

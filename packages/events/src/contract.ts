@@ -24,6 +24,16 @@ const KIND_DESCRIPTION =
   'account does not exist (to: null); untracked: removed from every watchlist (to: null); devices: the ' +
   'device list changed, the state did not. Readers ignore kinds they do not know.';
 
+/** How a change was seen. Readers must accept values added later within v1. */
+export const DETECTION_SOURCES = ['sweep', 'hint', 'callback'] as const;
+export type DetectionSource = (typeof DETECTION_SOURCES)[number];
+
+const DETECTED_BY_DESCRIPTION =
+  'How the change was seen: sweep: a scheduled sweep of the watchlist called the API; hint: a call made at once ' +
+  "for a user named by Tencent's state-change callback; callback: the callback itself, before any call " +
+  '(watchlists with trustCallbacks; the next call confirms or corrects it). Absent on untracked events and on ' +
+  'snapshots re-published from a known state.';
+
 const presenceStateSchema = z.enum(['Online', 'PushOnline', 'Offline']);
 export type PresenceState = z.infer<typeof presenceStateSchema>;
 
@@ -39,7 +49,11 @@ const deviceFields = {
 const DEVICE_DESCRIPTION = 'One logged-in device (only for watchlists with detail: true)';
 
 /** The fields every v1 event has, whatever its kind: enough to dedupe, order and detect gaps. */
-function eventFields<D extends z.ZodType, K extends z.ZodType>(device: D, kind: K) {
+function eventFields<D extends z.ZodType, K extends z.ZodType, S extends z.ZodType>(
+  device: D,
+  kind: K,
+  detectedBy: S,
+) {
   return {
     schema: z.literal(EVENT_SCHEMA_NAME),
     eventId: z
@@ -63,6 +77,7 @@ function eventFields<D extends z.ZodType, K extends z.ZodType>(device: D, kind: 
       .describe('The last observation of the previous state: the change happened between the two'),
     watchlists: z.array(z.string()).describe('Watchlists tracking the user when the event was recorded'),
     devices: z.array(device).optional(),
+    detectedBy: detectedBy.optional().describe(DETECTED_BY_DESCRIPTION),
   };
 }
 
@@ -85,12 +100,12 @@ const looseDeviceSchema = z.looseObject(deviceFields).describe(DEVICE_DESCRIPTIO
 
 /** Producer side: exactly v1, nothing more. */
 export const strictPresenceEventSchema = z
-  .strictObject(eventFields(strictDeviceSchema, z.enum(EVENT_KINDS)))
+  .strictObject(eventFields(strictDeviceSchema, z.enum(EVENT_KINDS), z.enum(DETECTION_SOURCES)))
   .describe('A presence-poller event (presence.transition/1)');
 
 /** Reader side: any kind string, additional properties kept. `decode` narrows known kinds to `PresenceEvent`. */
 export const presenceEventSchema = z
-  .looseObject(eventFields(looseDeviceSchema, z.string()))
+  .looseObject(eventFields(looseDeviceSchema, z.string(), z.string()))
   .describe('A presence-poller event (presence.transition/1)');
 
 /** Producer side: exactly v1, nothing more. */
@@ -105,8 +120,13 @@ export const currentStateSchema = z
 
 export type DeviceInfo = z.infer<typeof strictDeviceSchema>;
 
-/** A v1 event of a known kind (`devices` only for watchlists with detail). */
-export type PresenceEvent = z.infer<typeof strictPresenceEventSchema>;
+/**
+ * A v1 event of a known kind (`devices` only for watchlists with detail). `detectedBy` may hold a value added after
+ * this version of the package: treat unknown values like an absent field.
+ */
+export type PresenceEvent = Omit<z.infer<typeof strictPresenceEventSchema>, 'detectedBy'> & {
+  detectedBy?: DetectionSource | (string & {});
+};
 
 /** A v1 event of any kind: what every reader can rely on, including for kinds added after this package. */
 export type PresenceEventEnvelope = Omit<PresenceEvent, 'kind'> & { kind: string };

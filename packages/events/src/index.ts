@@ -2,6 +2,7 @@
  * @presence-poller/events: the presence-poller Kafka contract and a consumer helper. See README.md.
  */
 export {
+  DETECTION_SOURCES,
   EVENT_KINDS,
   EVENT_SCHEMA_ID,
   EVENT_SCHEMA_NAME,
@@ -16,6 +17,7 @@ export {
   strictCurrentStateSchema,
   strictPresenceEventSchema,
   type CurrentState,
+  type DetectionSource,
   type DeviceInfo,
   type PresenceEvent,
   type PresenceEventEnvelope,

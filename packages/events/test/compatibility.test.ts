@@ -81,6 +81,17 @@ describe('v1 compatibility', () => {
     expect(validate(`${EVENT_SCHEMA_ID}:strict`, extended)).toMatch(/additional properties/);
   });
 
+  it('accepts detectedBy with a value added later; the strict schema refuses it', () => {
+    const record = fixture[0]!;
+    for (const detectedBy of ['hint', 'webhook-replay']) {
+      const event = { ...(JSON.parse(record.value) as PresenceEvent), detectedBy };
+      expect(decode({ ...record, value: JSON.stringify(event) })).toEqual({ type: 'event', event });
+      expect(validate(EVENT_SCHEMA_ID, event)).toBe('valid');
+    }
+    const future = { ...(JSON.parse(record.value) as PresenceEvent), detectedBy: 'webhook-replay' };
+    expect(validate(`${EVENT_SCHEMA_ID}:strict`, future)).toMatch(/detectedBy/);
+  });
+
   it('accepts a v1 event of a kind added later as unknown_kind; the reader schema takes it too', () => {
     const record = fixture[0]!;
     const future = { ...(JSON.parse(record.value) as PresenceEvent), kind: 'membership' };

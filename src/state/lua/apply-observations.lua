@@ -21,12 +21,14 @@
   ARGV[4]       chunk field (watchlist version and chunk index); '' for a hint call
   ARGV[5]       observations, one per line (\n): userId \t KEYS index of its bucket \t state code
                 \t device hash ('' without detail) \t devices JSON ('' without detail)
+  ARGV[6]       how the observations were made: 's' a sweep's chunk, 'h' a hint call, 'c' a trusted callback
 
   Returns {applied, events, stale, untracked}
     applied     users compared with this observation (written or unchanged)
     events      outbox entries appended
     stale       observations not applied because a newer one was already applied
-    untracked   observations for users no longer tracked (no record): ignored, never resurrected
+    untracked   observations for users no longer tracked (no record): ignored, never resurrected; for a trusted
+                callback also users never observed yet
 ]]
 --- @include "include/record.lua"
 --- @include "../../events/lua/include/outbox-entry.lua"
@@ -34,6 +36,7 @@
 local observedAt = tonumber(ARGV[1])
 local policy = ARGV[2]
 local deviceEvents = ARGV[3] == '1'
+local detectedBy = ARGV[6]
 local applied, events, stale, untracked = 0, 0, 0, 0
 
 local watermark = 0
@@ -80,6 +83,9 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
   local record = redis.call('HGET', bucket, user)
   if not record then
     untracked = untracked + 1
+  elseif detectedBy == 'c' and string.match(record, '^[^|]*|([^|]*)') == CODE_NEVER_OBSERVED then
+    -- A trusted callback never makes a first observation: that is the sweep's snapshot (or silence) to publish.
+    untracked = untracked + 1
   else
     local members, state, seq, changedAt, oldHash, epoch = decodeRecord(record)
     if devHash ~= '' and not wantsDetail(members) then devHash, devices = '', '' end
@@ -109,7 +115,7 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
         seq = seq + 1
         -- The previous state was last seen at this chunk's previous observation, or at its change if later.
         appendEvent(KEYS[1], user, kind, publishedState(state), code, seq, observedAt,
-          math.max(changedAt, watermark), members, devices, epoch)
+          math.max(changedAt, watermark), members, devices, epoch, detectedBy)
         events = events + 1
       end
       if kind or state == CODE_NEVER_OBSERVED or devicesLearned then

@@ -18,7 +18,7 @@ for i = 1, #ARGV, 2 do
     local members, state, seq, seenAt, devHash, epoch = decodeRecord(record)
     if state == CODE_ONLINE or state == CODE_PUSH_ONLINE or state == CODE_OFFLINE then
       seq = seq + 1
-      appendEvent(KEYS[1], user, 'snapshot', '', state, seq, seenAt, seenAt, members, '', epoch)
+      appendEvent(KEYS[1], user, 'snapshot', '', state, seq, seenAt, seenAt, members, '', epoch, '')
       redis.call('HSET', bucket, user, encodeRecord(members, state, seq, seenAt, devHash, epoch))
       emitted = emitted + 1
     end

@@ -39,7 +39,7 @@ local epoch = toBase36(now)
 -- the state it repeats, so the record reads as the same state with other watchlists.
 local function appendMembership(user, members, state, seq, changedAt, epochOf)
   if seq > 0 then
-    appendEvent(KEYS[1], user, 'membership', '', state, seq, changedAt, 0, members, '', epochOf)
+    appendEvent(KEYS[1], user, 'membership', '', state, seq, changedAt, 0, members, '', epochOf, '')
   end
 end
 
@@ -69,7 +69,7 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
       changed = changed + 1
       if #kept == 0 then
         if seq > 0 then
-          appendEvent(KEYS[1], user, 'untracked', publishedState(state), '', seq + 1, now, seenAt, wid, '', epochOf)
+          appendEvent(KEYS[1], user, 'untracked', publishedState(state), '', seq + 1, now, seenAt, wid, '', epochOf, '')
         end
         redis.call('HDEL', bucket, user)
         untracked = untracked + 1

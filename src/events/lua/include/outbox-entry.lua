@@ -8,8 +8,15 @@
     s  seq                       o  observedAtMs
     p  previousObservedAtMs      w  comma-separated watchlist ids tracking the user
     d  devices JSON or ''        e  epoch
+    b  how the change was seen: s sweep, h hint call, c trusted callback; absent when nothing was observed
+       (untracked, membership, a snapshot re-published from the stored state)
 ]]
-local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previousAt, members, devices, epoch)
-  redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
-    'p', previousAt, 'w', members, 'd', devices, 'e', epoch)
+local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previousAt, members, devices, epoch, by)
+  if by == '' then
+    redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
+      'p', previousAt, 'w', members, 'd', devices, 'e', epoch)
+  else
+    redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
+      'p', previousAt, 'w', members, 'd', devices, 'e', epoch, 'b', by)
+  end
 end
