@@ -109,6 +109,24 @@ function heldAround(segments: readonly Segment[], state: PresenceState, atMs: nu
   );
 }
 
+/**
+ * True when the group's state was already the published one as it began and nothing was published during it: the
+ * state before it came back after a change too short to be seen (or was never left), so there was nothing to report.
+ */
+function alreadyPublished(
+  events: readonly PresenceEvent[],
+  group: Segment,
+  inGroup: (e: PresenceEvent) => boolean,
+): boolean {
+  if (events.some(inGroup)) return false;
+  let last: PresenceEvent | undefined;
+  for (const e of events) {
+    const atMs = Date.parse(e.observedAt);
+    if (atMs < group.fromMs && (!last || atMs >= Date.parse(last.observedAt))) last = e;
+  }
+  return last?.to === group.state;
+}
+
 export function judgeChaosRun(input: OracleInput): OracleReport {
   const report: OracleReport = {
     lost: 0,
@@ -171,14 +189,12 @@ export function judgeChaosRun(input: OracleInput): OracleReport {
     const events = published.get(userId) ?? [];
     for (const group of mustSee(truth.get(userId) ?? [], user)) {
       report.mustSee++;
-      const seen = events.find((e) => {
+      const inGroup = (e: PresenceEvent) => {
         const atMs = Date.parse(e.observedAt);
-        return (
-          e.to === group.state &&
-          atMs >= group.fromMs - CLOCK_SLACK_MS &&
-          atMs <= group.toMs + OBSERVATION_SLACK_MS
-        );
-      });
+        return atMs >= group.fromMs - CLOCK_SLACK_MS && atMs <= group.toMs + OBSERVATION_SLACK_MS;
+      };
+      const seen = events.find((e) => e.to === group.state && inGroup(e));
+      if (!seen && alreadyPublished(events, group, inGroup)) continue;
       if (!seen) {
         report.lost++;
         const until = Number.isFinite(group.toMs) ? new Date(group.toMs).toISOString() : 'the end';

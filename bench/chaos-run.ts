@@ -117,7 +117,7 @@ export interface ChaosReport {
   samples: OracleReport['samples'];
 }
 
-/** The invariants that must be zero, by name. */
+/** The invariants that failed, by name: counts that must be zero, blind time over its bound, not drained. */
 export function failedInvariants(report: ChaosReport): string[] {
   const zero = {
     lost: report.lost,
@@ -126,9 +126,15 @@ export function failedInvariants(report: ChaosReport): string[] {
     'eventIds reused with other content': report.reusedEventIds,
     'calls over the cap': report.callsOverCap,
   };
-  return Object.entries(zero)
+  const failed = Object.entries(zero)
     .filter(([, n]) => n !== 0)
     .map(([name, n]) => `${name}: ${n}`);
+  for (const [name, b] of Object.entries(report.blind)) {
+    const longestMs = Math.max(b.longestSweepGapMs, b.longestDetectionMs);
+    if (longestMs > b.boundMs) failed.push(`${name} blind for ${longestMs} ms (bound ${b.boundMs} ms)`);
+  }
+  if (!report.drained) failed.push("the service did not catch up with the simulator's final states");
+  return failed;
 }
 
 function userRange(ids: readonly string[], from: number, count: number): string[] {
