@@ -110,18 +110,15 @@ function heldAround(segments: readonly Segment[], state: PresenceState, atMs: nu
 }
 
 /**
- * True when the group's state was already the published one as it began and nothing was published during it: the
- * state before it came back after a change too short to be seen (or was never left), so there was nothing to report.
+ * True when the group's state was already the published one as it began and no event changed it while it lasted:
+ * the state before it came back after a change too short to be seen (or was never left), so there was nothing to
+ * report. (Events after the group ended report the next state; they do not count.)
  */
-function alreadyPublished(
-  events: readonly PresenceEvent[],
-  group: Segment,
-  inGroup: (e: PresenceEvent) => boolean,
-): boolean {
-  if (events.some(inGroup)) return false;
+function alreadyPublished(events: readonly PresenceEvent[], group: Segment): boolean {
   let last: PresenceEvent | undefined;
   for (const e of events) {
     const atMs = Date.parse(e.observedAt);
+    if (atMs >= group.fromMs - CLOCK_SLACK_MS && atMs <= group.toMs && e.to !== group.state) return false;
     if (atMs < group.fromMs && (!last || atMs >= Date.parse(last.observedAt))) last = e;
   }
   return last?.to === group.state;
@@ -189,12 +186,15 @@ export function judgeChaosRun(input: OracleInput): OracleReport {
     const events = published.get(userId) ?? [];
     for (const group of mustSee(truth.get(userId) ?? [], user)) {
       report.mustSee++;
-      const inGroup = (e: PresenceEvent) => {
+      const seen = events.find((e) => {
         const atMs = Date.parse(e.observedAt);
-        return atMs >= group.fromMs - CLOCK_SLACK_MS && atMs <= group.toMs + OBSERVATION_SLACK_MS;
-      };
-      const seen = events.find((e) => e.to === group.state && inGroup(e));
-      if (!seen && alreadyPublished(events, group, inGroup)) continue;
+        return (
+          e.to === group.state &&
+          atMs >= group.fromMs - CLOCK_SLACK_MS &&
+          atMs <= group.toMs + OBSERVATION_SLACK_MS
+        );
+      });
+      if (!seen && alreadyPublished(events, group)) continue;
       if (!seen) {
         report.lost++;
         const until = Number.isFinite(group.toMs) ? new Date(group.toMs).toISOString() : 'the end';

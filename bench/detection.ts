@@ -195,12 +195,29 @@ function matchChanges(
     byUser.set(a.userId, list);
   }
   const nextChange = new Map<number, number>();
+  const previousChange = new Map<number, number>();
   const lastIndex = new Map<string, number>();
   changes.forEach((change, i) => {
     const previous = lastIndex.get(change.userId);
-    if (previous !== undefined) nextChange.set(previous, change.atMs);
+    if (previous !== undefined) {
+      nextChange.set(previous, change.atMs);
+      previousChange.set(i, previous);
+    }
     lastIndex.set(change.userId, i);
   });
+  // A return to the state held before a change too short to count: if that short change was never published,
+  // the published state never left this one, so there is nothing to publish (and no latency to measure).
+  const returnsToPublished = (i: number): boolean => {
+    const p = previousChange.get(i);
+    if (p === undefined) return false;
+    const blip = changes[p]!;
+    const change = changes[i]!;
+    return (
+      change.atMs - blip.atMs < 2_000 &&
+      blip.from === change.to &&
+      !byUser.get(change.userId)?.some((a) => a.to === blip.to && a.appendMs >= blip.atMs)
+    );
+  };
   const withCallback: number[] = [];
   const withoutCallback: number[] = [];
   let lost = 0;
@@ -212,7 +229,7 @@ function matchChanges(
       .get(change.userId)
       ?.find((a) => !a.used && a.to === change.to && a.appendMs >= change.atMs);
     if (!match || match.appendMs > until) {
-      lost++;
+      if (!returnsToPublished(i)) lost++;
       return;
     }
     match.used = true;

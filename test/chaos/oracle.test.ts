@@ -57,6 +57,14 @@ describe('chaos judge', () => {
     expect(report.lost).toBe(0);
   });
 
+  it('does so too when the next state, after it ended, was published within the observation slack', () => {
+    const report = judge(
+      [...changes, change('Offline', 'Online', 30)],
+      [event('Offline', 1, null), event('Online', 10.5, 'Offline'), event('Offline', 30.2, 'Online')],
+    );
+    expect(report.samples.lost).toEqual([]);
+  });
+
   it('counts it as lost when the change in between was published and the return to the state was not', () => {
     const report = judge(changes, [
       event('Offline', 1, null),
