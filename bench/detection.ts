@@ -3,15 +3,15 @@
  * (its ground-truth log) to the transition's append in Kafka (LogAppendTime), for changes that produce a callback
  * (Login, Logout, Disconnect) and for those that cannot (PushOnline and its lapse), with the sweeps at the full cap.
  *
- * Three runs, each on a fresh keyspace and topics with the same seed: callbacks delivered, 30 % of callbacks lost,
- * no callbacks (pure polling). Each also checks the published stream against the ground truth (lost / invented) and
+ * Four runs, each on a fresh keyspace and topics with the same seed: callbacks delivered, 30 % of callbacks lost,
+ * no callbacks (pure polling), and callbacks delivered to an app that trusts them (trustCallbacks). Each also checks the published stream against the ground truth (lost / invented) and
  * the simulator's count of calls over the cap.
  *
  *   npx tsx bench/detection.ts [--users 200000] [--churn 200] [--seconds 60]
  *
  * Prints a table and writes .bench/detection-<time>.json. The simulator and the service run in this process
  * (the callbacks need the service's webhook address), so on a small machine they share its cores: compare the
- * three runs with each other, not with other tables.
+ * runs with each other, not with other tables.
  */
 import { webhookSchema } from '../src/config/schema.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,11 +40,13 @@ const CHURN = Number(values.churn);
 const SECONDS = Number(values.seconds);
 const SEED = 42;
 
-type Mode = 'callbacks' | 'callbacks, 30 % lost' | 'no callbacks';
-const MODES: Array<{ mode: Mode; lossShare: number | undefined }> = [
-  { mode: 'callbacks', lossShare: 0 },
-  { mode: 'callbacks, 30 % lost', lossShare: 0.3 },
-  { mode: 'no callbacks', lossShare: undefined },
+type Mode = 'callbacks' | 'callbacks, 30 % lost' | 'no callbacks' | 'trusted callbacks';
+/** `lossShare` undefined: no webhook role, no callbacks. `trust`: the app's trustCallbacks. */
+const MODES: Array<{ mode: Mode; lossShare: number | undefined; trust: boolean }> = [
+  { mode: 'callbacks', lossShare: 0, trust: false },
+  { mode: 'callbacks, 30 % lost', lossShare: 0.3, trust: false },
+  { mode: 'no callbacks', lossShare: undefined, trust: false },
+  { mode: 'trusted callbacks', lossShare: 0, trust: true },
 ];
 
 interface ModeResult {
@@ -62,7 +64,12 @@ interface ModeResult {
 
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
-async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined): Promise<ModeResult> {
+async function runMode(
+  infra: Infra,
+  mode: Mode,
+  lossShare: number | undefined,
+  trust: boolean,
+): Promise<ModeResult> {
   const simulator = await startSimulator({
     seed: SEED,
     population: { size: USERS, notImportedShare: 0 },
@@ -75,7 +82,12 @@ async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined):
   const userIds = Array.from({ length: USERS }, (_, i) => `u${String(i).padStart(6, '0')}`);
   const config: LoadedConfig = {
     configPath: '/dev/null',
-    apps: [benchApp(simulator.url, { ...DEFAULT_SIMULATOR_APP, callsPerSecond: 200 })],
+    apps: [
+      {
+        ...benchApp(simulator.url, { ...DEFAULT_SIMULATOR_APP, callsPerSecond: 200 }),
+        trustCallbacks: trust,
+      },
+    ],
     redis: { url: infra.redis.url, prefix: id, skipDurabilityCheck: false, outboxWarnEntries: 1_000_000 },
     kafka: {
       brokers: infra.broker.brokers,
@@ -254,7 +266,9 @@ async function main(): Promise<void> {
   const infra = await startInfra();
   const results: ModeResult[] = [];
   try {
-    for (const { mode, lossShare } of MODES) results.push(await runMode(infra, mode, lossShare));
+    for (const { mode, lossShare, trust } of MODES) {
+      results.push(await runMode(infra, mode, lossShare, trust));
+    }
   } finally {
     await cleanupAll();
   }
