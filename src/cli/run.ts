@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/index.js';
 import { ALL_ROLES, DEFAULT_ROLES, startService, type Role, type Service } from '../main.js';
 import { startOpsServer, type OpsServer, type Readiness } from '../ops/http-server.js';
-import type { Logger } from '../ops/logger.js';
+import { routeProcessWarnings, type Logger } from '../ops/logger.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { judgeDurability, readDurabilitySettings } from '../redis/durability.js';
 import { tencentErrorLabels } from '../tencent/index.js';
@@ -61,6 +61,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
 async function runService(options: RunOptions, { io }: CliContext): Promise<ExitCode> {
   const { config } = await loadCliConfig(options.config, io);
   const logger = createCliLogger(io, { configured: config.logLevel });
+  routeProcessWarnings(logger);
   const metrics = createMetrics({ defaultMetrics: true, errorLabels: tencentErrorLabels() });
   // Signals first, before anything can block: a SIGTERM while Redis or Tencent keeps the start waiting stops what
   // has started so far and exits 0, instead of the default 143.

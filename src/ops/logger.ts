@@ -133,3 +133,27 @@ function withoutBindings(logger: Logger, keys: readonly string[]): Logger {
   (shadow as unknown as Chindings)[chindingsSym] = toChindings(bound);
   return shadow;
 }
+
+/**
+ * Node prints process warnings to stderr as plain text, which breaks "every line is JSON". This replaces that
+ * printer with log lines: each warning once per distinct message, at `warn`. kafkajs 2.2.4's
+ * `TimeoutNegativeWarning` (its request queue computes a negative delay that Node turns into 1 ms, the check it
+ * meant; a known upstream bug on Node 24) is logged at `debug`. Returns a function that restores Node's printer.
+ */
+export function routeProcessWarnings(logger: Logger, target: NodeJS.Process = process): () => void {
+  const printers = target.listeners('warning');
+  target.removeAllListeners('warning');
+  const seen = new Set<string>();
+  const onWarning = (warning: Error) => {
+    const key = `${warning.name}:${warning.name === 'TimeoutNegativeWarning' ? '' : warning.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const level = warning.name === 'TimeoutNegativeWarning' ? 'debug' : 'warn';
+    logger[level]({ err: warning }, `process warning: ${warning.name}`);
+  };
+  target.on('warning', onWarning);
+  return () => {
+    target.off('warning', onWarning);
+    for (const printer of printers) target.on('warning', printer as (warning: Error) => void);
+  };
+}

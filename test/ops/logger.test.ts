@@ -1,7 +1,8 @@
 import { KafkaJSNonRetriableError, KafkaJSConnectionError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/ops/logger.js';
+import { createLogger, routeProcessWarnings } from '../../src/ops/logger.js';
 import { registerSecret } from '../../src/ops/redact.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { captureLogLines, parseLogLine } from './log-lines.js';
 
 // Registered once for the file: the registry is process-wide, like the service's.
@@ -140,5 +141,31 @@ describe('no repeated keys', () => {
     expect(line.level).toBe(30);
     expect(typeof line.time).toBe('number');
     expect(line.kept).toBe(true);
+  });
+});
+
+describe('process warnings', () => {
+  it('logs each distinct warning once as a JSON line instead of printing it, kafkajs’ negative timeout at debug', async () => {
+    const capture = captureLogLines();
+    const logger = createLogger({ level: 'debug', destination: capture.stream });
+    const printers = process.listeners('warning');
+    const restore = routeProcessWarnings(logger);
+    try {
+      expect(process.listeners('warning')).toHaveLength(1);
+      process.emitWarning('something odd', 'OddWarning');
+      process.emitWarning('something odd', 'OddWarning');
+      process.emitWarning('-1796472688791 is a negative number.', 'TimeoutNegativeWarning');
+      process.emitWarning('-17 is a negative number.', 'TimeoutNegativeWarning');
+      await waitFor(() => capture.lines().length >= 2, { description: 'two warning lines' });
+      const lines = capture.lines();
+      expect(lines.map((line) => [line.level, line.msg])).toEqual([
+        [40, 'process warning: OddWarning'],
+        [20, 'process warning: TimeoutNegativeWarning'],
+      ]);
+      expect(lines[0]!.err).toMatchObject({ message: 'something odd', stack: expect.any(String) });
+    } finally {
+      restore();
+    }
+    expect(process.listeners('warning')).toEqual(printers);
   });
 });
