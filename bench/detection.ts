@@ -17,6 +17,7 @@ import { webhookSchema } from '../src/config/schema.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { PresenceEvent } from '@presence-poller/events';
 import type { LoadedConfig } from '../src/config/index.js';
 import { startService } from '../src/main.js';
 import { createSilentLogger } from '../src/ops/logger.js';
@@ -129,31 +130,41 @@ async function runMode(
   };
   const roles =
     lossShare === undefined ? ['scheduler', 'poller', 'relay'] : ['scheduler', 'poller', 'relay', 'webhook'];
+  const metrics = createMetrics();
   const service = await startService(config, {
     roles: roles as never,
     logger: createSilentLogger(),
-    metrics: createMetrics(),
+    metrics,
   });
   if (service.webhookUrl)
     simulator.setCallbackTarget(DEFAULT_SIMULATOR_APP.sdkAppId, { url: service.webhookUrl });
 
-  const appended: Array<{ userId: string; to: string; appendMs: number }> = [];
+  const appended: Appended[] = [];
   const consumer = infra.kafka.consumer({ groupId: `${id}-bench`, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic: topics.transitions, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
       if (!message.value) return;
-      const event = JSON.parse(message.value.toString()) as { kind: string; userId: string; to: string };
+      const event = JSON.parse(message.value.toString()) as Pick<
+        PresenceEvent,
+        'kind' | 'userId' | 'observedAt'
+      > & { to: string };
       if (event.kind === 'transition') {
-        appended.push({ userId: event.userId, to: event.to, appendMs: Number(message.timestamp) });
+        appended.push({
+          userId: event.userId,
+          to: event.to,
+          observedMs: Date.parse(event.observedAt),
+          appendMs: Number(message.timestamp),
+        });
       }
     },
   });
 
-  // Two sweeps first (every user observed), then churn for the measured window.
+  // Two completed sweeps first (every user observed: a change before that publishes nothing, since the first
+  // observation is silent), then churn for the measured window.
   log(`${mode}: first sweeps`);
-  await new Promise((resolve) => setTimeout(resolve, 2 * Math.ceil(USERS / 500 / 196) * 1000 + 3_000));
+  await completedSweeps(metrics, 2);
   simulator.resetStats();
   const windowStart = Date.now();
   const churn = setInterval(() => {
@@ -190,17 +201,41 @@ function capOf(stats: ReturnType<Awaited<ReturnType<typeof startSimulator>>['sta
   };
 }
 
+/** A transition as it reached Kafka: its observation time and its append time (LogAppendTime), ms. */
+interface Appended {
+  userId: string;
+  to: string;
+  observedMs: number;
+  appendMs: number;
+}
+
+/** Waits until this process has completed `count` sweeps (a busy machine makes them slower than the cap says). */
+async function completedSweeps(metrics: ReturnType<typeof createMetrics>, count: number): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const family = (await metrics.registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'presence_sweep_duration_seconds',
+    );
+    const completed = family?.values
+      .filter((v) => (v as { metricName?: string }).metricName === 'presence_sweep_duration_seconds_count')
+      .reduce((n, v) => n + v.value, 0);
+    if ((completed ?? 0) >= count) return;
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} sweeps completed in 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /**
  * Pairs each change of the window with the first transition to the same state appended after it, for its user.
  * A change replaced by another change of the same user within 2 s (before any sweep could see it) is not counted.
  */
 function matchChanges(
   changes: ReturnType<Awaited<ReturnType<typeof startSimulator>>['changeLog']>,
-  appended: ReadonlyArray<{ userId: string; to: string; appendMs: number }>,
+  appended: readonly Appended[],
   windowStart: number,
   windowEnd: number,
 ) {
-  const byUser = new Map<string, Array<{ to: string; appendMs: number; used: boolean }>>();
+  const byUser = new Map<string, Array<Appended & { used: boolean }>>();
   for (const a of appended) {
     const list = byUser.get(a.userId) ?? [];
     list.push({ ...a, used: false });
@@ -227,7 +262,7 @@ function matchChanges(
     return (
       change.atMs - blip.atMs < 2_000 &&
       blip.from === change.to &&
-      !byUser.get(change.userId)?.some((a) => a.to === blip.to && a.appendMs >= blip.atMs)
+      !byUser.get(change.userId)?.some((a) => a.to === blip.to && a.observedMs >= blip.atMs)
     );
   };
   const withCallback: number[] = [];
@@ -239,8 +274,9 @@ function matchChanges(
     if (until - change.atMs < 2_000) return;
     const match = byUser
       .get(change.userId)
-      ?.find((a) => !a.used && a.to === change.to && a.appendMs >= change.atMs);
-    if (!match || match.appendMs > until) {
+      ?.find((a) => !a.used && a.to === change.to && a.observedMs >= change.atMs);
+    // Seen while it lasted, even if the relay appended it later (a busy relay is latency, not a loss).
+    if (!match || match.observedMs > until) {
       if (!returnsToPublished(i)) lost++;
       return;
     }
