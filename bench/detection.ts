@@ -226,7 +226,7 @@ async function completedSweeps(metrics: ReturnType<typeof createMetrics>, count:
 }
 
 /**
- * Pairs each change of the window with the first transition to the same state appended after it, for its user.
+ * Pairs each change of the window with the first transition to the same state observed after it, for its user.
  * A change replaced by another change of the same user within 2 s (before any sweep could see it) is not counted.
  */
 function matchChanges(
