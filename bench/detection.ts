@@ -58,6 +58,8 @@ interface ModeResult {
   withoutCallback: { count: number; p50: number | undefined; p99: number | undefined };
   /** Changes in the window that lasted at least two sweeps and never reached Kafka. */
   lost: number;
+  /** Shortest change counted: two sweep times of this run, at least 2 s. */
+  minLastingMs: number;
   rejectedOverCap: number;
   maxCallsInAnyWindow: number;
   callbacks: { emitted: number; lost: number; delivered: number };
@@ -167,6 +169,7 @@ async function runMode(
   await observedStates(metrics, 2 * USERS);
   simulator.resetStats();
   const windowStart = Date.now();
+  const observedAtStart = await observedCount(metrics);
   const churn = setInterval(() => {
     for (let i = 0; i < CHURN / 10; i++) {
       const userId = userIds[Math.floor(Math.random() * USERS)]!;
@@ -179,14 +182,25 @@ async function runMode(
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   clearInterval(churn);
   const windowEnd = Date.now();
-  // A sweep or two more lets the last changes arrive.
-  await new Promise((resolve) => setTimeout(resolve, 2 * Math.ceil(USERS / 500 / 196) * 1000 + 3_000));
+  const observedAtEnd = await observedCount(metrics);
+  // The sweep time this run reached (a busy machine stays below the cap): a change must last two of them to be
+  // certain to be seen by a sweep.
+  const sweepMs = (USERS * (windowEnd - windowStart)) / Math.max(1, observedAtEnd - observedAtStart);
+  const minLastingMs = Math.max(2_000, Math.ceil(2 * sweepMs));
+  // Two more sweeps let the last changes be observed, then the relay drains.
+  await observedStates(metrics, observedAtEnd + 2 * USERS);
+  await settled(() => appended.length);
   const stats = simulator.stats();
   await consumer.disconnect();
   await service.stop();
   await simulator.close();
 
-  return { mode, ...matchChanges(simulator.changeLog(), appended, windowStart, windowEnd), ...capOf(stats) };
+  return {
+    mode,
+    minLastingMs,
+    ...matchChanges(simulator.changeLog(), appended, { windowStart, windowEnd, minLastingMs }),
+    ...capOf(stats),
+  };
 }
 
 function capOf(stats: ReturnType<Awaited<ReturnType<typeof startSimulator>>['stats']>) {
@@ -209,32 +223,42 @@ interface Appended {
   appendMs: number;
 }
 
-/**
- * Waits until this process has received `count` states (two per user: every user observed, twice), however long a
- * busy machine makes the sweeps take.
- */
+/** States this process has received so far (presence_users_observed_total over every label). */
+async function observedCount(metrics: ReturnType<typeof createMetrics>): Promise<number> {
+  const family = (await metrics.registry.getMetricsAsJSON()).find(
+    (m) => m.name === 'presence_users_observed_total',
+  );
+  return family?.values.reduce((n, v) => n + v.value, 0) ?? 0;
+}
+
+/** Waits until this process has received `count` states, however long a busy machine makes the sweeps take. */
 async function observedStates(metrics: ReturnType<typeof createMetrics>, count: number): Promise<void> {
   const deadline = Date.now() + 600_000;
-  for (;;) {
-    const family = (await metrics.registry.getMetricsAsJSON()).find(
-      (m) => m.name === 'presence_users_observed_total',
-    );
-    const observed = family?.values.reduce((n, v) => n + v.value, 0) ?? 0;
-    if (observed >= count) return;
+  while ((await observedCount(metrics)) < count) {
     if (Date.now() > deadline) throw new Error(`fewer than ${count} states observed in 10 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
+/** Waits until `value` stays the same for 2 s (the relay has published what was observed). */
+async function settled(value: () => number): Promise<void> {
+  let last = value();
+  let stableSince = Date.now();
+  while (Date.now() - stableSince < 2_000) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (value() !== last) [last, stableSince] = [value(), Date.now()];
+  }
+}
+
 /**
  * Pairs each change of the window with the first transition to the same state observed after it, for its user.
- * A change replaced by another change of the same user within 2 s (before any sweep could see it) is not counted.
+ * A change replaced by another change of the same user within `minLastingMs` (before a sweep was certain to see it)
+ * is not counted.
  */
 function matchChanges(
   changes: ReturnType<Awaited<ReturnType<typeof startSimulator>>['changeLog']>,
   appended: readonly Appended[],
-  windowStart: number,
-  windowEnd: number,
+  { windowStart, windowEnd, minLastingMs }: { windowStart: number; windowEnd: number; minLastingMs: number },
 ) {
   const byUser = new Map<string, Array<Appended & { used: boolean }>>();
   for (const a of appended) {
@@ -261,7 +285,7 @@ function matchChanges(
     const blip = changes[p]!;
     const change = changes[i]!;
     return (
-      change.atMs - blip.atMs < 2_000 &&
+      change.atMs - blip.atMs < minLastingMs &&
       blip.from === change.to &&
       !byUser.get(change.userId)?.some((a) => a.to === blip.to && a.observedMs >= blip.atMs)
     );
@@ -272,7 +296,7 @@ function matchChanges(
   changes.forEach((change, i) => {
     if (change.atMs < windowStart || change.atMs > windowEnd || change.from === change.to) return;
     const until = nextChange.get(i) ?? Infinity;
-    if (until - change.atMs < 2_000) return;
+    if (until - change.atMs < minLastingMs) return;
     const match = byUser
       .get(change.userId)
       ?.find((a) => !a.used && a.to === change.to && a.observedMs >= change.atMs);
@@ -314,13 +338,14 @@ async function main(): Promise<void> {
     `\ndetection latency, ${USERS} users, churn ${CHURN}/s, ${SECONDS} s window, sweeps at the cap`,
   );
   console.log(
-    '| run | changes with a callback: n, p50, p99 | without: n, p50, p99 | lost | over cap | max calls in 1 s |',
+    '| run | changes with a callback: n, p50, p99 | without: n, p50, p99 | lost (of changes lasting ≥) | over cap | max calls in 1 s |',
   );
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(
       `| ${r.mode} | ${r.withCallback.count}, ${ms(r.withCallback.p50)}, ${ms(r.withCallback.p99)} | ` +
-        `${r.withoutCallback.count}, ${ms(r.withoutCallback.p50)}, ${ms(r.withoutCallback.p99)} | ${r.lost} | ` +
+        `${r.withoutCallback.count}, ${ms(r.withoutCallback.p50)}, ${ms(r.withoutCallback.p99)} | ` +
+        `${r.lost} (${(r.minLastingMs / 1000).toFixed(1)} s) | ` +
         `${r.rejectedOverCap} | ${r.maxCallsInAnyWindow} |`,
     );
   }
