@@ -15,6 +15,9 @@ import type { WatchlistName, WatchlistRegistry } from '../state/watchlist-regist
 /** `kafka.maxBatchBytes` default: half of the broker's default `message.max.bytes` (~1 MiB). */
 export const DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
 
+/** Outbox entries the relay reads and publishes at a time (before the byte cap splits them). */
+export const RELAY_BATCH_ENTRIES = 1_000;
+
 /** `redis.outboxWarnEntries` default. */
 export const DEFAULT_OUTBOX_WARN_ENTRIES = 1_000_000;
 const OUTBOX_WARNING_INTERVAL_MS = 60_000;
@@ -40,7 +43,7 @@ interface PendingEntry {
 const RECORD_OVERHEAD_BYTES = 64;
 
 /** The bytes a record adds to a batch, before compression (an estimate that errs on the large side). */
-function recordBytes(message: Message): number {
+export function recordBytes(message: Message): number {
   let bytes = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     bytes +=
@@ -150,7 +153,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     sdkAppId,
     transitionsTopic,
     stateTopic,
-    batchSize = 1_000,
+    batchSize = RELAY_BATCH_ENTRIES,
     maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
     leaseMs = 10_000,
     maxBackoffMs = 5_000,
