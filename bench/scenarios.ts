@@ -2,12 +2,16 @@
  * The measured scenarios. Each starts from an empty Redis keyspace and fresh worker processes, so peak RSS and
  * Redis memory belong to that scenario alone.
  */
-import type { Message, TopicMessages } from 'kafkajs';
+import type { Kafka, Message, TopicMessages } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedApp } from '../src/config/index.js';
 import { kafkaRecordsOf, parseOutboxEntry } from '../src/events/outbox-entry.js';
 import { createProducer } from '../src/relay/kafka.js';
-import { DEFAULT_MAX_BATCH_BYTES, RELAY_BATCH_ENTRIES, recordBytes } from '../src/relay/outbox-relay.js';
+import {
+  createRecordEncoder,
+  DEFAULT_MAX_BATCH_BYTES,
+  RELAY_BATCH_ENTRIES,
+} from '../src/relay/outbox-relay.js';
 import { appKeys } from '../src/redis/keys.js';
 import {
   deploy,
@@ -788,7 +792,7 @@ export async function runBurstScenario(
     await sampler.stop();
     await deployment.stop();
 
-    const raw = await runRawClient(ctx, app.sdkAppId, deployment.topics, name, rawRows);
+    const raw = await runRawClient(ctx.infra.kafka, app.sdkAppId, deployment.topics, name, rawRows);
     ctx.log(`burst: raw kafkajs ${raw.eventsPerSecond.toFixed(0)} events/s over ${raw.events} events`);
     return {
       users,
@@ -807,19 +811,25 @@ export async function runBurstScenario(
   }
 }
 
+/** A batch as the relay sends it: its entries' records by topic. */
+export interface RawBatch {
+  entries: number;
+  records: number;
+  topicMessages: TopicMessages[];
+}
+
 /**
- * kafkajs alone, on the same broker and topics: the records the relay built from `rows` (real outbox entries),
- * built up front, sent one batch at a time the way the relay sends them (idempotent, acks=-1, at most 1,000
- * entries and 512 KiB per batch, one request in flight). Only the sends are timed.
+ * The records the relay builds from `rows` (outbox entries), encoded as it encodes them and cut into its batches
+ * (at most 1,000 entries and 512 KiB each), built up front so sending them measures the client alone.
  */
-async function runRawClient(
-  ctx: BenchContext,
+export function relayBatchesOf(
+  rows: ReadonlyArray<[string, string[]]>,
   sdkAppId: number,
   topics: { transitions: string; state: string },
   watchlist: string,
-  rows: Array<[string, string[]]>,
-): Promise<RawClientResult> {
-  const batches: Array<{ entries: number; records: number; topicMessages: TopicMessages[] }> = [];
+): RawBatch[] {
+  const encode = createRecordEncoder();
+  const batches: RawBatch[] = [];
   let current = new Map<string, Message[]>();
   let entries = 0;
   let bytes = 0;
@@ -844,20 +854,37 @@ async function runRawClient(
       entry.watchlistIds.map(() => ({ name: watchlist })),
       topics,
     );
-    const entryBytes = built.reduce((sum, { record }) => sum + recordBytes(record), 0);
+    const encoded = built.map(({ topic, record }) => ({ topic, ...encode(record) }));
+    const entryBytes = encoded.reduce((sum, record) => sum + record.bytes, 0);
     if (entries >= RELAY_BATCH_ENTRIES || (entries > 0 && bytes + entryBytes > DEFAULT_MAX_BATCH_BYTES))
       flush();
-    for (const { topic, record } of built) {
+    for (const { topic, message } of encoded) {
       const list = current.get(topic);
-      if (list) list.push(record);
-      else current.set(topic, [record]);
+      if (list) list.push(message);
+      else current.set(topic, [message]);
       records++;
     }
     entries++;
     bytes += entryBytes;
   }
   flush();
-  const producer = createProducer(ctx.infra.kafka);
+  return batches;
+}
+
+/**
+ * kafkajs alone, on the same broker and topics: the records the relay built from `rows` (real outbox entries),
+ * sent one batch at a time the way the relay sends them (idempotent, acks=-1, one request in flight). Only the
+ * sends are timed.
+ */
+export async function runRawClient(
+  kafka: Kafka,
+  sdkAppId: number,
+  topics: { transitions: string; state: string },
+  watchlist: string,
+  rows: Array<[string, string[]]>,
+): Promise<RawClientResult> {
+  const batches = relayBatchesOf(rows, sdkAppId, topics, watchlist);
+  const producer = createProducer(kafka);
   await producer.connect();
   try {
     // Connection and metadata are not the client's throughput: the first batch is sent untimed.
