@@ -13,7 +13,7 @@ describe('nextStreamId', () => {
 
 describe('createRecordEncoder', () => {
   const event: PresenceEventEnvelope = {
-    schema: 'presence.event/1',
+    schema: 'presence.transition/1',
     eventId: '1400000000:ü1:m1:3',
     sdkAppId: 1_400_000_000,
     userId: 'ü1',
