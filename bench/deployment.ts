@@ -125,7 +125,13 @@ export async function deploy(
     config: {
       configPath: '/dev/null',
       apps: options.apps,
-      redis: { url: infra.redis.url, prefix, skipDurabilityCheck: false, outboxWarnEntries: 1_000_000 },
+      redis: {
+        url: infra.redis.url,
+        prefix,
+        skipDurabilityCheck: false,
+        outboxWarnEntries: 1_000_000,
+        outboxMaxEntries: 2_000_000,
+      },
       kafka: {
         brokers: infra.broker.brokers,
         clientId: `presence-${id}`,

@@ -76,7 +76,13 @@ async function runMode(infra: Infra, mode: Mode, lossShare: number | undefined):
   const config: LoadedConfig = {
     configPath: '/dev/null',
     apps: [benchApp(simulator.url, { ...DEFAULT_SIMULATOR_APP, callsPerSecond: 200 })],
-    redis: { url: infra.redis.url, prefix: id, skipDurabilityCheck: false, outboxWarnEntries: 1_000_000 },
+    redis: {
+      url: infra.redis.url,
+      prefix: id,
+      skipDurabilityCheck: false,
+      outboxWarnEntries: 1_000_000,
+      outboxMaxEntries: 2_000_000,
+    },
     kafka: {
       brokers: infra.broker.brokers,
       clientId: id,
