@@ -224,28 +224,26 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   /**
-   * Publishes the outbox from its head until it is empty or the lease is lost: in batches of at most
-   * `maxBatchBytes` (always at least one entry), one after the other, so every user's events keep their order.
-   * While a read's last batch is in flight, the next read is fetched and built, so Redis and record building stay
-   * off the path between two sends. Only entries after the ones read are fetched ahead: the outbox only grows at
-   * its end, and nothing is sent before the batch ahead of it was acknowledged and trimmed.
+   * Publishes the outbox from its head until it is empty or the lease is lost, one read (a batch of up to
+   * `batchSize` entries) after the other, so every user's events keep their order. While a batch is in flight,
+   * the next one is fetched and built, so Redis and record building stay off the path between two sends. Only
+   * entries after the ones read are fetched ahead: the outbox only grows at its end, and nothing is sent before the
+   * batch ahead of it was acknowledged and trimmed.
    */
   async function drain(first: PendingEntry[]): Promise<void> {
     let current = first;
     while (current.length > 0 && !stopController.signal.aborted) {
-      const batches = byteCappedBatches(current, maxBatchBytes);
       const ahead = read(current.at(-1)!.entry.id);
       // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
       ahead.catch(() => undefined);
-      for (const batch of batches) {
-        if (!(await publishBatch(batch))) return;
-      }
+      if (!(await publishBatch(current))) return;
       current = await ahead;
     }
   }
 
   /**
-   * Sends a batch and trims it. A batch Kafka refuses as too large is split in halves, first half first (order
+   * Sends a batch, as requests of at most `maxBatchBytes` (always at least one entry) in one transaction when
+   * fenced, and trims it once. A batch Kafka refuses as too large is split in halves, first half first (order
    * kept); a single entry that is still too large goes to the dead-letter stream, and the entries after it go on.
    * Returns false when the lease was lost (the new holder takes over from the outbox).
    */
@@ -261,7 +259,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   async function sendWithRetry(batch: PendingEntry[]): Promise<'sent' | 'tooLarge' | 'leaseLost'> {
-    const topicMessages = groupByTopic(batch);
+    const requests = byteCappedBatches(batch, maxBatchBytes).map(groupByTopic);
+    const topics = [...new Set(requests.flatMap((request) => request.map(({ topic }) => topic)))];
     for (let attempt = 0; ; attempt++) {
       // A relay that lost its lease (e.g. while Kafka was down) must stop: the new holder publishes this batch, and
       // a late copy from here could land after the holder's newer events.
@@ -273,8 +272,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (!leader) return leaseLost('while waiting for Kafka');
       events.emit('relayLoop', { app });
       try {
-        await kafka.ensureTopics(topicMessages.map(({ topic }) => topic));
-        await kafka.send(producer, topicMessages);
+        await kafka.ensureTopics(topics);
+        await kafka.send(producer, requests);
         return 'sent';
       } catch (error) {
         events.emit('publishFailed', { app });
