@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Message } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatEventId } from '@presence-poller/events';
+import { formatEventId, type ProducedRecord } from '@presence-poller/events';
 import { isEventEntry, kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
-import type { ProducedRecord } from '@presence-poller/events';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import type { AppKeys } from '../redis/keys.js';
