@@ -5,7 +5,7 @@
  *
  *   KAFKA_BROKERS=127.0.0.1:19092 npx tsx bench/relay-drain.ts [--events 100000] [--fencing]
  *
- * Not part of `npm run bench`; figures in BENCHMARKS.md ("Relay throughput").
+ * Not part of `npm run bench`; figures in BENCHMARKS.md ("Relay bursts").
  */
 import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
