@@ -192,6 +192,7 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
       prefix: 'presence-chaos',
       skipDurabilityCheck: false,
       outboxWarnEntries: 1_000_000,
+      outboxMaxEntries: 2_000_000,
     },
     kafka: {
       brokers,

@@ -79,6 +79,7 @@ export interface WorkerMetrics {
 export interface Deployment {
   prefix: string;
   topics: { transitions: string; state: string };
+  /** The workers, then the relay-only processes. */
   workers: IpcChild[];
   /** Time from fork to `ready` per worker (config expansion, Redis sync of the watchlists, connections). */
   startMs: number[];
@@ -100,8 +101,19 @@ export async function deploy(
     watchlists: BenchWatchlist[];
     workers: number;
     cpuProfile?: boolean;
+    /** What a newly tracked user's first observation publishes. Default 'silent' (see the watchlists below). */
+    firstObservation?: 'silent' | 'snapshot';
+    /** `kafka.fencing`. Default false. */
+    fencing?: boolean;
+    /**
+     * Processes that run only the relay role (`--roles relay`); with any, the workers above run the scheduler and
+     * the poller only. Default 0: every worker runs every role.
+     */
+    relayProcesses?: number;
   },
 ): Promise<Deployment> {
+  const firstObservation = options.firstObservation ?? 'silent';
+  const relayProcesses = options.relayProcesses ?? 0;
   const id = `${options.label}-${randomBytes(3).toString('hex')}`;
   const prefix = `bench-${id}`;
   const topics = { transitions: `${id}.transitions`, state: `${id}.state` };
@@ -114,7 +126,13 @@ export async function deploy(
     config: {
       configPath: '/dev/null',
       apps: options.apps,
-      redis: { url: infra.redis.url, prefix, skipDurabilityCheck: false, outboxWarnEntries: 1_000_000 },
+      redis: {
+        url: infra.redis.url,
+        prefix,
+        skipDurabilityCheck: false,
+        outboxWarnEntries: 1_000_000,
+        outboxMaxEntries: 2_000_000,
+      },
       kafka: {
         brokers: infra.broker.brokers,
         clientId: `presence-${id}`,
@@ -125,8 +143,9 @@ export async function deploy(
         replicationFactor: 1,
         createTopics: true,
         compression: 'none',
+        fencing: options.fencing ?? false,
       } as WorkerSpec['config']['kafka'],
-      defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
+      defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation },
       http: { host: '127.0.0.1', port: 0 },
       heartbeat: { intervalMs: 0 },
       // The schema's defaults, on a free loopback port.
@@ -141,9 +160,9 @@ export async function deploy(
         intervalMs: w.intervalMs,
         detail: false,
         deviceEvents: false,
-        // 'silent': the first sweep records state without a snapshot per user, so steady-state transition
-        // latency is not measured behind a one-off backlog of millions of snapshot events.
-        firstObservation: 'silent',
+        // 'silent' unless asked: the first sweep records state without a snapshot per user, so steady-state
+        // transition latency is not measured behind a one-off backlog of millions of snapshot events.
+        firstObservation,
         topic: undefined,
         priority: 5,
         sources: [],
@@ -167,9 +186,11 @@ export async function deploy(
   });
   try {
     // One after the other: the first syncs the watchlists into Redis, the others find them there.
-    for (let i = 0; i < options.workers; i++) {
+    const pollerRoles = relayProcesses > 0 ? 'scheduler,poller' : spec.roles.join(',');
+    for (let i = 0; i < options.workers + relayProcesses; i++) {
       const started = performance.now();
-      const worker = forkChild(options.workerEntry, [specPath], execArgv);
+      const roles = i < options.workers ? pollerRoles : 'relay';
+      const worker = forkChild(options.workerEntry, [specPath, roles], execArgv);
       workers.push(worker);
       await worker.waitFor('ready', 900_000);
       startMs.push(performance.now() - started);

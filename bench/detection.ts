@@ -91,7 +91,13 @@ async function runMode(
         trustCallbacks: trust,
       },
     ],
-    redis: { url: infra.redis.url, prefix: id, skipDurabilityCheck: false, outboxWarnEntries: 1_000_000 },
+    redis: {
+      url: infra.redis.url,
+      prefix: id,
+      skipDurabilityCheck: false,
+      outboxWarnEntries: 1_000_000,
+      outboxMaxEntries: 2_000_000,
+    },
     kafka: {
       brokers: infra.broker.brokers,
       clientId: id,

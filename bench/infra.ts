@@ -80,11 +80,14 @@ export async function startInfra(): Promise<Infra> {
   const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
   const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
 
-  const broker = await startKafkaBroker();
-  onCleanup('kafka broker', () => broker.destroy());
+  // BENCH_KAFKA_BROKERS: a broker that already runs (a shared machine cannot spare a second JVM); its CPU is then
+  // not in the per-process figures.
+  const shared = process.env.BENCH_KAFKA_BROKERS?.split(',').filter(Boolean);
+  const broker: KafkaBroker = shared?.length ? sharedBroker(shared) : await startKafkaBroker();
+  if (!shared?.length) onCleanup('kafka broker', () => broker.destroy());
   let kafkaPid: number | undefined;
   try {
-    kafkaPid = Number(readFileSync(`${broker.dir}/kafka.pid`, 'utf8').trim());
+    kafkaPid = shared?.length ? undefined : Number(readFileSync(`${broker.dir}/kafka.pid`, 'utf8').trim());
   } catch {
     kafkaPid = undefined;
   }
@@ -99,6 +102,12 @@ export async function startInfra(): Promise<Infra> {
     kafkaPid,
     kafkaVersion: kafkaVersion(),
   };
+}
+
+/** A broker the bench did not start and must leave alone. */
+function sharedBroker(brokers: string[]): KafkaBroker {
+  const refuse = () => Promise.reject(new Error('the bench does not manage a shared broker'));
+  return { brokers, dir: '', line: 3, stop: refuse, start: refuse, destroy: refuse };
 }
 
 function kafkaVersion(): string {

@@ -42,9 +42,9 @@ async function run(fenced: boolean, batches: number, perBatch: number) {
   const batch = () => [
     { topic, messages: Array.from({ length: perBatch }, (_, i) => ({ key: `u${i}`, value, headers })) },
   ];
-  await session.send(producer, batch()); // warm-up
+  await session.send(producer, [batch()]); // warm-up
   const start = performance.now();
-  for (let i = 0; i < batches; i++) await session.send(producer, batch());
+  for (let i = 0; i < batches; i++) await session.send(producer, [batch()]);
   const ms = performance.now() - start;
   await session.close();
   return (batches * perBatch) / (ms / 1000);

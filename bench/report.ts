@@ -1,6 +1,6 @@
 /** Turns the measured runs into the summary table, the pass/fail verdicts and the JSON written to .bench/. */
 import type { BaselineResult } from './baseline.js';
-import type { CapResult, SweepResult } from './scenarios.js';
+import type { BurstResult, CapResult, SweepResult } from './scenarios.js';
 
 export interface RunResult {
   cap?: CapResult;
@@ -8,6 +8,8 @@ export interface RunResult {
   scaleWorkers?: CapResult;
   scaleApps?: CapResult;
   baseline?: BaselineResult;
+  /** One result per `kafka.fencing` setting measured. */
+  burst?: BurstResult[];
 }
 
 export interface Row {
@@ -218,6 +220,53 @@ export function buildRows(runs: RunResult[]): Row[] {
     const product = median(pick((r) => r.cap?.statesPerSecond));
     if (product !== undefined && naive)
       rows.push({ figure: 'product / naive', value: product / naive, unit: 'x', bar: '' });
+  }
+  for (const fencing of [false, true]) {
+    const of = (r: RunResult) => r.burst?.find((b) => b.fencing === fencing);
+    if (!runs.some(of)) continue;
+    const label = `burst, fencing ${fencing ? 'on' : 'off'}`;
+    const ratio = median(pick((r) => of(r)?.relayToRaw));
+    rows.push({
+      figure: `${label}: relay events/s ÷ raw kafkajs events/s`,
+      value: ratio,
+      unit: 'x',
+      bar: '>= 0.8',
+      pass: ratio !== undefined && ratio >= 0.8,
+      note: `relay ${fmt(median(pick((r) => of(r)?.firstSweep.eventsPerSecond)), 1, 0)}/s, raw ${fmt(
+        median(pick((r) => of(r)?.raw.eventsPerSecond)),
+        1,
+        0,
+      )}/s`,
+    });
+    rows.push({
+      figure: `${label}: first-sweep snapshots drained in`,
+      value: median(pick((r) => of(r)?.firstSweep.drainSeconds)),
+      unit: 's',
+      bar: '',
+      note: `${fmt(median(pick((r) => of(r)?.users)), 1, 0)} users, peak backlog ${fmt(
+        median(pick((r) => of(r)?.firstSweep.peakBacklog)),
+        1,
+        0,
+      )}`,
+    });
+    rows.push({
+      figure: `${label}: transition p99 (ack) during the first-sweep burst`,
+      value: median(pick((r) => of(r)?.firstSweep.transitions.ackP99Ms)),
+      unit: 'ms',
+      bar: '',
+      note: `${fmt(median(pick((r) => of(r)?.firstSweep.transitions.count)), 1, 0)} transitions`,
+    });
+    rows.push({
+      figure: `${label}: mass change drained in`,
+      value: median(pick((r) => of(r)?.massChange.drainSeconds)),
+      unit: 's',
+      bar: '',
+      note: `${fmt(median(pick((r) => of(r)?.massChange.usersChanged)), 1, 0)} users, ${fmt(
+        median(pick((r) => of(r)?.massChange.eventsPerSecond)),
+        1,
+        0,
+      )} events/s, transition p99 ${fmt(median(pick((r) => of(r)?.massChange.transitions.ackP99Ms)), 1, 0)} ms`,
+    });
   }
   return rows;
 }

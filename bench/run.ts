@@ -3,7 +3,9 @@
  * (latency 30-80 ms, seeded churn), runs the worker in child processes and prints/writes every figure.
  *
  *   npx tsx bench/run.ts [--quick] [--duration 60] [--users 1000000] [--repeat 1] [--churn 0.001]
- *                        [--only cap,sweep,workers,apps,baseline] [--cpu-prof]
+ *                        [--only cap,sweep,workers,apps,baseline,burst] [--cpu-prof]
+ *                        [--burst-users 1000000] [--burst-share 0.5] [--fencing off|on|both]
+ *                        [--relay-processes 0] [--raw-events 100000]
  *
  * See BENCHMARKS.md for what each figure means and how it is measured.
  */
@@ -23,11 +25,12 @@ import {
   startSimulatorProcess,
   type SimulatorProcess,
 } from './infra.js';
+import { kafkaSchema } from '../src/config/schema.js';
 import { machineInfo } from './proc.js';
 import { buildRows, formatTable, type RunResult } from './report.js';
-import { runCapScenario, runSweepScenario, type BenchContext } from './scenarios.js';
+import { runBurstScenario, runCapScenario, runSweepScenario, type BenchContext } from './scenarios.js';
 
-const SCENARIOS = ['cap', 'sweep', 'workers', 'apps', 'baseline'] as const;
+const SCENARIOS = ['cap', 'sweep', 'workers', 'apps', 'baseline', 'burst'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -40,12 +43,18 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'reuse-build': { type: 'boolean', default: false },
+    'burst-users': { type: 'string' },
+    'burst-share': { type: 'string', default: '0.5' },
+    fencing: { type: 'string' },
+    'relay-processes': { type: 'string', default: '0' },
+    'raw-events': { type: 'string', default: '100000' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
-    'npx tsx bench/run.ts [--quick] [--duration s] [--users n] [--repeat n] [--churn share/s] [--only list] [--cpu-prof]',
+    'npx tsx bench/run.ts [--quick] [--duration s] [--users n] [--repeat n] [--churn share/s] [--only list] [--cpu-prof]\n' +
+      '  burst: [--burst-users n] [--burst-share 0.5] [--fencing off|on|both] [--relay-processes n] [--raw-events n]',
   );
   process.exit(0);
 }
@@ -69,13 +78,33 @@ const parameters = {
   baselineSeconds: quick ? 5 : 15,
   scenarios: (values.only?.split(',') ?? [...SCENARIOS]) as Scenario[],
   cpuProfile: values['cpu-prof'],
+  /** Members of the burst scenario's watchlist: its first sweep publishes one snapshot each. */
+  burstUsers: Number(values['burst-users'] ?? (quick ? 100_000 : 1_000_000)),
+  /** Share of those members changed at once in the burst scenario's second burst. */
+  burstShare: Number(values['burst-share']),
+  /** `kafka.fencing` of the burst deployments: 'both' runs the scenario once with each. */
+  burstFencing: fencingRuns(values.fencing ?? (kafkaSchema.shape.fencing.parse(undefined) ? 'on' : 'off')),
+  relayProcesses: Number(values['relay-processes']),
+  /** Outbox entries of the first burst that the raw client sends again, for the relay/raw ratio. */
+  rawEvents: Number(values['raw-events']),
 };
+
+function fencingRuns(value: string): boolean[] {
+  if (value === 'both') return [false, true];
+  if (value === 'on' || value === 'off') return [value === 'on'];
+  throw new Error(`--fencing takes off, on or both, not ${value}`);
+}
 const scaleWindowSeconds = Math.min(parameters.capWindowSeconds, quick ? 10 : 30);
 /** Cap scenarios track 8 watchlists x 50k = 400k users per app (demand 800 calls/s = 4x the cap). */
 const capUsers = Math.min(400_000, parameters.sweepUsers);
-const populationSize = Math.max(parameters.sweepUsers, capUsers);
+// Only as large as the chosen scenarios need: building a population costs seconds per million users.
+const populationSize = Math.max(
+  parameters.scenarios.some((s) => s !== 'burst') ? Math.max(parameters.sweepUsers, capUsers) : 0,
+  parameters.scenarios.includes('burst') ? parameters.burstUsers : 0,
+);
 for (const s of parameters.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}`);
 
+const fmtMs = (ms: number | undefined) => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 async function main(): Promise<void> {
@@ -196,6 +225,29 @@ async function main(): Promise<void> {
         seconds: parameters.baselineSeconds,
       });
       log(`naive baseline: ${run.baseline.statesPerSecond.toFixed(0)} states/s`);
+    }
+    if (has('burst')) {
+      run.burst = [];
+      for (const fencing of parameters.burstFencing) {
+        const { ctx, appA } = await freshSimulator();
+        const result = await runBurstScenario(ctx, {
+          app: appA,
+          users: parameters.burstUsers,
+          changedShare: parameters.burstShare,
+          fencing,
+          relayProcesses: parameters.relayProcesses,
+          rawEvents: parameters.rawEvents,
+        });
+        run.burst.push(result);
+        log(
+          `burst (fencing ${fencing ? 'on' : 'off'}): relay ${result.firstSweep.eventsPerSecond.toFixed(0)} events/s ÷ raw ` +
+            `${result.raw.eventsPerSecond.toFixed(0)} = ${result.relayToRaw.toFixed(2)}; ` +
+            `${result.users.toLocaleString('en-US')} snapshots drained in ${result.firstSweep.drainSeconds.toFixed(1)} s; ` +
+            `transition p99 ${fmtMs(result.firstSweep.transitions.ackP99Ms)} during it, ` +
+            `${fmtMs(result.massChange.transitions.ackP99Ms)} in the mass change ` +
+            `(${result.massChange.usersChanged.toLocaleString('en-US')} users, ${result.massChange.eventsPerSecond.toFixed(0)} events/s)`,
+        );
+      }
     }
   }
 

@@ -2,8 +2,16 @@
  * The measured scenarios. Each starts from an empty Redis keyspace and fresh worker processes, so peak RSS and
  * Redis memory belong to that scenario alone.
  */
+import type { Kafka, Message, TopicMessages } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedApp } from '../src/config/index.js';
+import { kafkaRecordsOf, parseOutboxEntry } from '../src/events/outbox-entry.js';
+import { createProducer } from '../src/relay/kafka.js';
+import {
+  createRecordEncoder,
+  DEFAULT_MAX_BATCH_BYTES,
+  RELAY_BATCH_ENTRIES,
+} from '../src/relay/outbox-relay.js';
 import { appKeys } from '../src/redis/keys.js';
 import {
   deploy,
@@ -533,4 +541,367 @@ async function memoryBreakdown(
     outboxBytes,
     otherBytes: delta - stateBucketsBytesEstimate - chunkListBytes - outboxBytes,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Burst: a watchlist's first sweep publishes one snapshot per member, then half of the members change in one
+// sweep. How fast the relay drains each burst while the poller runs, against the raw client in the same run.
+
+/** Below this many entries the outbox counts as drained (one relay read: churn keeps a few entries in it). */
+const DRAINED_BELOW = 1_000;
+const BACKLOG_SAMPLE_MS = 100;
+
+export interface BacklogSample {
+  /** Wall clock, ms. */
+  atMs: number;
+  /** Outbox entries waiting. */
+  outbox: number;
+  /** The relay's published counter (entries acknowledged by Kafka and trimmed). */
+  published: number;
+}
+
+export interface BurstPhase {
+  label: string;
+  /** From the first sample with a backlog to the first one drained again, s. */
+  drainSeconds: number;
+  /** Outbox entries (events) acknowledged and trimmed in that time. */
+  eventsPublished: number;
+  eventsPerSecond: number;
+  peakBacklog: number;
+  /** Latency of the transitions observed during the phase (churn, and the mass change itself). */
+  transitions: LatencySummary;
+  /** CPU over the phase, by process. */
+  cpu: CpuReport;
+  /** Outbox length every second from the phase's start. */
+  backlogEverySecond: number[];
+}
+
+export interface RawClientResult {
+  /** Outbox entries whose records were sent (each a transition record and a state record). */
+  events: number;
+  records: number;
+  batches: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+export interface BurstResult {
+  users: number;
+  changedShare: number;
+  fencing: boolean;
+  relayProcesses: number;
+  intervalMs: number;
+  firstSweep: BurstPhase;
+  massChange: BurstPhase & { usersChanged: number };
+  raw: RawClientResult;
+  /** Relay events/s during the first-sweep burst ÷ raw client events/s (same records, same broker, same run). */
+  relayToRaw: number;
+}
+
+/**
+ * Polls the outbox length and the relay's published counter every 100 ms until stopped. Both are read in one
+ * round trip, so a sample is consistent; the outbox entry ids are the XADD times, the counter moves on each trim.
+ */
+function sampleBacklog(redis: BenchContext['infra']['redisClient'], keys: ReturnType<typeof appKeys>) {
+  const samples: BacklogSample[] = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const [[, outbox], [, published]] = (await redis
+        .multi()
+        .xlen(keys.outbox)
+        .hget(keys.relayState, 'published')
+        .exec()) as [[null, number], [null, string | null]];
+      samples.push({ atMs: Date.now(), outbox, published: Number(published ?? 0) });
+      await sleep(BACKLOG_SAMPLE_MS);
+    }
+  })();
+  return {
+    samples,
+    latest: () => samples.at(-1),
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean> | boolean) {
+  while (!(await check())) {
+    if (Date.now() > deadlineMs) throw new Error(`burst: timed out waiting for ${what}`);
+    await sleep(BACKLOG_SAMPLE_MS);
+  }
+}
+
+function phaseOf(
+  label: string,
+  samples: readonly BacklogSample[],
+  from: number,
+  to: number,
+  latency: LatencySummary,
+  cpu: CpuReport,
+): BurstPhase {
+  const first = samples[from]!;
+  const last = samples[to]!;
+  const seconds = (last.atMs - first.atMs) / 1000;
+  const window = samples.slice(from, to + 1);
+  const backlogEverySecond = window
+    .filter((_, i) => i % Math.round(1000 / BACKLOG_SAMPLE_MS) === 0)
+    .map((s) => s.outbox);
+  const eventsPublished = last.published - first.published;
+  return {
+    label,
+    drainSeconds: seconds,
+    eventsPublished,
+    eventsPerSecond: eventsPublished / seconds,
+    peakBacklog: Math.max(...window.map((s) => s.outbox)),
+    transitions: latency,
+    cpu,
+    backlogEverySecond,
+  };
+}
+
+export async function runBurstScenario(
+  ctx: BenchContext,
+  options: {
+    app: LoadedApp;
+    users: number;
+    changedShare: number;
+    fencing: boolean;
+    relayProcesses: number;
+    /** Outbox entries the raw client sends (taken from the real outbox). */
+    rawEvents: number;
+  },
+): Promise<BurstResult> {
+  const { app, users } = options;
+  await flushRedis(ctx);
+  const chunks = Math.ceil(users / 500);
+  const idealSweepMs = (chunks / app.callsPerSecond) * 1000;
+  const intervalMs = Math.max(2_000, Math.ceil((idealSweepMs * 1.1) / 1000) * 1000);
+  const name = 'burst';
+  const idWidth = idWidthFor(ctx.populationSize);
+  ctx.log(
+    `burst: ${users.toLocaleString('en-US')} users swept every ${intervalMs / 1000}s, first observation = snapshot, ` +
+      `fencing ${options.fencing ? 'on' : 'off'}, ${options.relayProcesses || 'no'} separate relay process(es)`,
+  );
+  await ctx.simulator.reset();
+  const deployment = await deploy(ctx.infra, {
+    label: 'burst',
+    workerEntry: ctx.workerEntry,
+    apps: [app],
+    watchlists: [{ name, app, intervalMs, range: { start: 0, count: users, idWidth } }],
+    workers: 1,
+    cpuProfile: ctx.cpuProfile,
+    firstObservation: 'snapshot',
+    fencing: options.fencing,
+    relayProcesses: options.relayProcesses,
+  });
+  const keys = appKeys(deployment.prefix, app.sdkAppId);
+  const redis = ctx.infra.redisClient;
+  const sampler = sampleBacklog(redis, keys);
+  const pids = processIds(ctx, deployment);
+  const sweepsCompleted = async () => Number((await redis.hget(keys.sweep(name), 'completed')) ?? 0);
+  // Generous: a relay at 600 events/s (fenced, on a loaded machine) still drains a million snapshots.
+  const deadline = () => Date.now() + 1_800_000;
+  let rawRows: Array<[string, string[]]> = [];
+  try {
+    // Burst 1: the first sweep's snapshots.
+    let until = deadline();
+    await waitUntil('the first outbox entry', until, () => (sampler.latest()?.outbox ?? 0) > 0);
+    const firstFrom = sampler.samples.length - 1;
+    const cpuFirst0 = snapshotAll(pids);
+    await waitUntil('the first sweep', until, async () => (await sweepsCompleted()) >= 1);
+    // The newest entries of the burst, still waiting: the raw client sends exactly these records later.
+    rawRows = (await redis.xrevrange(keys.outbox, '+', '-', 'COUNT', options.rawEvents)) as Array<
+      [string, string[]]
+    >;
+    rawRows.reverse();
+    ctx.log(`burst: first sweep done; draining ${sampler.latest()?.outbox ?? 0} outbox entries`);
+    await waitUntil('the first burst to drain', until, () => (sampler.latest()?.outbox ?? 0) < DRAINED_BELOW);
+    const firstTo = sampler.samples.length - 1;
+    const cpuFirst1 = snapshotAll(pids);
+    const firstSweep = phaseOf(
+      'first sweep',
+      sampler.samples,
+      firstFrom,
+      firstTo,
+      summarizeLatency(
+        deployment.latency.samples,
+        sampler.samples[firstFrom]!.atMs,
+        sampler.samples[firstTo]!.atMs,
+      ),
+      cpuReport(
+        cpuFirst0,
+        cpuFirst1,
+        (sampler.samples[firstTo]!.atMs - sampler.samples[firstFrom]!.atMs) / 1000,
+      ),
+    );
+    ctx.log(
+      `burst: first sweep drained in ${firstSweep.drainSeconds.toFixed(1)} s, ${firstSweep.eventsPerSecond.toFixed(0)} events/s`,
+    );
+
+    // Burst 2: a share of the members change at once; the next sweep sees them all.
+    until = deadline();
+    const sweepsBefore = await sweepsCompleted();
+    await waitUntil('a sweep boundary', until, async () => (await sweepsCompleted()) > sweepsBefore);
+    const step = Math.max(1, Math.round(1 / options.changedShare));
+    const { flipped } = await ctx.simulator.ipc.request<{ flipped: number }>('flip', {
+      start: 0,
+      count: users,
+      step,
+      idWidth,
+    });
+    const flipIndex = sampler.samples.length;
+    await waitUntil(
+      'the mass change to reach the outbox',
+      until,
+      () => (sampler.latest()?.outbox ?? 0) >= DRAINED_BELOW,
+    );
+    const massFrom = Math.max(flipIndex, sampler.samples.length - 1);
+    const cpuMass0 = snapshotAll(pids);
+    const sweepsAtFlip = await sweepsCompleted();
+    // Every flipped user is observed by the sweep after the flip: wait for it to end, then for the drain.
+    await waitUntil('the sweep after the flip', until, async () => (await sweepsCompleted()) > sweepsAtFlip);
+    await waitUntil('the mass change to drain', until, () => (sampler.latest()?.outbox ?? 0) < DRAINED_BELOW);
+    const massTo = sampler.samples.length - 1;
+    const cpuMass1 = snapshotAll(pids);
+    const massStart = sampler.samples[massFrom]!.atMs;
+    const massEnd = sampler.samples[massTo]!.atMs;
+    // Transitions acknowledged near the end reach the bench's consumer a little later.
+    await sleep(3_000);
+    const massChange = {
+      ...phaseOf(
+        'mass change',
+        sampler.samples,
+        massFrom,
+        massTo,
+        summarizeLatency(deployment.latency.samples, massStart, massEnd),
+        cpuReport(cpuMass0, cpuMass1, (massEnd - massStart) / 1000),
+      ),
+      usersChanged: flipped,
+    };
+    ctx.log(
+      `burst: ${flipped} users changed; drained in ${massChange.drainSeconds.toFixed(1)} s, ${massChange.eventsPerSecond.toFixed(0)} events/s`,
+    );
+    // The first phase's transition latencies too: they arrive after the phase ended.
+    firstSweep.transitions = summarizeLatency(
+      deployment.latency.samples,
+      sampler.samples[firstFrom]!.atMs,
+      sampler.samples[firstTo]!.atMs,
+    );
+    await sampler.stop();
+    await deployment.stop();
+
+    const raw = await runRawClient(ctx.infra.kafka, app.sdkAppId, deployment.topics, name, rawRows);
+    ctx.log(`burst: raw kafkajs ${raw.eventsPerSecond.toFixed(0)} events/s over ${raw.events} events`);
+    return {
+      users,
+      changedShare: options.changedShare,
+      fencing: options.fencing,
+      relayProcesses: options.relayProcesses,
+      intervalMs,
+      firstSweep,
+      massChange,
+      raw,
+      relayToRaw: firstSweep.eventsPerSecond / raw.eventsPerSecond,
+    };
+  } finally {
+    await sampler.stop();
+    await deployment.stop();
+  }
+}
+
+/** A batch as the relay sends it: its entries' records by topic. */
+export interface RawBatch {
+  entries: number;
+  records: number;
+  topicMessages: TopicMessages[];
+}
+
+/**
+ * The records the relay builds from `rows` (outbox entries), encoded as it encodes them and cut into its batches
+ * (at most 1,000 entries and 512 KiB each), built up front so sending them measures the client alone.
+ */
+export function relayBatchesOf(
+  rows: ReadonlyArray<[string, string[]]>,
+  sdkAppId: number,
+  topics: { transitions: string; state: string },
+  watchlist: string,
+): RawBatch[] {
+  const encode = createRecordEncoder();
+  const batches: RawBatch[] = [];
+  let current = new Map<string, Message[]>();
+  let entries = 0;
+  let bytes = 0;
+  let records = 0;
+  const flush = () => {
+    if (entries === 0) return;
+    batches.push({
+      entries,
+      records,
+      topicMessages: [...current].map(([topic, messages]) => ({ topic, messages })),
+    });
+    records = 0;
+    current = new Map();
+    entries = 0;
+    bytes = 0;
+  };
+  for (const row of rows) {
+    const entry = parseOutboxEntry(row);
+    const built = kafkaRecordsOf(
+      entry,
+      sdkAppId,
+      entry.watchlistIds.map(() => ({ name: watchlist })),
+      topics,
+    );
+    const encoded = built.map(({ topic, record }) => ({ topic, ...encode(record) }));
+    const entryBytes = encoded.reduce((sum, record) => sum + record.bytes, 0);
+    if (entries >= RELAY_BATCH_ENTRIES || (entries > 0 && bytes + entryBytes > DEFAULT_MAX_BATCH_BYTES))
+      flush();
+    for (const { topic, message } of encoded) {
+      const list = current.get(topic);
+      if (list) list.push(message);
+      else current.set(topic, [message]);
+      records++;
+    }
+    entries++;
+    bytes += entryBytes;
+  }
+  flush();
+  return batches;
+}
+
+/**
+ * kafkajs alone, on the same broker and topics: the records the relay built from `rows` (real outbox entries),
+ * sent one batch at a time the way the relay sends them (idempotent, acks=-1, one request in flight). Only the
+ * sends are timed.
+ */
+export async function runRawClient(
+  kafka: Kafka,
+  sdkAppId: number,
+  topics: { transitions: string; state: string },
+  watchlist: string,
+  rows: Array<[string, string[]]>,
+): Promise<RawClientResult> {
+  const batches = relayBatchesOf(rows, sdkAppId, topics, watchlist);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    // Connection and metadata are not the client's throughput: the first batch is sent untimed.
+    const [warmUp, ...timed] = batches;
+    if (warmUp) await producer.sendBatch({ topicMessages: warmUp.topicMessages, acks: -1 });
+    const started = performance.now();
+    for (const { topicMessages } of timed) await producer.sendBatch({ topicMessages, acks: -1 });
+    const seconds = (performance.now() - started) / 1000;
+    const events = timed.reduce((sum, batch) => sum + batch.entries, 0);
+    return {
+      events,
+      records: timed.reduce((sum, batch) => sum + batch.records, 0),
+      batches: timed.length,
+      seconds,
+      eventsPerSecond: events / seconds,
+    };
+  } finally {
+    await producer.disconnect();
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The simulator in its own process (compiled and forked by the orchestrator), so its CPU is measured alone and its
  * event loop does not compete with the orchestrator's Kafka consumer.
- *   argv[2]: JSON SimulatorOptions. Replies: ready {url, populationMs}; stats; reset.
+ *   argv[2]: JSON SimulatorOptions. Replies: ready {url, populationMs}; stats; reset; flip.
  */
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
@@ -24,6 +24,7 @@ serveParent(
       loop.reset();
       return {};
     }
+    if (request.type === 'flip') return { flipped: flip(request as unknown as FlipRequest) };
     throw new Error(`unknown request ${request.type}`);
   },
   () => simulator.close(),
@@ -35,6 +36,29 @@ process.send?.({
   nice: getPriority(),
   heapUsedBytes: process.memoryUsage().heapUsed,
 });
+
+/** Users `u<index>` (padded to `idWidth`) for every `step`-th index of [start, start + count). */
+interface FlipRequest {
+  start: number;
+  count: number;
+  step: number;
+  idWidth: number;
+}
+
+/**
+ * A mass change (a crashed client release, an incident): every chosen user goes Offline, or Online when already
+ * Offline, so each of them is one transition at its next observation. Returns how many changed.
+ */
+function flip({ start, count, step, idWidth }: FlipRequest): number {
+  let flipped = 0;
+  for (let index = start; index < start + count; index += step) {
+    const userId = `u${String(index).padStart(idWidth, '0')}`;
+    const before = simulator.getUserState(userId)?.state;
+    simulator.setUserState(userId, before === 'Offline' ? 'Online' : 'Offline');
+    flipped++;
+  }
+  return flipped;
+}
 
 /**
  * The simulator stands in for Tencent's servers, which do not share the worker's two cores: when it waits for a core

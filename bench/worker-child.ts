@@ -1,6 +1,7 @@
 /**
  * The service under test in its own process (compiled JavaScript, as in production), started from a bench spec.
- *   argv[2]: path of a JSON `WorkerSpec`. Replies: ready {startMs}; metrics.
+ *   argv[2]: path of a JSON `WorkerSpec`; argv[3]: comma-separated roles instead of the spec's (optional).
+ *   Replies: ready {startMs}; metrics.
  * Member lists are generated here from ranges (a 1M-ID list is too big for argv or the environment); the result is
  * exactly what `loadConfig` hands `startService` for a user file with those IDs.
  */
@@ -42,7 +43,7 @@ const config: LoadedConfig = {
 const metrics = createMetrics();
 const loop = startLoopMonitor();
 const service = await startService(config, {
-  roles: spec.roles,
+  roles: process.argv[3] ? (process.argv[3].split(',') as Role[]) : spec.roles,
   logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
   metrics,
   ...(spec.pollConcurrency ? { pollConcurrency: spec.pollConcurrency } : {}),

@@ -251,6 +251,16 @@ export const redisSchema = z
           'presence_outbox_warnings_total: the outbox grows while Kafka is down, and Redis memory with it (~300 ' +
           'bytes an event). Default: 1000000.',
       ),
+    outboxMaxEntries: z
+      .int()
+      .min(1)
+      .default(2_000_000)
+      .describe(
+        'Outbox length at which pollers defer new sweeps (backpressure): a sweep due while the outbox holds this ' +
+          'many events is not started, counted in presence_sweeps_total{decision="deferred"} and logged; sweeps ' +
+          'start again at the first tick after the relay drained it below. Sweeps already running finish. Keeps a ' +
+          'relay that cannot keep up (Kafka slow or down) from letting Redis memory run out. Default: 2000000.',
+      ),
   })
   .describe('Redis: shared state, outbox, job queues.');
 

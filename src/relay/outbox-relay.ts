@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Message } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatEventId } from '@presence-poller/events';
+import { formatEventId, type ProducedRecord } from '@presence-poller/events';
 import { isEventEntry, kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
@@ -14,6 +14,9 @@ import type { WatchlistName, WatchlistRegistry } from '../state/watchlist-regist
 
 /** `kafka.maxBatchBytes` default: half of the broker's default `message.max.bytes` (~1 MiB). */
 export const DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
+
+/** Outbox entries the relay reads and publishes at a time (before the byte cap splits them). */
+export const RELAY_BATCH_ENTRIES = 1_000;
 
 /** `redis.outboxWarnEntries` default. */
 export const DEFAULT_OUTBOX_WARN_ENTRIES = 1_000_000;
@@ -36,27 +39,46 @@ interface PendingEntry {
   bytes: number;
 }
 
-/** Kafka's per-record overhead in a v2 record batch is at most ~20 bytes, plus ~10 per header: rounded up. */
+/**
+ * Kafka's per-record overhead in a v2 record batch is at most ~20 bytes, plus ~10 per header: rounded up, so the
+ * byte count of a batch (before compression) errs on the large side.
+ */
 const RECORD_OVERHEAD_BYTES = 64;
+const HEADER_OVERHEAD_BYTES = 16;
 
-/** The bytes a record adds to a batch, before compression (an estimate that errs on the large side). */
-function recordBytes(message: Message): number {
-  let bytes = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    bytes +=
-      16 +
-      Buffer.byteLength(name) +
-      (Array.isArray(value) ? value : [value]).reduce(
-        (sum: number, item) => sum + byteLength(item as string | Buffer | undefined),
-        0,
-      );
-  }
-  return bytes;
+/** Headers whose values repeat on every record of an app (or of a kind): encoded once, shared by every record. */
+const REPEATED_HEADERS = new Set(['ce_specversion', 'ce_source', 'ce_type', 'ce_dataschema', 'content-type']);
+
+/**
+ * Turns a built record into what kafkajs sends: the value as bytes and the repeated header values as shared
+ * Buffers, with the record's size computed on the way rather than by scanning the strings again.
+ */
+export function createRecordEncoder(): (record: ProducedRecord) => { message: Message; bytes: number } {
+  const repeated = new Map<string, Buffer>();
+  return (record) => {
+    const value = record.value === null ? null : Buffer.from(record.value);
+    let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(record.key) + (value?.length ?? 0);
+    const headers: Record<string, Buffer | string> = {};
+    for (const name in record.headers) {
+      const text = record.headers[name]!;
+      let header: Buffer | string = text;
+      if (REPEATED_HEADERS.has(name)) {
+        header = repeated.get(text) ?? Buffer.from(text);
+        repeated.set(text, header);
+        bytes += HEADER_OVERHEAD_BYTES + name.length + header.length;
+      } else {
+        bytes += HEADER_OVERHEAD_BYTES + name.length + Buffer.byteLength(text);
+      }
+      headers[name] = header;
+    }
+    return { message: { key: record.key, value, headers }, bytes };
+  };
 }
 
-function byteLength(value: string | Buffer | null | undefined): number {
-  if (value === null || value === undefined) return 0;
-  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+/** The id right after `id` in a stream: the smallest id XTRIM MINID keeps when `id` and everything before go. */
+export function nextStreamId(id: string): string {
+  const dash = id.indexOf('-');
+  return `${id.slice(0, dash)}-${BigInt(id.slice(dash + 1)) + 1n}`;
 }
 
 /** Consecutive batches of at most `maxBytes` each (an entry larger than that is a batch of its own). */
@@ -150,7 +172,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     sdkAppId,
     transitionsTopic,
     stateTopic,
-    batchSize = 1_000,
+    batchSize = RELAY_BATCH_ENTRIES,
     maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
     leaseMs = 10_000,
     maxBackoffMs = 5_000,
@@ -173,41 +195,54 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     }
   }
 
+  const encode = createRecordEncoder();
+
   /** The Kafka records of one outbox entry (its event on each of its topics, its state record): see events/. */
-  function recordsOf(entry: OutboxEntry): TopicRecord[] {
+  function toPending(entry: OutboxEntry, fields: string[]): PendingEntry {
     const watchlists = entry.watchlistIds.map((id) => names.get(id) ?? { name: `#${id}` });
     const topics = { transitions: transitionsTopic, state: stateTopic };
-    return kafkaRecordsOf(entry, sdkAppId, watchlists, topics).map(({ topic, record }) => ({
-      topic,
-      message: record,
-    }));
+    let bytes = 0;
+    let previous: { record: ProducedRecord; message: Message; bytes: number } | undefined;
+    const records = kafkaRecordsOf(entry, sdkAppId, watchlists, topics).map(({ topic, record }) => {
+      // An event on several topics is one record object: it is encoded once and shared (it still counts per topic).
+      if (previous?.record !== record) previous = { record, ...encode(record) };
+      bytes += previous.bytes;
+      return { topic, message: previous.message };
+    });
+    const eventId = formatEventId(sdkAppId, entry.userId, entry.epoch, entry.seq);
+    return { entry, fields, eventId, records, bytes };
   }
 
-  function toPending(row: OutboxRow): PendingEntry {
-    const entry = parseOutboxEntry(row);
-    const records = recordsOf(entry);
-    return {
-      entry,
-      fields: row[1],
-      eventId: formatEventId(sdkAppId, entry.userId, entry.epoch, entry.seq),
-      records,
-      bytes: records.reduce((sum, record) => sum + recordBytes(record.message), 0),
-    };
+  /** Up to `batchSize` entries after `after` (exclusive; `-` for the head), parsed and with their records built. */
+  async function read(after: string): Promise<PendingEntry[]> {
+    const start = after === '-' ? '-' : `(${after}`;
+    const rows = (await redis.xrange(keys.outbox, start, '+', 'COUNT', batchSize)) as OutboxRow[];
+    const entries = rows.map(parseOutboxEntry);
+    await learnWatchlistNames(entries);
+    return entries.map((entry, i) => toPending(entry, rows[i]![1]));
   }
 
   /**
-   * Publishes one outbox read: in batches of at most `maxBatchBytes` (always at least one entry), one after the
-   * other, so every user's events keep their order. Stops at the first batch it may not finish (lease lost).
+   * Publishes the outbox from its head until it is empty or the lease is lost, one read (a batch of up to
+   * `batchSize` entries) after the other, so every user's events keep their order. While a batch is in flight,
+   * the next one is fetched and built, so Redis and record building stay off the path between two sends. Only
+   * entries after the ones read are fetched ahead: the outbox only grows at its end, and nothing is sent before the
+   * batch ahead of it was acknowledged and trimmed.
    */
-  async function publish(rows: OutboxRow[]): Promise<void> {
-    await learnWatchlistNames(rows.map(parseOutboxEntry));
-    for (const batch of byteCappedBatches(rows.map(toPending), maxBatchBytes)) {
-      if (!(await publishBatch(batch))) return;
+  async function drain(first: PendingEntry[]): Promise<void> {
+    let current = first;
+    while (current.length > 0 && !stopController.signal.aborted) {
+      const ahead = read(current.at(-1)!.entry.id);
+      // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
+      ahead.catch(() => undefined);
+      if (!(await publishBatch(current))) return;
+      current = await ahead;
     }
   }
 
   /**
-   * Sends a batch and trims it. A batch Kafka refuses as too large is split in halves, first half first (order
+   * Sends a batch, as requests of at most `maxBatchBytes` (always at least one entry) in one transaction when
+   * fenced, and trims it once. A batch Kafka refuses as too large is split in halves, first half first (order
    * kept); a single entry that is still too large goes to the dead-letter stream, and the entries after it go on.
    * Returns false when the lease was lost (the new holder takes over from the outbox).
    */
@@ -223,7 +258,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   async function sendWithRetry(batch: PendingEntry[]): Promise<'sent' | 'tooLarge' | 'leaseLost'> {
-    const topicMessages = groupByTopic(batch);
+    const requests = byteCappedBatches(batch, maxBatchBytes).map(groupByTopic);
+    const topics = [...new Set(requests.flatMap((request) => request.map(({ topic }) => topic)))];
     for (let attempt = 0; ; attempt++) {
       // A relay that lost its lease (e.g. while Kafka was down) must stop: the new holder publishes this batch, and
       // a late copy from here could land after the holder's newer events.
@@ -235,8 +271,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (!leader) return leaseLost('while waiting for Kafka');
       events.emit('relayLoop', { app });
       try {
-        await kafka.ensureTopics(topicMessages.map(({ topic }) => topic));
-        await kafka.send(producer, topicMessages);
+        await kafka.ensureTopics(topics);
+        await kafka.send(producer, requests);
         return 'sent';
       } catch (error) {
         events.emit('publishFailed', { app });
@@ -278,12 +314,14 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
 
   async function trim(batch: PendingEntry[]): Promise<boolean> {
     const ackedAt = Date.now();
+    const lastId = batch.at(-1)!.entry.id;
     const deleted = await scripts.presenceTrimOutbox(
       keys.relayLease,
       keys.outbox,
       keys.relayState,
       lease.token,
-      ...batch.map((pending) => pending.entry.id),
+      nextStreamId(lastId),
+      lastId,
     );
     if (deleted === -1) {
       leader = false;
@@ -371,14 +409,14 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
             // A producer from an earlier term may have been fenced meanwhile; a new one also fences any zombie.
             await kafka.reset();
           }
-          const raw = (await redis.xrange(keys.outbox, '-', '+', 'COUNT', batchSize)) as OutboxRow[];
-          if (raw.length === 0) {
+          const head = await read('-');
+          if (head.length === 0) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
             // From 0-0: an entry appended since the XRANGE above wakes it at once (the stream holds only unpublished ones).
             await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', keys.outbox, '0-0');
             continue;
           }
-          await publish(raw);
+          await drain(head);
         } catch (error) {
           if (signal.aborted) break;
           logger.error({ app, err: error }, 'relay iteration failed; retrying');

@@ -31,10 +31,12 @@ export interface ProducerSession {
    */
   connected(signal: AbortSignal, onRetry?: () => void): Promise<Producer | undefined>;
   /**
-   * Sends one batch with acks=-1. Fenced (a transactional id): inside a transaction, committed or aborted, so a
-   * producer fenced by a newer holder of the same id can never land it.
+   * Sends one batch with acks=-1, as `requests` one after the other (each a `sendBatch`, kept under the batch byte
+   * cap). Fenced (a transactional id): all of them inside one transaction, committed or aborted, so a producer
+   * fenced by a newer holder of the same id can never land any of it, and the transaction's round trips are paid
+   * once per batch rather than once per request.
    */
-  send(producer: Producer, topicMessages: TopicMessages[]): Promise<void>;
+  send(producer: Producer, requests: TopicMessages[][]): Promise<void>;
   /** Makes sure `topics` exist (created with `specOf` unless creation is off); each is checked once. */
   ensureTopics(topics: readonly string[]): Promise<void>;
   /**
@@ -147,14 +149,16 @@ export function createProducerSession(options: ProducerSessionOptions): Producer
       }
       return undefined;
     },
-    async send(producer, topicMessages) {
+    async send(producer, requests) {
       if (options.transactionalId === undefined) {
-        await producer.sendBatch({ topicMessages, acks: -1 });
+        for (const topicMessages of requests) await producer.sendBatch({ topicMessages, acks: -1 });
         return;
       }
       const transaction = await producer.transaction();
       try {
-        await transaction.sendBatch({ topicMessages, acks: -1, compression });
+        for (const topicMessages of requests) {
+          await transaction.sendBatch({ topicMessages, acks: -1, compression });
+        }
         await transaction.commit();
       } catch (error) {
         // A fenced producer cannot abort either; the broker aborted its transaction when the new holder started.

@@ -131,6 +131,8 @@ export async function startPoller(
       pollQueue: queues.pollQueue,
       events,
       chunkAttempts: options.chunkAttempts ?? 5,
+      outbox: { maxEntries: config.redis.outboxMaxEntries, length: () => redis.xlen(keys.outbox) },
+      logger,
     }),
     { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
   );

@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import type { FlowEvents } from '../ops/flow-events.js';
+import type { Logger } from '../ops/logger.js';
 import type { WatchlistRegistry } from '../state/watchlist-registry.js';
 import { chunkJob, safeJobId, type ChunkJobData, type SweepJobData } from './jobs.js';
 import type { SweepTracker } from './sweep-tracker.js';
@@ -12,6 +13,9 @@ export interface SweepJobDeps {
   events: FlowEvents;
   /** Attempts per chunk job before its users wait for the next sweep. */
   chunkAttempts: number;
+  /** The app's outbox: while it holds `maxEntries` events or more, new sweeps are deferred (backpressure). */
+  outbox: { maxEntries: number; length(): Promise<number> };
+  logger: Logger;
 }
 
 /**
@@ -28,10 +32,40 @@ const ADD_BATCH = 100;
  * `addBulk`, 100 at a time. Chunk job ids are deterministic (jobs.ts), so a re-run sweep job never duplicates its chunks.
  */
 export function createSweepProcessor(deps: SweepJobDeps): (job: Job<SweepJobData>) => Promise<string> {
-  const { app, registry, sweeps, pollQueue, events, chunkAttempts } = deps;
+  const { app, registry, sweeps, pollQueue, events, chunkAttempts, outbox, logger } = deps;
+  let backpressure = false;
+
+  /**
+   * Backpressure: a sweep makes events faster than a relay publishes them in a burst (a first sweep, a mass
+   * change). While the outbox is over its bound, due sweeps are deferred to a later tick, so observation slows to
+   * the relay's pace instead of Redis memory running out. The tick still counts for the watchdogs.
+   */
+  async function deferred(watchlist: string): Promise<boolean> {
+    const waiting = await outbox.length();
+    if (waiting < outbox.maxEntries) {
+      if (backpressure)
+        logger.info({ app, outbox: waiting }, 'outbox drained below its bound; sweeps resume');
+      backpressure = false;
+      return false;
+    }
+    if (!backpressure) {
+      logger.warn(
+        { app, outbox: waiting, outboxMaxEntries: outbox.maxEntries },
+        'outbox over redis.outboxMaxEntries: new sweeps are deferred until the relay drains it',
+      );
+    }
+    backpressure = true;
+    await sweeps.recordTick(watchlist, Date.now());
+    return true;
+  }
+
   return async function processSweep(job) {
     const definition = await registry.get(job.data.watchlist);
     if (!definition) return 'removed';
+    if (await deferred(definition.name)) {
+      events.emit('sweepDecided', { app, watchlist: definition.name, decision: 'deferred' });
+      return 'deferred';
+    }
     const sweepId = safeJobId(job.id ?? `${definition.name}-${job.timestamp}`);
     const decision = await sweeps.begin({
       watchlist: definition.name,

@@ -38,6 +38,8 @@ export interface SweepTracker {
     chunk: number;
     nowMs: number;
   }): Promise<{ remaining: number; startNext: boolean; durationMs?: number }>;
+  /** Records a scheduler tick that started no sweep and changed nothing else (the watchdog's heartbeat). */
+  recordTick(watchlist: string, nowMs: number): Promise<void>;
   stats(watchlist: string): Promise<SweepStats>;
   /** Id of the watchlist's current sweep (chunks of any other sweep are obsolete). */
   currentSweepId(watchlist: string): Promise<string | undefined>;
@@ -73,6 +75,9 @@ export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
         nowMs,
       )) as [number, number, number?];
       return { remaining, startNext: startNext === 1, ...(durationMs === undefined ? {} : { durationMs }) };
+    },
+    async recordTick(watchlist, nowMs) {
+      await redis.hset(keys.sweep(watchlist), 'lastTickAt', nowMs);
     },
     async currentSweepId(watchlist) {
       return (await redis.hget(keys.sweep(watchlist), 'id')) ?? undefined;

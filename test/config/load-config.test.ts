@@ -88,6 +88,7 @@ describe('loadConfig', () => {
       prefix: 'presence',
       skipDurabilityCheck: false,
       outboxWarnEntries: 1_000_000,
+      outboxMaxEntries: 2_000_000,
     });
     expect(config.kafka).toEqual({
       brokers: ['127.0.0.1:9092'],

@@ -68,6 +68,7 @@ export function testConfig(
       prefix: `presence-${id}`,
       skipDurabilityCheck: false,
       outboxWarnEntries: 1_000_000,
+      outboxMaxEntries: 2_000_000,
     },
     kafka: {
       brokers: testKafkaBrokers(),

@@ -102,10 +102,10 @@ async function zombieScenario(fencing: boolean) {
   let stalledSend: Promise<void> | undefined;
   const gated: ProducerSession = {
     ...oldSession,
-    send(producer: Producer, topicMessages: TopicMessages[]) {
-      if (!hold.gate) return oldSession.send(producer, topicMessages);
+    send(producer: Producer, requests: TopicMessages[][]) {
+      if (!hold.gate) return oldSession.send(producer, requests);
       stalled();
-      stalledSend = hold.gate.then(() => oldSession.send(producer, topicMessages));
+      stalledSend = hold.gate.then(() => oldSession.send(producer, requests));
       return stalledSend;
     },
   };
