@@ -3,6 +3,7 @@ import { CliError } from './errors.js';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { routeProcessWarnings } from '../ops/logger.js';
 import { createKafka } from '../relay/kafka.js';
 import { presenceEventSchema, type PresenceEventEnvelope } from '@presence-poller/events';
 import { EXIT_CODES } from './exit-codes.js';
@@ -47,6 +48,7 @@ export function registerTailCommand(program: Command, ctx: CliContext): void {
         configured: config.logLevel,
         destination: pino.destination(2),
       });
+      routeProcessWarnings(logger);
       const kafka = createKafka(config.kafka, logger);
       // A fresh group that commits nothing: every tail sees the topic on its own and leaves no offsets behind.
       const consumer = kafka.consumer({
