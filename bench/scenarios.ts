@@ -2,6 +2,7 @@
  * The measured scenarios. Each starts from an empty Redis keyspace and fresh worker processes, so peak RSS and
  * Redis memory belong to that scenario alone.
  */
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedApp } from '../src/config/index.js';
 import { appKeys } from '../src/redis/keys.js';
@@ -65,6 +66,25 @@ function cpuReport(before: CpuSnapshot, after: CpuSnapshot, seconds: number): Cp
   const coresUsed: CpuSnapshot = {};
   for (const [name, s] of Object.entries(used)) coresUsed[name] = s / seconds;
   return { seconds: used, coresUsed };
+}
+
+/**
+ * Cost per 100,000 user states observed, in CPU seconds: the worker(s) and the bench's own redis-server apart, each
+ * with the load average at the end of the window (the cores are shared: CPU seconds, not wall time, are comparable).
+ */
+export interface StateCost {
+  workerCpuSecondsPer100kStates: number;
+  redisCpuSecondsPer100kStates: number;
+  loadAverage: number[];
+}
+
+function stateCost(cpu: CpuReport, states: number): StateCost {
+  const per100k = states / 100_000;
+  return {
+    workerCpuSecondsPer100kStates: workerCpu(cpu) / per100k,
+    redisCpuSecondsPer100kStates: (cpu.seconds.redis ?? Number.NaN) / per100k,
+    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
+  };
 }
 
 function workerCpu(cpu: CpuReport): number {
@@ -148,7 +168,7 @@ export interface CapResult {
   rejectedOverCap: number;
   maxCallsInAnyWindow: number;
   statesPerSecond: number;
-  workerCpuSecondsPer100kStates: number;
+  cost: StateCost;
   workerPeakRssBytes: number[];
   cpu: CpuReport;
   latency: LatencySummary;
@@ -299,7 +319,7 @@ export async function runCapScenario(
       maxCallsInAnyWindow: Math.max(...list.map((a) => a.maxCallsInAnyWindow)),
       maxStartsInAnySecond: Math.max(...list.map((a) => a.maxStartsInAnySecond)),
       statesPerSecond: states / seconds,
-      workerCpuSecondsPer100kStates: workerCpu(cpu) / (states / 100_000),
+      cost: stateCost(cpu, states),
       workerPeakRssBytes: deployment.peakRss(),
       cpu,
       latency: summarizeLatency(deployment.latency.samples, t0, t1),
@@ -342,7 +362,7 @@ export interface SweepResult {
   };
   steadyWindowSeconds: number;
   statesPerSecond: number;
-  workerCpuSecondsPer100kStates: number;
+  cost: StateCost;
   workerPeakRssBytes: number;
   cpu: CpuReport;
   latency: LatencySummary;
@@ -462,7 +482,7 @@ export async function runSweepScenario(
       },
       steadyWindowSeconds: seconds,
       statesPerSecond: states / seconds,
-      workerCpuSecondsPer100kStates: workerCpu(cpu) / (states / 100_000),
+      cost: stateCost(cpu, states),
       workerPeakRssBytes: deployment.peakRss()[0] ?? Number.NaN,
       cpu,
       latency: summarizeLatency(deployment.latency.samples, t0, t1),
