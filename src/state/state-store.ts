@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
-import type { FirstObservationPolicy, ObservedCode } from '../vocabulary.js';
+import { isObservedCode, type FirstObservationPolicy, type ObservedCode } from '../vocabulary.js';
 import { decodeRecord, type StoredState } from './record.js';
 
 /** What one chunk saw for one user. */
@@ -12,6 +12,16 @@ export interface Observation {
   deviceHash: string;
   /** Devices as JSON for the event ('' without detail). */
   devicesJson: string;
+}
+
+/**
+ * One chunk's answer to a query without detail, as the compact reading gives it (tencent/parse-codes.ts): the asked
+ * IDs and one letter per ID. Users whose letter is no observed code (an account error, a set-aside entry) are left
+ * untouched, exactly as `toObservations` leaves them out.
+ */
+export interface CodedObservations {
+  userIds: readonly string[];
+  codes: string;
 }
 
 export interface ApplyResult {
@@ -34,7 +44,7 @@ export interface StateStore {
     observedAtMs: number;
     firstObservation: FirstObservationPolicy;
     deviceEvents: boolean;
-    observations: readonly Observation[];
+    observations: readonly Observation[] | CodedObservations;
   }): Promise<ApplyResult>;
   /** Adds users to, or removes them from, one watchlist (untracked events for users left in none). */
   updateMembership(input: {
@@ -57,6 +67,12 @@ const SCRIPTS = {
 } satisfies Record<string, ScriptSpec>;
 /** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
+
+function growTo(array: Int32Array, size: number): Int32Array {
+  const grown = new Int32Array(size);
+  grown.set(array);
+  return grown;
+}
 
 /** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
 export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
@@ -98,23 +114,71 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
     return replies;
   }
 
+  /**
+   * The KEYS index of each bucket in the script call being built, valid where `bucketStamp` holds the call's stamp:
+   * reused from call to call (building is synchronous), so no map or array is allocated per call.
+   */
+  let bucketSlot: Int32Array = new Int32Array(0);
+  let bucketStamp: Int32Array = new Int32Array(0);
+  let stamp = 0;
+
+  /** Packs coded observations into the script's argument with their buckets, without an object per user. */
+  function packCodes(
+    { userIds, codes }: CodedObservations,
+    leading: string[],
+  ): { keys: string[]; packed: string; count: number } {
+    const keysList = leading;
+    stamp += 1;
+    let packed = '';
+    let count = 0;
+    for (let i = 0; i < userIds.length; i += 1) {
+      const code = codes[i]!;
+      if (!isObservedCode(code)) continue;
+      const userId = userIds[i]!;
+      const bucket = keys.stateBucketIndexOf(userId);
+      if (bucket >= bucketSlot.length) {
+        const size = Math.max(bucket + 1, bucketSlot.length * 2, 1_024);
+        bucketSlot = growTo(bucketSlot, size);
+        bucketStamp = growTo(bucketStamp, size);
+      }
+      if (bucketStamp[bucket] !== stamp) {
+        bucketStamp[bucket] = stamp;
+        keysList.push(keys.stateBucket(bucket));
+        bucketSlot[bucket] = keysList.length;
+      }
+      packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketSlot[bucket]}\t${code}\t\t`;
+      count += 1;
+    }
+    return { keys: keysList, packed, count };
+  }
+
   return {
     async applyObservations({ source, observedAtMs, firstObservation, deviceEvents, observations }) {
-      if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-      const { keys: scriptKeys, indexOf } = bucketKeys(
-        observations.map((o) => o.userId),
-        [
-          keys.outbox,
-          // A hint call has no chunk: the watermark key is passed but never read (the script's chunk field is '').
-          source === 'hint' ? keys.hints : keys.chunkWatermarks(source.watchlist),
-          keys.detailWatchlistIds,
-          keys.deviceEventWatchlistIds,
-        ],
-      );
-      // One packed argument instead of five per user: far less work building and parsing the command.
-      const packed = observations
-        .map((o, i) => `${o.userId}\t${indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
-        .join('\n');
+      const leading = [
+        keys.outbox,
+        // A hint call has no chunk: the watermark key is passed but never read (the script's chunk field is '').
+        source === 'hint' ? keys.hints : keys.chunkWatermarks(source.watchlist),
+        keys.detailWatchlistIds,
+        keys.deviceEventWatchlistIds,
+      ];
+      let scriptKeys: string[];
+      let packed: string;
+      if ('codes' in observations) {
+        const coded = packCodes(observations, leading);
+        if (coded.count === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        ({ keys: scriptKeys, packed } = coded);
+      } else {
+        if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        const buckets = bucketKeys(
+          observations.map((o) => o.userId),
+          leading,
+        );
+        scriptKeys = buckets.keys;
+        // One packed argument instead of five per user: far less work building and parsing the command.
+        packed = observations
+          .map((o, i) => `${o.userId}\t${buckets.indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
+          .join('\n');
+      }
       const [applied = 0, events = 0, stale = 0, untracked = 0] = (await commands.presenceApplyObservations(
         scriptKeys.length,
         ...scriptKeys,
