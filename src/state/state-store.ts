@@ -160,6 +160,8 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         source === 'hint' ? keys.hints : keys.chunkWatermarks(source.watchlist),
         keys.detailWatchlistIds,
         keys.deviceEventWatchlistIds,
+        keys.watchlists,
+        keys.stateWrites,
       ];
       let scriptKeys: string[];
       let packed: string;
@@ -187,6 +189,9 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         deviceEvents ? '1' : '0',
         source === 'hint' ? '' : `${source.version}:${source.chunk}`,
         packed,
+        // The letters let the script compare the chunk with its packed states (see apply-observations.lua).
+        'codes' in observations ? observations.codes : '',
+        source === 'hint' ? '' : source.watchlist,
       )) as number[];
       return { applied, events, stale, untracked };
     },

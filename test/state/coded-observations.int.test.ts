@@ -41,12 +41,18 @@ function resultOf(userIds: readonly string[], codes: string): OnlineStatusResult
 function store() {
   const redis = testRedis();
   const keys = appKeys(uniqueName('coded'), 1400000000, 64);
+  /** Publishes a watchlist definition, as the sync does (its chunks may then use packed states). */
+  const publish = (name: string, id: number, version: string) =>
+    redis.hset(keys.watchlists, name, JSON.stringify({ name, id, version }));
+  /** Record reads (HGET calls, the scripts' included) since the server started. */
+  const hgets = async () =>
+    Number(/cmdstat_hget:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
   const outbox = async () =>
     ((await redis.xrange(keys.outbox, '-', '+')) as Array<[string, string[]]>)
       .map(parseOutboxEntry)
       .map(({ id: _id, ...entry }) => entry)
       .sort((a, b) => a.userId.localeCompare(b.userId) || a.seq - b.seq);
-  return { store: createStateStore(redis, keys), outbox };
+  return { store: createStateStore(redis, keys), outbox, publish, hgets };
 }
 
 describe('coded observations (the compact reading of an answer without detail)', () => {
@@ -84,6 +90,86 @@ describe('coded observations (the compact reading of an answer without detail)',
     expect(events).toBeGreaterThan(20);
     expect(await coded.outbox()).toEqual(await perUser.outbox());
     expect(await coded.store.readStates(asked)).toEqual(await perUser.store.readStates(asked));
+  });
+
+  it('compared with packed chunk states give the same events as the per-user path, whatever else writes', async () => {
+    const perUser = store();
+    const packed = store();
+    // Watchlist w (id 3): users 0-39 in chunk 0; watchlist x (id 4): users 30-49, so 30-39 are in both.
+    const user = (i: number) => `user-${i}`;
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => user(from + i));
+    const chunks = {
+      w: { id: 3, userIds: [...range(0, 40), 'ghost-w'] },
+      x: { id: 4, userIds: [...range(30, 50), 'ghost-x'] },
+    };
+    for (const { store: s } of [perUser, packed]) {
+      await s.updateMembership({ op: 'add', watchlistId: 3, userIds: range(0, 40), nowMs: 100 });
+      await s.updateMembership({ op: 'add', watchlistId: 4, userIds: range(30, 50), nowMs: 100 });
+    }
+    await packed.publish('w', 3, 'v1');
+    await packed.publish('x', 4, 'v1');
+    const rng = createRng(1818);
+    const last = { w: '', x: '' };
+    let observedAtMs = 1_000;
+    const unchangedReads: number[] = [];
+    for (let round = 0; round < 300; round += 1) {
+      const action = rng.pick(['w', 'w', 'w', 'x', 'x', 'hint', 'stale'] as const);
+      observedAtMs += 100;
+      let apply: (s: ReturnType<typeof store>['store'], coded: boolean) => Promise<unknown>;
+      if (action === 'hint') {
+        const userIds = [user(rng.int(0, 49)), user(rng.int(0, 49))].filter(
+          (id, i, all) => all.indexOf(id) === i,
+        );
+        const codes = userIds.map(() => rng.pick(LETTERS)).join('');
+        const { observations } = toObservations(resultOf(userIds, codes), false);
+        apply = (s) =>
+          s.applyObservations({
+            source: 'hint',
+            observedAtMs,
+            firstObservation: 'snapshot',
+            deviceEvents: false,
+            observations,
+          });
+      } else {
+        const list = action === 'stale' ? rng.pick(['w', 'x'] as const) : action;
+        const { userIds } = chunks[list];
+        // Mostly the last answer again, or with a few users changed: a chunk without a change is common.
+        let codes = last[list] || userIds.map(() => rng.pick(LETTERS)).join('');
+        for (let n = rng.int(-3, 2); n > 0; n -= 1) {
+          const at = rng.int(0, userIds.length - 1);
+          codes = codes.slice(0, at) + rng.pick(LETTERS) + codes.slice(at + 1);
+        }
+        const unchanged = codes === last[list];
+        last[list] = codes;
+        const input = {
+          source: { watchlist: list, version: 'v1', chunk: 0 },
+          // A stale attempt answers older than what its chunk and the hints already applied.
+          observedAtMs: action === 'stale' ? observedAtMs - 250 : observedAtMs,
+          firstObservation: round < 100 ? ('silent' as const) : ('snapshot' as const),
+          deviceEvents: false,
+        };
+        const { observations } = toObservations(resultOf(userIds, codes), false);
+        apply = async (s, coded) => {
+          const before = await packed.hgets();
+          const result = await s.applyObservations({
+            ...input,
+            observations: coded ? { userIds, codes } : observations,
+          });
+          if (coded && unchanged && action !== 'stale') unchangedReads.push((await packed.hgets()) - before);
+          return result;
+        };
+      }
+      const expected = await apply(perUser.store, false);
+      const actual = await apply(packed.store, true);
+      expect({ round, action, result: actual }).toEqual({ round, action, result: expected });
+    }
+    expect(await packed.outbox()).toEqual(await perUser.outbox());
+    const everyone = [...range(0, 50), 'ghost-w', 'ghost-x'];
+    expect(await packed.store.readStates(everyone)).toEqual(await perUser.store.readStates(everyone));
+    expect((await perUser.outbox()).length).toBeGreaterThan(100);
+    // The packed path was taken: an unchanged chunk read its watermark, the definition, the write count and its
+    // packed states, and at most one record: the untracked ghost's, which no packed letter stands for.
+    expect(unchangedReads.filter((reads) => reads <= 5).length).toBeGreaterThan(20);
   });
 
   it('write nothing for an answer that observes nobody', async () => {
