@@ -51,6 +51,16 @@ local policy = ARGV[2]
 local deviceEvents = ARGV[3] == '1'
 local applied, events, stale, untracked = 0, 0, 0, 0
 
+-- The letters and the lines must pair up one to one (see ARGV[6]); checked before anything is written.
+local OBSERVED_LETTERS = '[' .. CODE_ONLINE .. CODE_PUSH_ONLINE .. CODE_OFFLINE .. CODE_NOT_FOUND .. ']'
+local letters = ARGV[6]
+if letters ~= '' then
+  local lineCount = select(2, string.gsub(ARGV[5], '\n', '')) + (ARGV[5] == '' and 0 or 1)
+  if lineCount ~= select(2, string.gsub(letters, OBSERVED_LETTERS, '')) then
+    return redis.error_reply('ERR the observations and their letters do not pair up')
+  end
+end
+
 local watermark = 0
 if ARGV[4] ~= '' then
   watermark = tonumber(redis.call('HGET', KEYS[2], ARGV[4])) or 0
@@ -90,9 +100,7 @@ local function wantsDeviceEvents(members)
 end
 
 -- Packed states (see above): the watchlist id whose writes this chunk does not count, and the packed letters.
-local OBSERVED_LETTERS = '[' .. CODE_ONLINE .. CODE_PUSH_ONLINE .. CODE_OFFLINE .. CODE_NOT_FOUND .. ']'
 local UNKNOWN = '.'
-local letters = ARGV[6]
 local ownId, packedField, writesSeen, packed = nil, nil, nil, nil
 if ARGV[4] ~= '' and letters ~= '' then
   local definition = redis.call('HGET', KEYS[5], ARGV[7])
@@ -129,24 +137,15 @@ local function countWrite(members)
 end
 -- The letters to store: where this answer read a record, the state it left there.
 local learned = {}
-local position = 0
 
-for line in string.gmatch(ARGV[5], '[^\n]+') do
+-- One observation (a line of ARGV[5]) whose record is read: the per-user diff. `position` is its index in the
+-- letters when packed states are kept.
+local function observe(line, position)
   local user, keyIndex, code, devHash, devices = string.match(line, '^([^\t]*)\t(%d+)\t(%u)\t([^\t]*)\t(.*)$')
-  if ownId then
-    position = string.find(letters, OBSERVED_LETTERS, position + 1)
-    if position == nil then return redis.error_reply('ERR more observations than observed letters') end
-  end
   local bucket = KEYS[tonumber(keyIndex)]
-  local record = nil
-  local unchanged = packed ~= nil and string.sub(packed, position, position) == code
-  if not unchanged then
-    record = redis.call('HGET', bucket, user)
-    if ownId then learned[#learned + 1] = position; learned[#learned + 1] = UNKNOWN end
-  end
-  if unchanged then
-    applied = applied + 1
-  elseif not record then
+  local record = redis.call('HGET', bucket, user)
+  if ownId then learned[#learned + 1] = position; learned[#learned + 1] = UNKNOWN end
+  if not record then
     untracked = untracked + 1
   else
     local members, state, seq, changedAt, oldHash, epoch = decodeRecord(record)
@@ -189,6 +188,33 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
     if ownId and string.find(',' .. members .. ',', ',' .. ownId .. ',', 1, true) then
       learned[#learned] = state
     end
+  end
+end
+
+if packed ~= nil then
+  -- Only the lines of users whose letter differs from the packed one are read; the others are unchanged.
+  local observed = {}
+  for _, code in ipairs({CODE_ONLINE, CODE_PUSH_ONLINE, CODE_OFFLINE, CODE_NOT_FOUND}) do
+    observed[string.byte(code)] = true
+  end
+  local lines, cursor = ARGV[5], 1
+  for position = 1, #letters do
+    local letter = string.byte(letters, position)
+    if observed[letter] then
+      local lineEnd = string.find(lines, '\n', cursor, true) or (#lines + 1)
+      if letter == string.byte(packed, position) then
+        applied = applied + 1
+      else
+        observe(string.sub(lines, cursor, lineEnd - 1), position)
+      end
+      cursor = lineEnd + 1
+    end
+  end
+else
+  local position = 0
+  for line in string.gmatch(ARGV[5], '[^\n]+') do
+    if ownId then position = string.find(letters, OBSERVED_LETTERS, position + 1) end
+    observe(line, position)
   end
 end
 
