@@ -4,6 +4,8 @@ import { appKeys } from '../../src/redis/keys.js';
 import { createRng } from '../../src/simulator/prng.js';
 import { countObserved, toObservations } from '../../src/state/observations.js';
 import { createStateStore } from '../../src/state/state-store.js';
+import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
+import { syncWatchlists, type WatchlistSpec } from '../../src/state/watchlist-sync.js';
 import type { OnlineStatusResult } from '../../src/tencent/types.js';
 import {
   ACCOUNT_ERROR_LETTER,
@@ -170,6 +172,50 @@ describe('coded observations (the compact reading of an answer without detail)',
     // The packed path was taken: an unchanged chunk read its watermark, the definition, the write count and its
     // packed states, and at most one record: the untracked ghost's, which no packed letter stands for.
     expect(unchangedReads.filter((reads) => reads <= 5).length).toBeGreaterThan(20);
+  });
+
+  it('are void once the member list changed, even when the same list (and version) comes back', async () => {
+    const redis = testRedis();
+    const keys = appKeys(uniqueName('coded-sync'), 1400000000);
+    const deps = {
+      redis,
+      keys,
+      registry: createWatchlistRegistry(redis, keys),
+      stateStore: createStateStore(redis, keys),
+    };
+    const spec = (userIds: string[]): WatchlistSpec => ({
+      name: 'w',
+      userIds,
+      intervalMs: 1_000,
+      detail: false,
+      deviceEvents: false,
+      firstObservation: 'snapshot',
+      priority: 5,
+    });
+    /** Answers chunk 0 of the published version: every member in `state`. */
+    const answer = async (observedAtMs: number, code: string) => {
+      const definition = (await deps.registry.get('w'))!;
+      const userIds = (await deps.registry.readChunk('w', definition.version, 0))!;
+      return deps.stateStore.applyObservations({
+        source: { watchlist: 'w', version: definition.version, chunk: 0 },
+        observedAtMs,
+        firstObservation: 'snapshot',
+        deviceEvents: false,
+        observations: { userIds, codes: code.repeat(userIds.length) },
+      });
+    };
+    await syncWatchlists(deps, [spec(['a', 'b'])]);
+    expect(await answer(1_000, STATE_CODES.Online)).toMatchObject({ events: 2 });
+    // Reordered: a new version, whose chunk sees both go offline.
+    await syncWatchlists(deps, [spec(['b', 'a'])]);
+    expect(await answer(2_000, STATE_CODES.Offline)).toMatchObject({ events: 2 });
+    // The first order again: its version's chunk must not trust what it knew before (both online).
+    await syncWatchlists(deps, [spec(['a', 'b'])]);
+    expect(await answer(3_000, STATE_CODES.Online)).toMatchObject({ applied: 2, events: 2 });
+    expect(await deps.stateStore.readStates(['a', 'b'])).toMatchObject([
+      { state: 'Online', seq: 3 },
+      { state: 'Online', seq: 3 },
+    ]);
   });
 
   it('write nothing for an answer that observes nobody', async () => {
