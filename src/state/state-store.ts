@@ -97,17 +97,18 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
   }
 
   /**
-   * Runs a per-user script over batches of users, one batch at a time: `call` gets KEYS = outbox + the batch's
+   * Runs a per-user script over batches of users, one batch at a time: `call` gets KEYS = `leading` + the batch's
    * buckets and each user's KEYS index. Returns each batch's reply as numbers.
    */
   async function runPerUserBatches(
     userIds: readonly string[],
+    leading: readonly string[],
     call: (scriptKeys: string[], batch: readonly string[], indexOf: number[]) => Promise<unknown>,
   ): Promise<number[][]> {
     const replies: number[][] = [];
     for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
       const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-      const { keys: scriptKeys, indexOf } = bucketKeys(batch, [keys.outbox]);
+      const { keys: scriptKeys, indexOf } = bucketKeys(batch, [...leading]);
       const reply = await call(scriptKeys, batch, indexOf);
       replies.push((Array.isArray(reply) ? reply : [reply]).map(Number));
     }
@@ -197,16 +198,19 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
     },
 
     async updateMembership({ op, watchlistId, userIds, nowMs }) {
-      const results = await runPerUserBatches(userIds, (scriptKeys, batch, indexOf) =>
-        commands.presenceUpdateMembership(
-          scriptKeys.length,
-          ...scriptKeys,
-          nowMs,
-          op,
-          watchlistId,
-          // One packed argument, as for observations: 1,000 users are one string, not 2,000 arguments.
-          batch.map((userId, i) => `${userId}\t${indexOf[i]}`).join('\n'),
-        ),
+      const results = await runPerUserBatches(
+        userIds,
+        [keys.outbox, keys.stateWrites],
+        (scriptKeys, batch, indexOf) =>
+          commands.presenceUpdateMembership(
+            scriptKeys.length,
+            ...scriptKeys,
+            nowMs,
+            op,
+            watchlistId,
+            // One packed argument, as for observations: 1,000 users are one string, not 2,000 arguments.
+            batch.map((userId, i) => `${userId}\t${indexOf[i]}`).join('\n'),
+          ),
       );
       return {
         changed: results.reduce((sum, [changed = 0]) => sum + changed, 0),
@@ -215,7 +219,7 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
     },
 
     async emitSnapshots(userIds) {
-      const results = await runPerUserBatches(userIds, (scriptKeys, batch, indexOf) =>
+      const results = await runPerUserBatches(userIds, [keys.outbox], (scriptKeys, batch, indexOf) =>
         commands.presenceEmitSnapshots(
           scriptKeys.length,
           ...scriptKeys,
