@@ -218,6 +218,29 @@ describe('coded observations (the compact reading of an answer without detail)',
     ]);
   });
 
+  it('are void for a user that left the watchlist while its chunks still run', async () => {
+    const { store: s, publish } = store();
+    await s.updateMembership({ op: 'add', watchlistId: 3, userIds: ['a', 'b'], nowMs: 100 });
+    await s.updateMembership({ op: 'add', watchlistId: 4, userIds: ['a'], nowMs: 100 });
+    await publish('w', 3, 'v1');
+    await publish('x', 4, 'v1');
+    const answer = (watchlist: string, userIds: string[], codes: string, observedAtMs: number) =>
+      s.applyObservations({
+        source: { watchlist, version: 'v1', chunk: 0 },
+        observedAtMs,
+        firstObservation: 'snapshot',
+        deviceEvents: false,
+        observations: { userIds, codes },
+      });
+    expect(await answer('w', ['a', 'b'], 'NN', 1_000)).toMatchObject({ events: 2 });
+    // 'a' leaves w (its removal runs while w's chunk still does), then x sees it go offline.
+    await s.updateMembership({ op: 'remove', watchlistId: 3, userIds: ['a'], nowMs: 1_500 });
+    expect(await answer('x', ['a'], 'F', 2_000)).toMatchObject({ events: 1 });
+    // w's chunk sees 'a' online again: a transition, as the per-user path finds it.
+    expect(await answer('w', ['a', 'b'], 'NN', 3_000)).toMatchObject({ applied: 2, events: 1 });
+    expect(await s.readState('a')).toMatchObject({ state: 'Online', seq: 3 });
+  });
+
   it('write nothing for an answer that observes nobody', async () => {
     const { store: s, outbox } = store();
     await s.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b'], nowMs: 100 });
