@@ -1,6 +1,6 @@
 /** Turns the measured runs into the summary table, the pass/fail verdicts and the JSON written to .bench/. */
 import type { BaselineResult } from './baseline.js';
-import type { BurstResult, CapResult, SweepResult } from './scenarios.js';
+import type { BurstResult, CapResult, StateCost, SweepResult } from './scenarios.js';
 
 export interface RunResult {
   cap?: CapResult;
@@ -35,6 +35,31 @@ const max = (values: readonly (number | undefined)[]) =>
   values.some((v) => typeof v === 'number')
     ? Math.max(...values.filter((v): v is number => typeof v === 'number'))
     : undefined;
+
+/** Targets per 100,000 user states on the 2-core bench machine (issue 18): worker and Redis CPU seconds. */
+const COST_LIMITS = { worker: 0.3, redis: 0.15 };
+
+/** Worker and Redis CPU per 100,000 states over one scenario's windows, each against its limit (medians). */
+function costRows(window: string, costs: Array<StateCost | undefined>, note: string): Row[] {
+  const loads = costs.map((c) => c?.loadAverage[0]);
+  const loadNote = `load average (1 min) at the end of each window: ${loads.map((l) => fmt(l, 1, 2)).join(', ')}`;
+  return (['worker', 'redis'] as const).map((side) => {
+    const value = median(
+      costs.map((c) =>
+        side === 'worker' ? c?.workerCpuSecondsPer100kStates : c?.redisCpuSecondsPer100kStates,
+      ),
+    );
+    const limit = COST_LIMITS[side];
+    return {
+      figure: `${side} CPU per 100,000 user states (${window})`,
+      value,
+      unit: 'CPU s',
+      bar: `<= ${limit}`,
+      pass: value !== undefined && value <= limit,
+      note: `${value === undefined ? '' : `${(value / limit).toFixed(2)} x the limit; `}${loadNote}${note ? `; ${note}` : ''}`,
+    };
+  });
+}
 
 /** Medians over repeats (sums for violation counts: one violation in any run is a failure). */
 export function buildRows(runs: RunResult[]): Row[] {
@@ -102,6 +127,13 @@ export function buildRows(runs: RunResult[]): Row[] {
         median(pick((r) => r.cap?.eventLoopDelayMs[0]?.p99)),
       )} ms, max ${fmt(median(pick((r) => r.cap?.eventLoopDelayMs[0]?.max)))} ms`,
     });
+    rows.push(
+      ...costRows(
+        'cap window',
+        pick((r) => r.cap?.cost),
+        '',
+      ),
+    );
   }
   const sweep = runs.filter((r) => r.sweep);
   if (sweep.length) {
@@ -158,15 +190,13 @@ export function buildRows(runs: RunResult[]): Row[] {
       bar: first.users >= 1_000_000 ? '<= 300' : '(bar applies at 1M)',
       pass: first.users >= 1_000_000 ? rss !== undefined && rss <= 300 * 1_048_576 : undefined,
     });
-    rows.push({
-      figure: 'worker CPU per 100,000 user states (steady sweeps)',
-      value: median(pick((r) => r.sweep?.workerCpuSecondsPer100kStates)),
-      unit: 'CPU s',
-      bar: '',
-      note: `cap scenario: ${fmt(median(pick((r) => r.cap?.workerCpuSecondsPer100kStates)), 1, 3)} CPU s; cores used in the sweep window: ${coreShares(
-        sweep[0]!.sweep!.cpu.coresUsed,
-      )}`,
-    });
+    rows.push(
+      ...costRows(
+        'steady sweeps',
+        pick((r) => r.sweep?.cost),
+        `cores used in the sweep window: ${coreShares(sweep[0]!.sweep!.cpu.coresUsed)}`,
+      ),
+    );
     rows.push({
       figure: 'worker start incl. sync of all members into Redis',
       value: median(pick((r) => r.sweep?.workerStartMs)),
@@ -284,7 +314,7 @@ function fmt(value: number | undefined, divisor = 1, digits = 1): string {
 function formatValue(value: number | undefined, unit: string): string {
   if (value === undefined) return 'n/a';
   const digits =
-    unit === '' ? 3 : unit === 'x' || unit === 's' || unit === 'CPU s' ? 2 : Math.abs(value) >= 100 ? 0 : 1;
+    unit === '' || unit === 'CPU s' ? 3 : unit === 'x' || unit === 's' ? 2 : Math.abs(value) >= 100 ? 0 : 1;
   return `${value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })}${unit ? ` ${unit}` : ''}`;
 }
 

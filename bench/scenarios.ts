@@ -3,6 +3,7 @@
  * Redis memory belong to that scenario alone.
  */
 import type { Kafka, Message, TopicMessages } from 'kafkajs';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedApp } from '../src/config/index.js';
 import { kafkaRecordsOf, parseOutboxEntry } from '../src/events/outbox-entry.js';
@@ -73,6 +74,25 @@ function cpuReport(before: CpuSnapshot, after: CpuSnapshot, seconds: number): Cp
   const coresUsed: CpuSnapshot = {};
   for (const [name, s] of Object.entries(used)) coresUsed[name] = s / seconds;
   return { seconds: used, coresUsed };
+}
+
+/**
+ * Cost per 100,000 user states observed, in CPU seconds: the worker(s) and the bench's own redis-server apart, each
+ * with the load average at the end of the window (the cores are shared: CPU seconds, not wall time, are comparable).
+ */
+export interface StateCost {
+  workerCpuSecondsPer100kStates: number;
+  redisCpuSecondsPer100kStates: number;
+  loadAverage: number[];
+}
+
+function stateCost(cpu: CpuReport, states: number): StateCost {
+  const per100k = states / 100_000;
+  return {
+    workerCpuSecondsPer100kStates: workerCpu(cpu) / per100k,
+    redisCpuSecondsPer100kStates: (cpu.seconds.redis ?? Number.NaN) / per100k,
+    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
+  };
 }
 
 function workerCpu(cpu: CpuReport): number {
@@ -156,7 +176,7 @@ export interface CapResult {
   rejectedOverCap: number;
   maxCallsInAnyWindow: number;
   statesPerSecond: number;
-  workerCpuSecondsPer100kStates: number;
+  cost: StateCost;
   workerPeakRssBytes: number[];
   cpu: CpuReport;
   latency: LatencySummary;
@@ -307,7 +327,7 @@ export async function runCapScenario(
       maxCallsInAnyWindow: Math.max(...list.map((a) => a.maxCallsInAnyWindow)),
       maxStartsInAnySecond: Math.max(...list.map((a) => a.maxStartsInAnySecond)),
       statesPerSecond: states / seconds,
-      workerCpuSecondsPer100kStates: workerCpu(cpu) / (states / 100_000),
+      cost: stateCost(cpu, states),
       workerPeakRssBytes: deployment.peakRss(),
       cpu,
       latency: summarizeLatency(deployment.latency.samples, t0, t1),
@@ -350,7 +370,7 @@ export interface SweepResult {
   };
   steadyWindowSeconds: number;
   statesPerSecond: number;
-  workerCpuSecondsPer100kStates: number;
+  cost: StateCost;
   workerPeakRssBytes: number;
   cpu: CpuReport;
   latency: LatencySummary;
@@ -470,7 +490,7 @@ export async function runSweepScenario(
       },
       steadyWindowSeconds: seconds,
       statesPerSecond: states / seconds,
-      workerCpuSecondsPer100kStates: workerCpu(cpu) / (states / 100_000),
+      cost: stateCost(cpu, states),
       workerPeakRssBytes: deployment.peakRss()[0] ?? Number.NaN,
       cpu,
       latency: summarizeLatency(deployment.latency.samples, t0, t1),

@@ -28,6 +28,16 @@ export type StateCode = (typeof STATE_CODES)[keyof typeof STATE_CODES];
 /** The codes an observation can carry (a user is always seen in one of the three states, or not found). */
 export type ObservedCode = Exclude<StateCode, typeof STATE_CODES.NeverObserved>;
 
+/** Whether a letter is one an observation can carry (not never-observed, nor a letter that leaves a user untouched). */
+export function isObservedCode(letter: string): letter is ObservedCode {
+  return (
+    letter === STATE_CODES.Online ||
+    letter === STATE_CODES.PushOnline ||
+    letter === STATE_CODES.Offline ||
+    letter === STATE_CODES.NotFound
+  );
+}
+
 /** The code of a presence state. */
 export function codeOfState(state: PresenceState): ObservedCode {
   return STATE_CODES[state];

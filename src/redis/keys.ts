@@ -61,8 +61,16 @@ export interface AppKeys {
   watchlistChunks(name: string, version: string): string;
   /** Hash: progress of the current sweep of a watchlist (overlap policy) and its counters. */
   sweep(name: string): string;
-  /** Hash: chunk field (version:index) -> last observation time applied (see lua/apply-observations.lua). */
+  /**
+   * Hash: chunk field (version:index) -> last observation time applied, and `<field>|s` -> the chunk's packed
+   * states (see state/lua/apply-observations.lua).
+   */
   chunkWatermarks(name: string): string;
+  /**
+   * Hash: watchlist id -> count of state-record writes to its members that its chunks' packed states did not make
+   * (state/lua/apply-observations.lua): a packed state is trusted only while this count is unchanged.
+   */
+  stateWrites: string;
   /** Bitmap of the chunks of the current sweep that have finished (so a re-run chunk is counted once). */
   sweepDone(name: string): string;
   /** The hash bucket holding a user's state record. */
@@ -105,6 +113,7 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
     sweep: (name) => `${tag}:sweep:${name}`,
     sweepDone: (name) => `${tag}:sweep:${name}:done`,
     chunkWatermarks: (name) => `${tag}:watermarks:${name}`,
+    stateWrites: `${tag}:state-writes`,
     stateBucketOf: (userId) => stateBucket(stateBucketIndexOf(userId)),
     stateBucketIndexOf,
     stateBucket,

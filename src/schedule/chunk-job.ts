@@ -2,10 +2,15 @@ import type { Job } from 'bullmq';
 import { Worker } from 'bullmq';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
-import { toObservations } from '../state/observations.js';
-import type { StateStore } from '../state/state-store.js';
+import { countObserved, toObservations } from '../state/observations.js';
+import type { CodedObservations, Observation, StateStore } from '../state/state-store.js';
 import type { WatchlistRegistry } from '../state/watchlist-registry.js';
-import { isTencentError, type OnlineStatusClient, type QuarantinedEntry } from '../tencent/index.js';
+import {
+  isTencentError,
+  type AccountError,
+  type OnlineStatusClient,
+  type QuarantinedEntry,
+} from '../tencent/index.js';
 import { classifyChunkFailure, unrecoverable } from './job-errors.js';
 import type { ChunkJobData } from './jobs.js';
 import type { SweepTracker } from './sweep-tracker.js';
@@ -25,6 +30,15 @@ export interface ChunkJobDeps {
   pauseQueue(ms: number): Promise<void>;
   /** Queues the follow-up sweep of a watchlist whose tick was deferred while its last sweep ran. */
   startFollowUpSweep(watchlist: string): Promise<void>;
+}
+
+/** One call's answer, ready for the diff: the observations and what is only reported. */
+interface ChunkAnswer {
+  observations: Observation[] | CodedObservations;
+  otherAccountErrors: AccountError[];
+  quarantined: QuarantinedEntry[];
+  /** Users observed (those the diff compares). */
+  users: number;
 }
 
 export type ChunkOutcome =
@@ -74,12 +88,9 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
 
     // Detail if any watchlist of a member asks for it (the sync marks such chunks), see chunksWithDetailUsers.
     const detail = definition.detail || (definition.detailChunks?.includes(data.chunk) ?? false);
-    let result;
+    let answer: ChunkAnswer;
     try {
-      result = await client.queryOnlineStatus(userIds, {
-        detail,
-        priority: definition.priority,
-      });
+      answer = await query(userIds, detail, definition.priority);
       events.emit('call', { app, outcome: 'ok' });
     } catch (error) {
       events.emit('call', { app, outcome: 'error' });
@@ -87,9 +98,8 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     }
     const observedAtMs = Date.now();
     // Set-aside entries are only reported: their users are not observed by this call, the rest is applied.
-    reportQuarantine(definition.name, result.quarantined);
-
-    const { observations, otherAccountErrors } = toObservations(result, detail);
+    reportQuarantine(definition.name, answer.quarantined);
+    const { observations, otherAccountErrors } = answer;
     if (otherAccountErrors.length > 0) {
       events.emit('accountErrors', { app, errorCodes: otherAccountErrors.map((error) => error.errorCode) });
     }
@@ -103,12 +113,29 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     events.emit('chunkObserved', {
       app,
       watchlist: definition.name,
-      users: observations.length,
+      users: answer.users,
       events: applied.events,
       stale: applied.stale,
     });
     await recordSweepProgress(data);
-    return { status: 'observed', users: observations.length, events: applied.events, stale: applied.stale };
+    return { status: 'observed', users: answer.users, events: applied.events, stale: applied.stale };
+  }
+
+  /**
+   * One call. Without detail the answer is read as codes when the client can (no object per user on the hot path);
+   * both readings validate alike and observe the same users.
+   */
+  async function query(userIds: string[], detail: boolean, priority: number): Promise<ChunkAnswer> {
+    if (!detail && client.queryOnlineStatusCodes) {
+      const { codes, otherAccountErrors, quarantined } = await client.queryOnlineStatusCodes(userIds, {
+        priority,
+      });
+      const observations = { userIds, codes };
+      return { observations, otherAccountErrors, quarantined, users: countObserved(observations) };
+    }
+    const result = await client.queryOnlineStatus(userIds, { detail, priority });
+    const { observations, otherAccountErrors } = toObservations(result, detail);
+    return { observations, otherAccountErrors, quarantined: result.quarantined, users: observations.length };
   }
 
   async function recordSweepProgress(data: ChunkJobData): Promise<void> {

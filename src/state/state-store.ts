@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
-import { DETECTION_LETTERS, type FirstObservationPolicy, type ObservedCode } from '../vocabulary.js';
+import {
+  DETECTION_LETTERS,
+  isObservedCode,
+  type FirstObservationPolicy,
+  type ObservedCode,
+} from '../vocabulary.js';
 import { decodeRecord, type StoredState } from './record.js';
 
 /** What one chunk saw for one user. */
@@ -12,6 +17,16 @@ export interface Observation {
   deviceHash: string;
   /** Devices as JSON for the event ('' without detail). */
   devicesJson: string;
+}
+
+/**
+ * One chunk's answer to a query without detail, as the compact reading gives it (tencent/parse-codes.ts): the asked
+ * IDs and one letter per ID. Users whose letter is no observed code (an account error, a set-aside entry) are left
+ * untouched, exactly as `toObservations` leaves them out.
+ */
+export interface CodedObservations {
+  userIds: readonly string[];
+  codes: string;
 }
 
 export interface ApplyResult {
@@ -37,7 +52,7 @@ export interface StateStore {
     observedAtMs: number;
     firstObservation: FirstObservationPolicy;
     deviceEvents: boolean;
-    observations: readonly Observation[];
+    observations: readonly Observation[] | CodedObservations;
   }): Promise<ApplyResult>;
   /** Adds users to, or removes them from, one watchlist (untracked events for users left in none). */
   updateMembership(input: {
@@ -60,6 +75,12 @@ const SCRIPTS = {
 } satisfies Record<string, ScriptSpec>;
 /** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
+
+function growTo(array: Int32Array, size: number): Int32Array {
+  const grown = new Int32Array(size);
+  grown.set(array);
+  return grown;
+}
 
 /** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
 export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
@@ -84,40 +105,92 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
   }
 
   /**
-   * Runs a per-user script over batches of users, one batch at a time: `call` gets KEYS = outbox + the batch's
+   * Runs a per-user script over batches of users, one batch at a time: `call` gets KEYS = `leading` + the batch's
    * buckets and each user's KEYS index. Returns each batch's reply as numbers.
    */
   async function runPerUserBatches(
     userIds: readonly string[],
+    leading: readonly string[],
     call: (scriptKeys: string[], batch: readonly string[], indexOf: number[]) => Promise<unknown>,
   ): Promise<number[][]> {
     const replies: number[][] = [];
     for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
       const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-      const { keys: scriptKeys, indexOf } = bucketKeys(batch, [keys.outbox]);
+      const { keys: scriptKeys, indexOf } = bucketKeys(batch, [...leading]);
       const reply = await call(scriptKeys, batch, indexOf);
       replies.push((Array.isArray(reply) ? reply : [reply]).map(Number));
     }
     return replies;
   }
 
+  /**
+   * The KEYS index of each bucket in the script call being built, valid where `bucketStamp` holds the call's stamp:
+   * reused from call to call (building is synchronous), so no map or array is allocated per call.
+   */
+  let bucketSlot: Int32Array = new Int32Array(0);
+  let bucketStamp: Int32Array = new Int32Array(0);
+  let stamp = 0;
+
+  /** Packs coded observations into the script's argument with their buckets, without an object per user. */
+  function packCodes(
+    { userIds, codes }: CodedObservations,
+    leading: string[],
+  ): { keys: string[]; packed: string; count: number } {
+    const keysList = leading;
+    stamp += 1;
+    let packed = '';
+    let count = 0;
+    for (let i = 0; i < userIds.length; i += 1) {
+      const code = codes[i]!;
+      if (!isObservedCode(code)) continue;
+      const userId = userIds[i]!;
+      const bucket = keys.stateBucketIndexOf(userId);
+      if (bucket >= bucketSlot.length) {
+        const size = Math.max(bucket + 1, bucketSlot.length * 2, 1_024);
+        bucketSlot = growTo(bucketSlot, size);
+        bucketStamp = growTo(bucketStamp, size);
+      }
+      if (bucketStamp[bucket] !== stamp) {
+        bucketStamp[bucket] = stamp;
+        keysList.push(keys.stateBucket(bucket));
+        bucketSlot[bucket] = keysList.length;
+      }
+      packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketSlot[bucket]}\t${code}\t\t`;
+      count += 1;
+    }
+    return { keys: keysList, packed, count };
+  }
+
   return {
     async applyObservations({ source, observedAtMs, firstObservation, deviceEvents, observations }) {
-      if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-      const { keys: scriptKeys, indexOf } = bucketKeys(
-        observations.map((o) => o.userId),
-        [
-          keys.outbox,
-          // Without a chunk the watermark key is passed but never read (the script's chunk field is '').
-          typeof source === 'string' ? keys.hints : keys.chunkWatermarks(source.watchlist),
-          keys.detailWatchlistIds,
-          keys.deviceEventWatchlistIds,
-        ],
-      );
-      // One packed argument instead of five per user: far less work building and parsing the command.
-      const packed = observations
-        .map((o, i) => `${o.userId}\t${indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
-        .join('\n');
+      const leading = [
+        keys.outbox,
+        // Without a chunk (hint call, trusted callback) the watermark key is passed but never read (the script's
+        // chunk field is '').
+        typeof source === 'string' ? keys.hints : keys.chunkWatermarks(source.watchlist),
+        keys.detailWatchlistIds,
+        keys.deviceEventWatchlistIds,
+        keys.watchlists,
+        keys.stateWrites,
+      ];
+      let scriptKeys: string[];
+      let packed: string;
+      if ('codes' in observations) {
+        const coded = packCodes(observations, leading);
+        if (coded.count === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        ({ keys: scriptKeys, packed } = coded);
+      } else {
+        if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        const buckets = bucketKeys(
+          observations.map((o) => o.userId),
+          leading,
+        );
+        scriptKeys = buckets.keys;
+        // One packed argument instead of five per user: far less work building and parsing the command.
+        packed = observations
+          .map((o, i) => `${o.userId}\t${buckets.indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
+          .join('\n');
+      }
       const [applied = 0, events = 0, stale = 0, untracked = 0] = (await commands.presenceApplyObservations(
         scriptKeys.length,
         ...scriptKeys,
@@ -126,22 +199,28 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
         deviceEvents ? '1' : '0',
         typeof source === 'string' ? '' : `${source.version}:${source.chunk}`,
         packed,
+        // The letters let the script compare the chunk with its packed states (see apply-observations.lua).
+        'codes' in observations ? observations.codes : '',
+        typeof source === 'string' ? '' : source.watchlist,
         DETECTION_LETTERS[typeof source === 'string' ? source : 'sweep'],
       )) as number[];
       return { applied, events, stale, untracked };
     },
 
     async updateMembership({ op, watchlistId, userIds, nowMs }) {
-      const results = await runPerUserBatches(userIds, (scriptKeys, batch, indexOf) =>
-        commands.presenceUpdateMembership(
-          scriptKeys.length,
-          ...scriptKeys,
-          nowMs,
-          op,
-          watchlistId,
-          // One packed argument, as for observations: 1,000 users are one string, not 2,000 arguments.
-          batch.map((userId, i) => `${userId}\t${indexOf[i]}`).join('\n'),
-        ),
+      const results = await runPerUserBatches(
+        userIds,
+        [keys.outbox, keys.stateWrites],
+        (scriptKeys, batch, indexOf) =>
+          commands.presenceUpdateMembership(
+            scriptKeys.length,
+            ...scriptKeys,
+            nowMs,
+            op,
+            watchlistId,
+            // One packed argument, as for observations: 1,000 users are one string, not 2,000 arguments.
+            batch.map((userId, i) => `${userId}\t${indexOf[i]}`).join('\n'),
+          ),
       );
       return {
         changed: results.reduce((sum, [changed = 0]) => sum + changed, 0),
@@ -150,7 +229,7 @@ export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
     },
 
     async emitSnapshots(userIds) {
-      const results = await runPerUserBatches(userIds, (scriptKeys, batch, indexOf) =>
+      const results = await runPerUserBatches(userIds, [keys.outbox], (scriptKeys, batch, indexOf) =>
         commands.presenceEmitSnapshots(
           scriptKeys.length,
           ...scriptKeys,

@@ -272,8 +272,9 @@ export async function syncWatchlists(
         ).changed;
         if (old) {
           staleChunkKeys.push(keys.watchlistChunks(old.name, old.version));
-          // Only the old version's watermarks: chunks of the new one may already be running.
+          // Only the old version's watermarks and packed states: chunks of the new one may already be running.
           const oldFields = Array.from({ length: old.chunkCount }, (_, chunk) => `${old.version}:${chunk}`);
+          oldFields.push(...oldFields.map((field) => `${field}|s`));
           for (let i = 0; i < oldFields.length; i += 1_000) {
             await redis.hdel(keys.chunkWatermarks(old.name), ...oldFields.slice(i, i + 1_000));
           }
@@ -282,6 +283,9 @@ export async function syncWatchlists(
       if (!old) report.added.push(spec.name);
       else if (JSON.stringify(old) !== JSON.stringify(definition)) report.updated.push(spec.name);
       await redis.hset(keys.watchlists, spec.name, JSON.stringify(definition));
+      // Packed chunk states stored before a version change are void (a version's name comes back when its member
+      // list does, and the other version's chunks wrote its users without counting): see apply-observations.lua.
+      if (old?.version !== memberVersion) await redis.hincrby(keys.stateWrites, String(id), 1);
     }
 
     const wanted = new Set(specs.map((spec) => spec.name));

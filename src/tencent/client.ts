@@ -8,14 +8,10 @@ import { createSilentLogger, type Logger } from '../ops/logger.js';
 import { redactSecrets, registerSecret } from '../ops/redact.js';
 import { TencentError } from './errors.js';
 import { parseOnlineStatusResponse } from './parse.js';
+import { parseOnlineStatusCodes } from './parse-codes.js';
 import { resolveEndpoint } from './regions.js';
 import { createDirectTransport, TransportError, type Transport } from './transport.js';
-import {
-  MAX_IDS_PER_CALL,
-  type OnlineStatusClient,
-  type OnlineStatusResult,
-  type QueryOptions,
-} from './types.js';
+import { MAX_IDS_PER_CALL, type OnlineStatusClient, type QueryOptions } from './types.js';
 import { createUserSigCache, DEFAULT_USERSIG_TTL_SECONDS } from './usersig-cache.js';
 
 /** Path of the API on every Tencent host. */
@@ -92,7 +88,12 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
   const transport = options.transport ?? ownTransport!;
   let closed = false;
 
-  async function callOnce(userIds: readonly string[], query: QueryOptions): Promise<OnlineStatusResult> {
+  /** Sends one call and reads its answer with `read`. */
+  async function callOnce<T>(
+    userIds: readonly string[],
+    query: QueryOptions,
+    read: (text: string) => T,
+  ): Promise<T> {
     const userSig = userSigs.get(options.identifier);
     const search =
       `?sdkappid=${options.sdkAppId}&identifier=${encodeURIComponent(options.identifier)}` +
@@ -122,32 +123,48 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
         },
       );
     }
-    return parseOnlineStatusResponse(response.text, userIds, { detail: query.detail });
+    return read(response.text);
+  }
+
+  /** One call, retried once with a fresh UserSig after a credentials error. */
+  async function callWithRetry<T>(
+    userIds: readonly string[],
+    query: QueryOptions,
+    read: (text: string) => T,
+  ): Promise<T> {
+    if (closed) throw new TencentError('client is closed', { kind: 'request' });
+    checkUserIds(userIds);
+    if (query.signal?.aborted) {
+      throw new TencentError('query_online_status aborted by the caller', { kind: 'aborted' });
+    }
+    try {
+      return await callOnce(userIds, query, read);
+    } catch (error) {
+      if (!(error instanceof TencentError) || error.kind !== 'credentials') throw error;
+      logger.warn({ errorCode: error.errorCode }, 'UserSig rejected; renewing it and retrying once');
+      userSigs.invalidate(options.identifier);
+      try {
+        return await callOnce(userIds, query, read);
+      } catch (retryError) {
+        if (!(retryError instanceof TencentError) || retryError.kind !== 'credentials') throw retryError;
+        throw new TencentError(
+          `${retryError.message}; still rejected after renewing the UserSig (check the host clock and the key)`,
+          { kind: 'credentials', retriable: false, errorCode: retryError.errorCode, cause: retryError },
+        );
+      }
+    }
   }
 
   return {
-    async queryOnlineStatus(userIds, query) {
-      if (closed) throw new TencentError('client is closed', { kind: 'request' });
-      checkUserIds(userIds);
-      if (query.signal?.aborted) {
-        throw new TencentError('query_online_status aborted by the caller', { kind: 'aborted' });
-      }
-      try {
-        return await callOnce(userIds, query);
-      } catch (error) {
-        if (!(error instanceof TencentError) || error.kind !== 'credentials') throw error;
-        logger.warn({ errorCode: error.errorCode }, 'UserSig rejected; renewing it and retrying once');
-        userSigs.invalidate(options.identifier);
-        try {
-          return await callOnce(userIds, query);
-        } catch (retryError) {
-          if (!(retryError instanceof TencentError) || retryError.kind !== 'credentials') throw retryError;
-          throw new TencentError(
-            `${retryError.message}; still rejected after renewing the UserSig (check the host clock and the key)`,
-            { kind: 'credentials', retriable: false, errorCode: retryError.errorCode, cause: retryError },
-          );
-        }
-      }
+    queryOnlineStatus(userIds, options) {
+      return callWithRetry(userIds, options, (text) =>
+        parseOnlineStatusResponse(text, userIds, { detail: options.detail }),
+      );
+    },
+    queryOnlineStatusCodes(userIds, options) {
+      return callWithRetry(userIds, { ...options, detail: false }, (text) =>
+        parseOnlineStatusCodes(text, userIds),
+      );
     },
     async close() {
       if (closed) return;

@@ -12,17 +12,9 @@
  */
 import { ACCOUNT_ERROR_LETTER, ACCOUNT_NOT_FOUND, QUARANTINED_LETTER, STATE_CODES } from '../vocabulary.js';
 import { parseOnlineStatusResponse } from './parse.js';
-import type { AccountError, OnlineStatusResult, PresenceState, QuarantinedEntry } from './types.js';
+import type { AccountError, OnlineStatusCodes, OnlineStatusResult, PresenceState } from './types.js';
 
-/** An answer as one code letter per asked ID. */
-export interface OnlineStatusCodes {
-  /** One of the `CODE_*` letters per asked ID, at the ID's index. */
-  codes: string;
-  /** One entry per `ACCOUNT_ERROR_LETTER` in `codes`, in the same (asked) order. */
-  otherAccountErrors: AccountError[];
-  /** Entries set aside (see `OnlineStatusResult.quarantined`); their asked users have `QUARANTINED_LETTER`. */
-  quarantined: QuarantinedEntry[];
-}
+export type { OnlineStatusCodes } from './types.js';
 
 const CODE_BY_STATE: Readonly<Record<PresenceState, string>> = {
   Online: STATE_CODES.Online,

@@ -68,6 +68,19 @@ export interface QueryOptions {
   priority?: number;
 }
 
+/**
+ * An answer to a query without detail as one code letter per asked ID (parse-codes.ts): no object per user. Holds
+ * exactly what `OnlineStatusResult` holds for such a query.
+ */
+export interface OnlineStatusCodes {
+  /** One letter per asked ID, at the ID's index: a `STATE_CODES` letter, `ACCOUNT_ERROR_LETTER` or `QUARANTINED_LETTER`. */
+  codes: string;
+  /** One entry per `ACCOUNT_ERROR_LETTER` in `codes`, in the same (asked) order. */
+  otherAccountErrors: AccountError[];
+  /** Entries set aside (see `OnlineStatusResult.quarantined`); their asked users have `QUARANTINED_LETTER`. */
+  quarantined: QuarantinedEntry[];
+}
+
 /** The one operation the poller needs from Tencent. */
 export interface OnlineStatusClient {
   /**
@@ -75,5 +88,14 @@ export interface OnlineStatusClient {
    * Never resolves with a guess: a malformed body rejects.
    */
   queryOnlineStatus(userIds: readonly string[], options: QueryOptions): Promise<OnlineStatusResult>;
+  /**
+   * The same call without detail, its answer read as codes (the poller's hot path: no object per user). Validation
+   * and errors are exactly those of `queryOnlineStatus`. Optional: callers of a client without it (a test wrapper)
+   * use `queryOnlineStatus`.
+   */
+  queryOnlineStatusCodes?(
+    userIds: readonly string[],
+    options: Omit<QueryOptions, 'detail'>,
+  ): Promise<OnlineStatusCodes>;
   close(): Promise<void>;
 }

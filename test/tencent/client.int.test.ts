@@ -9,6 +9,7 @@ import { generateUserSig } from '../../src/tencent/usersig.js';
 import { DEFAULT_USERSIG_TTL_SECONDS } from '../../src/tencent/usersig-cache.js';
 import { createPacedTransport } from '../../src/cap/paced-transport.js';
 import type { Transport } from '../../src/tencent/transport.js';
+import { codeOfState, STATE_CODES } from '../../src/vocabulary.js';
 import { testRedisUrl, uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -281,6 +282,40 @@ describe('client against the simulator: error classes', () => {
     });
     controller.abort();
     expect(await pending).toMatchObject({ kind: 'aborted', retriable: false, code: 'TENCENT_ABORTED' });
+  });
+});
+
+describe('client against the simulator: answers read as codes', () => {
+  it('reads 500 users as one letter each, the same users and states as the full reading', async () => {
+    const c = client();
+    const ids = sim.allUserIds().slice(0, 500);
+    const { codes, otherAccountErrors, quarantined } = await c.queryOnlineStatusCodes!(ids, {});
+    const truth = ids.map((id) => {
+      const user = sim.getUserState(id);
+      return user?.imported ? codeOfState(user.state) : STATE_CODES.NotFound;
+    });
+    expect(codes).toBe(truth.join(''));
+    expect(codes).toContain(STATE_CODES.NotFound);
+    expect({ otherAccountErrors, quarantined }).toEqual({ otherAccountErrors: [], quarantined: [] });
+  });
+
+  it('fails, retries and refuses exactly as the full reading', async () => {
+    const c = client();
+    sim.injectFaults('malformed');
+    expect(await failure(c.queryOnlineStatusCodes!(['u000001'], {}))).toMatchObject({
+      kind: 'malformed',
+      retriable: true,
+    });
+    sim.injectFaults('rate-limit');
+    expect(await failure(c.queryOnlineStatusCodes!(['u000001'], {}))).toMatchObject({
+      kind: 'rate_limit',
+      errorCode: 60007,
+    });
+    expect(await failure(c.queryOnlineStatusCodes!(['a', 'a'], {}))).toMatchObject({ kind: 'request' });
+    const before = sim.stats().byCode['70052'] ?? 0;
+    sim.injectFaults('revoke-usersig');
+    expect((await c.queryOnlineStatusCodes!(['u000001'], {})).codes).toHaveLength(1);
+    expect(sim.stats().byCode['70052']).toBe(before + 1);
   });
 });
 

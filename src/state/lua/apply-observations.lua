@@ -14,14 +14,29 @@
   KEYS[2]       chunk watermarks of the watchlist (hash: chunk field -> observedAtMs)
   KEYS[3]       ids of the watchlists with detail (comma-separated; absent before the first sync that writes it)
   KEYS[4]       ids of the watchlists with deviceEvents (the same)
-  KEYS[5..]     state buckets referenced by the observations
+  KEYS[5]       the watchlist definitions (hash: name -> JSON with id and version)
+  KEYS[6]       state writes per watchlist id (see "Packed states" below)
+  KEYS[7..]     state buckets referenced by the observations
   ARGV[1]       observedAtMs of this answer
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
   ARGV[3]       '1' to emit `devices` events on device-only changes, else '0' (used only without KEYS[4])
   ARGV[4]       chunk field (watchlist version and chunk index); '' for a hint call
   ARGV[5]       observations, one per line (\n): userId \t KEYS index of its bucket \t state code
                 \t device hash ('' without detail) \t devices JSON ('' without detail)
-  ARGV[6]       how the observations were made: 's' a sweep's chunk, 'h' a hint call, 'c' a trusted callback
+  ARGV[6]       for an answer without detail: one letter per asked ID of the chunk, in chunk order (the lines of
+                ARGV[5] are its observed letters, in the same order); else ''
+  ARGV[7]       the chunk's watchlist name ('' for a hint call or a trusted callback)
+  ARGV[8]       how the observations were made: 's' a sweep's chunk, 'h' a hint call, 'c' a trusted callback
+
+  Packed states. An unchanged user costs no record read when its chunk knows the user's stored state: the chunk's
+  field `<chunk field>|s` holds the count of KEYS[6] for its watchlist, '|', and one letter per asked ID: the state
+  its record held after the chunk's last answer ('.' when unknown). An observation whose letter equals the packed one
+  is unchanged, and counts as applied, exactly as its record would have said, provided nothing else wrote the record
+  since. So every script that writes a state record counts the write in KEYS[6] for each watchlist of the user
+  (membership changes count for their watchlist), except that a chunk using its packed states does not count its
+  own watchlist: the other chunks of the same version share no user with it. Only the chunk version the definition
+  names uses packed states; older versions (and hint calls, and answers with detail) take the per-user path and
+  count every watchlist, so their writes invalidate the current version's packed states.
 
   Returns {applied, events, stale, untracked}
     applied     users compared with this observation (written or unchanged)
@@ -36,8 +51,18 @@
 local observedAt = tonumber(ARGV[1])
 local policy = ARGV[2]
 local deviceEvents = ARGV[3] == '1'
-local detectedBy = ARGV[6]
+local detectedBy = ARGV[8]
 local applied, events, stale, untracked = 0, 0, 0, 0
+
+-- The letters and the lines must pair up one to one (see ARGV[6]); checked before anything is written.
+local OBSERVED_LETTERS = '[' .. CODE_ONLINE .. CODE_PUSH_ONLINE .. CODE_OFFLINE .. CODE_NOT_FOUND .. ']'
+local letters = ARGV[6]
+if letters ~= '' then
+  local lineCount = select(2, string.gsub(ARGV[5], '\n', '')) + (ARGV[5] == '' and 0 or 1)
+  if lineCount ~= select(2, string.gsub(letters, OBSERVED_LETTERS, '')) then
+    return redis.error_reply('ERR the observations and their letters do not pair up')
+  end
+end
 
 local watermark = 0
 if ARGV[4] ~= '' then
@@ -77,10 +102,52 @@ local function wantsDeviceEvents(members)
   return inAny(members, deviceEventIds)
 end
 
-for line in string.gmatch(ARGV[5], '[^\n]+') do
+-- Packed states (see above): the watchlist id whose writes this chunk does not count, and the packed letters.
+local UNKNOWN = '.'
+local ownId, packedField, writesSeen, packed = nil, nil, nil, nil
+if ARGV[4] ~= '' and letters ~= '' then
+  local definition = redis.call('HGET', KEYS[5], ARGV[7])
+  if definition then
+    local d = cjson.decode(definition)
+    local version = tostring(d.version)
+    if string.sub(ARGV[4], 1, #version + 1) == version .. ':' and string.find(ARGV[4], '^%d+$', #version + 2) then
+      ownId = tostring(d.id)
+      packedField = ARGV[4] .. '|s'
+      writesSeen = redis.call('HGET', KEYS[6], ownId) or '0'
+      local stored = redis.call('HGET', KEYS[2], packedField)
+      if stored then
+        local bar = string.find(stored, '|', 1, true)
+        if string.sub(stored, 1, bar - 1) == writesSeen and #stored - bar == #letters then
+          packed = string.sub(stored, bar + 1)
+        end
+      end
+    end
+  end
+end
+
+-- Every chunk answer without a change costs no record read at all.
+if packed ~= nil and packed == letters then
+  applied = select(2, string.gsub(letters, OBSERVED_LETTERS, ''))
+  return {applied, events, stale, untracked}
+end
+
+-- The watchlists whose packed states this script's record writes invalidate.
+local written = {}
+local function countWrite(members)
+  for id in string.gmatch(members, '[^,]+') do
+    if id ~= ownId then written[id] = true end
+  end
+end
+-- The letters to store: where this answer read a record, the state it left there.
+local learned = {}
+
+-- One observation (a line of ARGV[5]) whose record is read: the per-user diff. `position` is its index in the
+-- letters when packed states are kept.
+local function observe(line, position)
   local user, keyIndex, code, devHash, devices = string.match(line, '^([^\t]*)\t(%d+)\t(%u)\t([^\t]*)\t(.*)$')
   local bucket = KEYS[tonumber(keyIndex)]
   local record = redis.call('HGET', bucket, user)
+  if ownId then learned[#learned + 1] = position; learned[#learned + 1] = UNKNOWN end
   if not record then
     untracked = untracked + 1
   elseif detectedBy == 'c' and string.match(record, '^[^|]*|([^|]*)') == CODE_NEVER_OBSERVED then
@@ -120,9 +187,55 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
       end
       if kind or state == CODE_NEVER_OBSERVED or devicesLearned then
         redis.call('HSET', bucket, user, encodeRecord(members, code, seq, observedAt, devHash, epoch))
+        countWrite(members)
       end
+      state = code
+    end
+    if ownId and string.find(',' .. members .. ',', ',' .. ownId .. ',', 1, true) then
+      learned[#learned] = state
     end
   end
+end
+
+if packed ~= nil then
+  -- Only the lines of users whose letter differs from the packed one are read; the others are unchanged.
+  local observed = {}
+  for _, code in ipairs({CODE_ONLINE, CODE_PUSH_ONLINE, CODE_OFFLINE, CODE_NOT_FOUND}) do
+    observed[string.byte(code)] = true
+  end
+  local lines, cursor = ARGV[5], 1
+  for position = 1, #letters do
+    local letter = string.byte(letters, position)
+    if observed[letter] then
+      local lineEnd = string.find(lines, '\n', cursor, true) or (#lines + 1)
+      if letter == string.byte(packed, position) then
+        applied = applied + 1
+      else
+        observe(string.sub(lines, cursor, lineEnd - 1), position)
+      end
+      cursor = lineEnd + 1
+    end
+  end
+else
+  local position = 0
+  for line in string.gmatch(ARGV[5], '[^\n]+') do
+    if ownId then position = string.find(letters, OBSERVED_LETTERS, position + 1) end
+    observe(line, position)
+  end
+end
+
+for id in pairs(written) do redis.call('HINCRBY', KEYS[6], id, 1) end
+if ownId then
+  -- The letters known before, with what this answer read spliced in (positions in increasing order).
+  local base = packed or string.rep(UNKNOWN, #letters)
+  local parts, from = {}, 1
+  for i = 1, #learned, 2 do
+    parts[#parts + 1] = string.sub(base, from, learned[i] - 1)
+    parts[#parts + 1] = learned[i + 1]
+    from = learned[i] + 1
+  end
+  parts[#parts + 1] = string.sub(base, from)
+  redis.call('HSET', KEYS[2], packedField, writesSeen .. '|' .. table.concat(parts))
 end
 
 return {applied, events, stale, untracked}

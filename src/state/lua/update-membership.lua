@@ -7,7 +7,9 @@
   is never stale. Its seq is the user's current one: it is not an event, and gap detection counts events.
 
   KEYS[1]       outbox stream
-  KEYS[2..]     state buckets referenced below
+  KEYS[2]       state writes per watchlist id (apply-observations.lua, "Packed states"): a change counts one for
+                the watchlist, so its chunks stop trusting what they knew of users that joined or left it
+  KEYS[3..]     state buckets referenced below
   ARGV[1]       nowMs (the untracked event's time; the epoch of newly tracked users)
   ARGV[2]       'add' | 'remove'
   ARGV[3]       watchlist id
@@ -81,5 +83,7 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
     end
   end
 end
+
+if changed > 0 then redis.call('HINCRBY', KEYS[2], wid, 1) end
 
 return {changed, untracked}
