@@ -1,3 +1,4 @@
+import { connectionStatusOf } from '../redis/client.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AppRuntime } from './app-runtime.js';
 import { oldestEntryAgeSeconds } from './status.js';
@@ -11,7 +12,7 @@ import { oldestEntryAgeSeconds } from './status.js';
 export function probeAppMetrics(runtime: AppRuntime, metrics: Metrics): () => void {
   const { app, label, keys, redis, registry } = runtime;
   return metrics.addProbe(`redis:${keys.tag}`, async () => {
-    metrics.redisConnected.set({ app: label }, redis.status === 'ready' ? 1 : 0);
+    metrics.redisConnected.set({ app: label }, connectionStatusOf(redis, keys.tag) === 'ready' ? 1 : 0);
     const definitions = await registry.list();
     metrics.initApp({
       sdkAppId: app.sdkAppId,
