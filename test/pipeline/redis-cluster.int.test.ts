@@ -1,0 +1,204 @@
+import type { PresenceEvent } from '@presence-poller/events';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { connectRedis } from '../../src/cli/load.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { hashSlotOf, serversOf } from '../../src/redis/client.js';
+import { judgeDurability, readDurabilitySettings } from '../../src/redis/durability.js';
+import { appKeys } from '../../src/redis/keys.js';
+import { readStatus } from '../../src/roles/status.js';
+import { DEFAULT_SIMULATOR_APP } from '../../src/simulator/index.js';
+import type { PresenceState } from '../../src/tencent/types.js';
+import { compareWithGroundTruth } from '../helpers/ground-truth.js';
+import { collectRecords } from '../helpers/kafka-events.js';
+import {
+  simulatorApp,
+  startTestService,
+  startTestSimulator,
+  testConfig,
+  userIds,
+} from '../helpers/pipeline.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
+import type { RedisServer } from '../helpers/redis-server.js';
+import { onTeardown, testKafka, uniqueName } from '../helpers/services.js';
+import { spawnWorker } from '../helpers/spawn-worker.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const NEXT: Record<PresenceState, PresenceState> = {
+  Online: 'Offline',
+  Offline: 'PushOnline',
+  PushOnline: 'Online',
+};
+
+describe('Redis Cluster: apps on different shards', () => {
+  it('loses nothing and holds each cap through a SIGKILLed worker and a restarted shard master', async () => {
+    const cluster = await startRedisCluster(3);
+    onTeardown(() => cluster.destroy());
+
+    // Two SDKAppIDs whose hash tags land on different masters; the first one's master is restarted below.
+    const prefix = uniqueName('presence-cluster');
+    const masterOfApp = (sdkAppId: number) => cluster.masterOf(hashSlotOf(appKeys(prefix, sdkAppId).tag));
+    const appA = 1_400_000_001;
+    let appB = appA + 1;
+    while (masterOfApp(appB) === masterOfApp(appA)) appB++;
+    const [masterA, masterB] = [masterOfApp(appA), masterOfApp(appB)];
+
+    // Demand above the cap: 4 chunks a second per app against 3 calls a second, so the cap binds throughout.
+    const cap = 3;
+    const users = userIds(2_000);
+    const simulator = await startTestSimulator({
+      seed: 61,
+      apps: [appA, appB].map((sdkAppId) => ({ ...DEFAULT_SIMULATOR_APP, sdkAppId, callsPerSecond: cap })),
+      population: { size: users.length, notImportedShare: 0 },
+      latency: { minMs: 20, maxMs: 60 },
+    });
+    // A wide margin, as in cap-and-overlap.int.test.ts: this process's event loop also stamps the simulator's
+    // arrivals and can stamp them late on a loaded machine.
+    const apps = [appA, appB].map((sdkAppId) =>
+      simulatorApp(simulator, { sdkAppId, name: `app-${sdkAppId}`, callsPerSecond: cap, callMargin: 0.2 }),
+    );
+    const config = testConfig(
+      apps,
+      apps.map((app) => ({
+        name: `all-${app.sdkAppId}`,
+        userIds: users,
+        app: app.name,
+        sdkAppId: app.sdkAppId,
+      })),
+    );
+    config.redis = { ...config.redis, prefix, cluster: { nodes: cluster.seeds } };
+
+    // What `run` checks before it starts: every node is read, and these nodes keep everything.
+    const probe = await connectRedis(config.redis);
+    const durability = await readDurabilitySettings(probe);
+    expect(durability.map((server) => server.server).sort()).toEqual(
+      cluster.nodes.map((node) => `127.0.0.1:${node.port}`).sort(),
+    );
+    expect(durability.flatMap((server) => judgeDurability(server.settings))).toEqual([]);
+    await probe.quit();
+
+    const metrics = createMetrics();
+    const service = await startTestService(config, { roles: ['scheduler', 'relay'], metrics });
+    onTeardown(() => service.stop());
+    const spawnPoller = () => spawnWorker(config, ['poller'], { PRESENCE_TEST_CONCURRENCY: '8' });
+    const pollers = [await spawnPoller(), await spawnPoller()];
+
+    const topic = config.kafka.topics.transitions;
+    const collector = await collectRecords(testKafka(), [topic]);
+    const publishedBy = (sdkAppId: number): PresenceEvent[] =>
+      collector.events(topic).filter((event) => event.sdkAppId === sdkAppId);
+    const states = new Map(users.map((id) => [id, simulator.getUserState(id)!.state]));
+    const changeUsers = (round: number, step: number) => {
+      const changed = users.filter((_, i) => i % step === round % step);
+      for (const id of changed) simulator.setUserState(id, NEXT[simulator.getUserState(id)!.state]);
+      return changed;
+    };
+    const published = (sdkAppId: number, changed: readonly string[]) => () => {
+      const events = publishedBy(sdkAppId);
+      return changed.every((id) =>
+        events.some(
+          (e) => e.userId === id && e.kind === 'transition' && e.to === simulator.getUserState(id)!.state,
+        ),
+      );
+    };
+    const waitForCalls = async (count: number, description: string) => {
+      const target = simulator.stats().calls + count;
+      await waitFor(() => simulator.stats().calls >= target, { timeoutMs: 20_000, description });
+    };
+    const connected = async (sdkAppId: number) => {
+      const text = await metrics.registry.getSingleMetricAsString('presence_redis_connected');
+      return new RegExp(`sdk_app_id="${sdkAppId}"} 1$`, 'm').test(text);
+    };
+
+    await waitFor(
+      () => publishedBy(appA).length >= users.length && publishedBy(appB).length >= users.length,
+      {
+        timeoutMs: 90_000,
+        description: 'the snapshots of both apps',
+      },
+    );
+    simulator.resetStats();
+
+    // A poller dies mid-sweep: its chunks are taken over, on both shards.
+    const killed = changeUsers(0, 7);
+    await waitForCalls(2, 'calls in flight');
+    await pollers[0]!.kill();
+    pollers[0] = await spawnPoller();
+    await waitFor(() => published(appA, killed)() && published(appB, killed)(), {
+      timeoutMs: 60_000,
+      description: 'the changes observed around the SIGKILL, for both apps',
+    });
+
+    // App A's master crashes. App B, on another shard, goes on publishing meanwhile; its readiness and metrics say
+    // its Redis is there while A's is not.
+    await waitForCalls(2, 'calls in flight');
+    await masterA.kill();
+    const duringOutage = changeUsers(1, 7);
+    await waitFor(published(appB, duringOutage), {
+      timeoutMs: 60_000,
+      description: `app B publishing while app A's master (port ${masterA.port}) is down`,
+    });
+    await waitFor(async () => !(await connected(appA)) && (await connected(appB)), {
+      timeoutMs: 20_000,
+      description: 'presence_redis_connected 0 for app A only',
+    });
+    expect(service.health.readiness().dependencies?.[`redis:app-${appA}`]).not.toBe('ready');
+
+    // It comes back with its AOF: app A publishes every change made while it was down, and then some.
+    await masterA.start();
+    await cluster.waitHealthy();
+    await waitFor(published(appA, duringOutage), {
+      timeoutMs: 90_000,
+      description: "app A publishing the outage's changes after its master came back",
+    });
+    const after = changeUsers(2, 7);
+    await waitFor(() => published(appA, after)() && published(appB, after)(), {
+      timeoutMs: 60_000,
+      description: 'the changes after the restart, for both apps',
+    });
+    // A graceful stop completes after all that (each poller drains and closes its cluster connections).
+    let stoppedPollers = 0;
+    for (const poller of pollers) void poller.stop().then(() => stoppedPollers++);
+    await waitFor(() => stoppedPollers === pollers.length, {
+      timeoutMs: 30_000,
+      description: 'both pollers to stop on SIGTERM',
+    }).catch((error: Error) => {
+      const outputs = pollers.map((poller) => poller.output().slice(-2_000)).join('\n');
+      throw new Error(`${error.message}; their output:\n${outputs}`);
+    });
+
+    for (const sdkAppId of [appA, appB]) {
+      const report = compareWithGroundTruth(states, simulator.changeLog(), publishedBy(sdkAppId));
+      expect(report.mismatches, `app ${sdkAppId}`).toEqual([]);
+      expect(report.outOfOrder, `app ${sdkAppId}`).toEqual([]);
+      expect(report.compared).toBe(users.length + killed.length + duringOutage.length + after.length);
+      const calls = simulator.stats().apps[String(sdkAppId)]!;
+      expect(calls.rejectedOverCap, `app ${sdkAppId}`).toBe(0);
+      expect(calls.maxCallsInAnyWindow, `app ${sdkAppId}`).toBeLessThanOrEqual(cap);
+      expect(calls.admitted).toBeGreaterThan(0);
+    }
+
+    // Each app lives on its own shard: every key on a master belongs to the app whose tag that master holds.
+    await expectKeysOnlyOf(masterA, appKeys(prefix, appA).tag);
+    await expectKeysOnlyOf(masterB, appKeys(prefix, appB).tag);
+    const status = await readStatus(config, service.apps[0]!.redis);
+    expect(
+      status.apps.map((app) => [app.sdkAppId, app.relay.holder !== null, app.watchlists[0]!.members]),
+    ).toEqual([
+      [appA, true, users.length],
+      [appB, true, users.length],
+    ]);
+    expect(serversOf(service.apps[0]!.redis).length).toBeGreaterThanOrEqual(2);
+  }, 400_000);
+});
+
+async function expectKeysOnlyOf(node: RedisServer, tag: string): Promise<void> {
+  const client = new Redis(node.url);
+  try {
+    const keys = await client.keys('*');
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((key) => !key.startsWith(tag))).toEqual([]);
+  } finally {
+    client.disconnect();
+  }
+}
