@@ -1,6 +1,7 @@
 import type { PresenceEvent } from '@presence-poller/events';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/cli/load.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { hashSlotOf, serversOf } from '../../src/redis/client.js';
@@ -8,7 +9,10 @@ import { judgeDurability, readDurabilitySettings } from '../../src/redis/durabil
 import { appKeys } from '../../src/redis/keys.js';
 import { readStatus } from '../../src/roles/status.js';
 import { DEFAULT_SIMULATOR_APP } from '../../src/simulator/index.js';
+import type { StatusReport } from '../../src/roles/status.js';
 import type { PresenceState } from '../../src/tencent/types.js';
+import { runCliProcess, startCli } from '../cli/cli-process.js';
+import { writeConfigDir } from '../cli/config-dir.js';
 import { compareWithGroundTruth } from '../helpers/ground-truth.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import {
@@ -18,7 +22,7 @@ import {
   testConfig,
   userIds,
 } from '../helpers/pipeline.js';
-import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 import { onTeardown, testKafka, uniqueName } from '../helpers/services.js';
 import { spawnWorker } from '../helpers/spawn-worker.js';
@@ -31,10 +35,56 @@ const NEXT: Record<PresenceState, PresenceState> = {
 };
 
 describe('Redis Cluster: apps on different shards', () => {
-  it('loses nothing and holds each cap through a SIGKILLed worker and a restarted shard master', async () => {
-    const cluster = await startRedisCluster(3);
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
     onTeardown(() => cluster.destroy());
+  });
 
+  it('`run` with redis.cluster checks every node, publishes, and `status` reads the cluster', async () => {
+    const users = userIds(600);
+    const simulator = await startTestSimulator({
+      seed: 62,
+      population: { size: users.length, notImportedShare: 0 },
+    });
+    const dir = writeConfigDir(simulator.url, {
+      all: `name: all\ninterval: 1s\nusers: [${users.join(', ')}]\n`,
+    });
+    const yaml = readFileSync(dir.configPath, 'utf8');
+    expect(yaml).toMatch(/^ {2}url: /m);
+    writeFileSync(
+      dir.configPath,
+      yaml.replace(/^ {2}url: .*$/m, `  cluster:\n    nodes: [${cluster.seeds.join(', ')}]`),
+    );
+    const env = { TENCENT_IM_SECRET_KEY: DEFAULT_SIMULATOR_APP.secretKey };
+
+    const service = startCli(['run', '--config', dir.configPath], env);
+    const [line] = await service.waitForOutput(/^.*presence-poller running.*$/m);
+    const opsUrl = (JSON.parse(line) as { http: string }).http;
+    const appStatus = async () => ((await (await fetch(`${opsUrl}/status`)).json()) as StatusReport).apps[0]!;
+    await waitFor(
+      async () => {
+        const app = await appStatus();
+        return (
+          app.relay.holder !== null && app.watchlists[0]!.sweepsCompleted >= 2 && app.outbox.entries === 0
+        );
+      },
+      { timeoutMs: 60_000, description: 'a relay holder, two sweeps and an empty outbox in /status' },
+    );
+    // Every node was judged durable: no durability warning.
+    expect(service.stdout()).not.toMatch(/appendfsync|appendonly|maxmemory-policy/);
+
+    const status = await runCliProcess(['status', '--json', '--config', dir.configPath], env);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout) as StatusReport;
+    expect(report.apps[0]!.watchlists[0]!.members).toBe(users.length);
+    expect(report.apps[0]!.relay.holder).not.toBeNull();
+
+    service.signal('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+  });
+
+  it('loses nothing and holds each cap through a SIGKILLed worker and a restarted shard master', async () => {
     // Two SDKAppIDs whose hash tags land on different masters; the first one's master is restarted below.
     const prefix = uniqueName('presence-cluster');
     const masterOfApp = (sdkAppId: number) => cluster.masterOf(hashSlotOf(appKeys(prefix, sdkAppId).tag));
@@ -156,6 +206,16 @@ describe('Redis Cluster: apps on different shards', () => {
     await waitFor(() => published(appA, after)() && published(appB, after)(), {
       timeoutMs: 60_000,
       description: 'the changes after the restart, for both apps',
+    }).catch((error: Error) => {
+      const missing = [appA, appB].map((sdkAppId) => {
+        const events = publishedBy(sdkAppId);
+        const left = after.filter(
+          (id) => !events.some((e) => e.userId === id && e.to === simulator.getUserState(id)!.state),
+        );
+        return `app ${sdkAppId}: ${left.length} of ${after.length} missing, calls ${JSON.stringify(simulator.stats().apps[String(sdkAppId)])}`;
+      });
+      const outputs = pollers.map((poller) => poller.output().split('\n').slice(-15).join('\n'));
+      throw new Error(`${error.message}\n${missing.join('\n')}\n${outputs.join('\n=====\n')}`);
     });
     // Killed, not stopped: what is checked below is already in Kafka. (A graceful stop of a poller that lived
     // through the master's restart can hang in BullMQ's Worker.close on the cluster connection; `run` then exits 1
@@ -174,8 +234,8 @@ describe('Redis Cluster: apps on different shards', () => {
     }
 
     // Each app lives on its own shard: every key on a master belongs to the app whose tag that master holds.
-    await expectKeysOnlyOf(masterA, appKeys(prefix, appA).tag);
-    await expectKeysOnlyOf(masterB, appKeys(prefix, appB).tag);
+    await expectKeysOnlyOf(masterA, prefix, appKeys(prefix, appA).tag);
+    await expectKeysOnlyOf(masterB, prefix, appKeys(prefix, appB).tag);
     const status = await readStatus(config, service.apps[0]!.redis);
     expect(
       status.apps.map((app) => [app.sdkAppId, app.relay.holder !== null, app.watchlists[0]!.members]),
@@ -187,10 +247,11 @@ describe('Redis Cluster: apps on different shards', () => {
   }, 400_000);
 });
 
-async function expectKeysOnlyOf(node: RedisServer, tag: string): Promise<void> {
+/** Of the keys under `prefix` (this test's), the node holds some, and only those of the app with `tag`. */
+async function expectKeysOnlyOf(node: RedisServer, prefix: string, tag: string): Promise<void> {
   const client = new Redis(node.url);
   try {
-    const keys = await client.keys('*');
+    const keys = await client.keys(`{${prefix}:*`);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.filter((key) => !key.startsWith(tag))).toEqual([]);
   } finally {
