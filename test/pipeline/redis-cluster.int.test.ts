@@ -156,6 +156,20 @@ describe('Redis Cluster: apps on different shards', () => {
       const target = simulator.stats().calls + count;
       await waitFor(() => simulator.stats().calls >= target, { timeoutMs: 20_000, description });
     };
+    // What a failed wait after the restart needs to be understood: per app what arrived, what was called, what
+    // Redis holds; and the pollers' last lines.
+    const explain = async (error: Error): Promise<never> => {
+      const status = await Promise.race([
+        readStatus(config, service.apps[0]!.redis).then((report) => JSON.stringify(report.apps)),
+        new Promise<string>((resolve) => setTimeout(() => resolve('status: no answer within 5 s'), 5_000)),
+      ]);
+      const calls = JSON.stringify(simulator.stats().apps);
+      const counts = [appA, appB].map((sdkAppId) => `${sdkAppId}: ${publishedBy(sdkAppId).length} events`);
+      const outputs = pollers.map((poller) => poller.output().split('\n').slice(-12).join('\n'));
+      throw new Error(
+        `${error.message}\n${counts.join(', ')}\ncalls ${calls}\nstatus ${status}\n${outputs.join('\n=====\n')}`,
+      );
+    };
     const connected = async (sdkAppId: number) => {
       const text = await metrics.registry.getSingleMetricAsString('presence_redis_connected');
       return new RegExp(`sdk_app_id="${sdkAppId}"} 1$`, 'm').test(text);
@@ -188,7 +202,7 @@ describe('Redis Cluster: apps on different shards', () => {
     await waitFor(published(appB, duringOutage), {
       timeoutMs: 60_000,
       description: `app B publishing while app A's master (port ${masterA.port}) is down`,
-    });
+    }).catch(explain);
     await waitFor(async () => !(await connected(appA)) && (await connected(appB)), {
       timeoutMs: 20_000,
       description: 'presence_redis_connected 0 for app A only',
@@ -201,22 +215,12 @@ describe('Redis Cluster: apps on different shards', () => {
     await waitFor(published(appA, duringOutage), {
       timeoutMs: 90_000,
       description: "app A publishing the outage's changes after its master came back",
-    });
+    }).catch(explain);
     const after = changeUsers(2, 7);
     await waitFor(() => published(appA, after)() && published(appB, after)(), {
       timeoutMs: 60_000,
       description: 'the changes after the restart, for both apps',
-    }).catch((error: Error) => {
-      const missing = [appA, appB].map((sdkAppId) => {
-        const events = publishedBy(sdkAppId);
-        const left = after.filter(
-          (id) => !events.some((e) => e.userId === id && e.to === simulator.getUserState(id)!.state),
-        );
-        return `app ${sdkAppId}: ${left.length} of ${after.length} missing, calls ${JSON.stringify(simulator.stats().apps[String(sdkAppId)])}`;
-      });
-      const outputs = pollers.map((poller) => poller.output().split('\n').slice(-15).join('\n'));
-      throw new Error(`${error.message}\n${missing.join('\n')}\n${outputs.join('\n=====\n')}`);
-    });
+    }).catch(explain);
     // Killed, not stopped: what is checked below is already in Kafka. (A graceful stop of a poller that lived
     // through the master's restart can hang in BullMQ's Worker.close on the cluster connection; `run` then exits 1
     // at its shutdown deadline.)
