@@ -34,7 +34,7 @@ try {
     const timings: CallTiming[] = [];
     let lateSlots = 0;
     const transport = createPacedTransport({
-      redisUrl: redis.url,
+      redis: { url: redis.url },
       pacerKey: `bench-sending-thread-${run}`,
       pacer: { callsPerSecond: 50 },
       connections: 8,

@@ -8,6 +8,7 @@ import { createFlowEvents, type FlowEvents } from './ops/flow-events.js';
 import { recordFlowMetrics } from './ops/flow-metrics.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
+import { connectionStatusOf } from './redis/client.js';
 import { createGiveUpWarnings } from './schedule/give-up-warnings.js';
 import { probeAppMetrics } from './roles/app-metrics.js';
 import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
@@ -86,7 +87,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         name: app.name,
         shortestIntervalMs: shortestInterval(config.watchlists, app.sdkAppId),
         takingJobs: () => runtime.poller?.takingJobs() ?? false,
-        redisStatus: () => runtime.redis.status,
+        redisStatus: () => connectionStatusOf(runtime.redis, runtime.keys.tag),
       });
       const stopProbe = probeAppMetrics(runtime, options.metrics);
       closers.push(async () => stopProbe());

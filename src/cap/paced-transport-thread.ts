@@ -2,17 +2,17 @@
  * The sending thread of paced-transport.ts: for each call, wait for a send slot (pacer.ts), send it, post the
  * answer back. Nothing else runs here, so a slot's timer fires on time.
  */
-import { Redis } from 'ioredis';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDirectTransport, TransportError } from '../tencent/transport.js';
 import type { CallTiming, FromThread, ThreadSettings, ToThread } from './paced-transport.js';
 import { createPacer } from './pacer.js';
+import { createRedisClient } from '../redis/client.js';
 
 const port = parentPort!;
 const settings = workerData as ThreadSettings;
 const post = (message: FromThread): void => port.postMessage(message);
 
-const redis = new Redis(settings.redisUrl, {
+const redis = createRedisClient(settings.redis, {
   maxRetriesPerRequest: null,
   ...(settings.connectionName ? { connectionName: settings.connectionName } : {}),
 });

@@ -24,6 +24,7 @@ import {
   type TransportResponse,
 } from '../tencent/transport.js';
 import type { PacerOptions } from './pacer.js';
+import type { RedisTarget } from '../redis/client.js';
 
 /** How one call went, measured in the sending thread. */
 export interface CallTiming {
@@ -36,8 +37,8 @@ export interface CallTiming {
 }
 
 export interface PacedTransportOptions {
-  /** The Redis holding the pacer (the thread opens its own connection). */
-  redisUrl: string;
+  /** The Redis holding the pacer, as configured (the thread opens its own connection to it). */
+  redis: RedisTarget;
   pacerKey: string;
   /** Plain pacer settings (callbacks cannot cross to the thread: see the hooks below). */
   pacer: Omit<PacerOptions, 'onLateSlot'>;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 import { createRedisClock } from './redis-clock.js';
@@ -82,7 +82,7 @@ interface Waiter {
 
 const PRIORITIES = 10;
 
-export function createPacer(redis: Redis, pacerKey: string, options: PacerOptions): Pacer {
+export function createPacer(redis: RedisClient, pacerKey: string, options: PacerOptions): Pacer {
   const {
     callsPerSecond,
     callMargin = 0.02,

@@ -70,7 +70,7 @@ async function forEachApp(
       EXIT_CODES.usage,
     );
   }
-  const redis = await connectRedis(config.redis.url);
+  const redis = await connectRedis(config.redis);
   try {
     for (const app of apps) await action(redis, app, appKeys(config.redis.prefix, app.sdkAppId));
   } finally {

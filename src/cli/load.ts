@@ -1,7 +1,7 @@
 /** Loading the configuration and reaching Redis the way every command does it, with the documented exit codes. */
-import { Redis } from 'ioredis';
 import { ConfigError, formatIssues, loadConfig, type LoadConfigResult } from '../config/index.js';
 import { registerSecret } from '../ops/redact.js';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../redis/client.js';
 import { CliError, displayUrl } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { CliIo } from './io.js';
@@ -34,16 +34,21 @@ export async function loadCliConfig(configPath: string, io: CliIo): Promise<Load
 /**
  * A Redis connection for a one-off command or the service's start: fails fast (exit 4) instead of retrying forever
  * when Redis is down, and bounds the connect and the first answer together (a server that accepts TCP but never
- * answers would otherwise hang the start without a word). The caller quits it.
+ * answers would otherwise hang the start without a word). On a cluster, connected means the slots are known. The
+ * caller quits it.
  */
-export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-    connectionName: 'presence-cli',
-  });
+export async function connectRedis(target: RedisTarget, timeoutMs = 5_000): Promise<RedisClient> {
+  const redis = createRedisClient(
+    target,
+    {
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      connectionName: 'presence-cli',
+    },
+    { lazyConnect: true, clusterRetryStrategy: () => null },
+  );
   redis.on('error', () => undefined); // surfaced by connect() below
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -57,10 +62,15 @@ export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redi
     return redis;
   } catch (error) {
     redis.disconnect();
+    const where = target.cluster
+      ? `the Redis Cluster (seeds ${target.cluster.nodes.map(displayUrl).join(', ')})`
+      : displayUrl(target.url);
     throw new CliError(
-      `cannot reach Redis at ${displayUrl(url)}: ${(error as Error).message}`,
+      `cannot reach Redis at ${where}: ${(error as Error).message}`,
       EXIT_CODES.unavailable,
-      { cause: error },
+      {
+        cause: error,
+      },
     );
   } finally {
     clearTimeout(timer);

@@ -3,12 +3,12 @@
  * reloads watchlists on file changes and SIGHUP, and stops gracefully on SIGTERM / SIGINT.
  */
 import { Option, type Command } from 'commander';
-import type { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/index.js';
 import { ALL_ROLES, DEFAULT_ROLES, startService, type Role, type Service } from '../main.js';
 import { startOpsServer, type OpsServer, type Readiness } from '../ops/http-server.js';
 import { routeProcessWarnings, type Logger } from '../ops/logger.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { isCluster, type RedisClient } from '../redis/client.js';
 import { judgeDurability, readDurabilitySettings } from '../redis/durability.js';
 import { tencentErrorLabels } from '../tencent/index.js';
 import { createConfigReloader, type ConfigReloader } from '../config/reload.js';
@@ -122,7 +122,7 @@ async function startRun(
   logger.info({ http: opsServer.url, listening: opsServer.address }, `starting: ops on ${opsServer.address}`);
 
   // Bounded (connect and first answer), exit 4: ioredis inside the service would retry forever without a word.
-  const redis = await connectRedis(config.redis.url);
+  const redis = await connectRedis(config.redis);
   try {
     await checkRedisDurability(redis, config.redis.skipDurabilityCheck, logger);
   } finally {
@@ -204,10 +204,10 @@ async function bindOpsServer(
  * writes. `skipDurabilityCheck` is for managed Redis that hides CONFIG: then a refused CONFIG GET and every
  * finding are warnings.
  */
-async function checkRedisDurability(redis: Redis, skip: boolean, logger: Logger): Promise<void> {
-  let settings;
+async function checkRedisDurability(redis: RedisClient, skip: boolean, logger: Logger): Promise<void> {
+  let servers;
   try {
-    settings = await readDurabilitySettings(redis);
+    servers = await readDurabilitySettings(redis);
   } catch (error) {
     if (skip) {
       logger.warn(
@@ -224,10 +224,20 @@ async function checkRedisDurability(redis: Redis, skip: boolean, logger: Logger)
       { cause: error },
     );
   }
-  const findings = judgeDurability(settings);
+  // On a cluster every node is judged and named: one node without AOF loses the data of the apps it holds.
+  const findings = servers.flatMap(({ server, settings }) =>
+    judgeDurability(settings).map((finding) => ({
+      ...finding,
+      server,
+      message: isCluster(redis) ? `Redis Cluster node ${server}: ${finding.message}` : finding.message,
+    })),
+  );
   for (const finding of findings) {
     if (finding.severity === 'warn' || skip) {
-      logger.warn({ setting: finding.setting, value: finding.value }, finding.message);
+      logger.warn(
+        { setting: finding.setting, value: finding.value, server: finding.server },
+        finding.message,
+      );
     }
   }
   const refusals = findings.filter((finding) => finding.severity === 'refuse');

@@ -39,7 +39,7 @@ export function registerSnapshotCommand(program: Command, ctx: CliContext): void
           EXIT_CODES.usage,
         );
       }
-      const redis = await connectRedis(config.redis.url);
+      const redis = await connectRedis(config.redis);
       try {
         let found = 0;
         for (const app of apps) {

@@ -23,7 +23,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON (the same as GET /status)')
     .action(async (options: StatusOptions) => {
       const { config } = await loadCliConfig(options.config, ctx.io);
-      const redis = await connectRedis(config.redis.url);
+      const redis = await connectRedis(config.redis);
       try {
         const report = await readStatus(config, redis);
         ctx.io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));

@@ -18,6 +18,8 @@ export type IssueCode =
   | 'secret_in_yaml'
   | 'secret_missing'
   | 'region_endpoint'
+  | 'redis_url_cluster'
+  | 'redis_cluster_nodes'
   | 'insecure_endpoint'
   | 'trust_without_hints'
   | 'duplicate_app'

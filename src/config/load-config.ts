@@ -11,6 +11,7 @@ import {
   checkApp,
   checkAppSet,
   checkKafka,
+  checkRedis,
   removeRenamedKeys,
   removeSecretsFromYaml,
   type CheckedApp,
@@ -93,6 +94,7 @@ async function collectConfig(
   const apps = rawApps.map((rawApp, index) => checkApp(rawApp, index, { locate, issues, env, configDir }));
   checkAppSet(apps, locate, issues);
   const kafka = checkKafka(data.kafka, { locate, issues, env, configDir });
+  checkRedis(data.redis, { locate, issues });
 
   const defaultsResult = defaultsSchema.safeParse(data.defaults ?? {});
   const defaults = toLoadedDefaults(defaultsResult.success ? defaultsResult.data : defaultsSchema.parse({}));

@@ -206,6 +206,42 @@ export function checkAppSet(apps: readonly CheckedApp[], locate: Locator, issues
 }
 
 /**
+ * `redis.url` (one Redis) and `redis.cluster` (a Redis Cluster) exclude each other; `REDIS_URL` counts as a url.
+ * The cluster's seed nodes must agree on scheme, user and password: the client reaches every node it discovers with
+ * one set of them (redis/client.ts).
+ */
+export function checkRedis(rawRedis: unknown, context: Pick<CheckContext, 'locate' | 'issues'>): void {
+  const { locate, issues } = context;
+  if (!isRecord(rawRedis) || rawRedis.cluster === undefined) return;
+  if (rawRedis.url !== undefined) {
+    issues.add(
+      locate(['redis', 'url'], 'key'),
+      'redis.url',
+      'redis_url_cluster',
+      'set either redis.url (a single Redis) or redis.cluster (a Redis Cluster), not both',
+    );
+  }
+  const nodes =
+    isRecord(rawRedis.cluster) && Array.isArray(rawRedis.cluster.nodes) ? rawRedis.cluster.nodes : [];
+  const access = (text: unknown): string | undefined => {
+    if (typeof text !== 'string' || !URL.canParse(text)) return undefined;
+    const url = new URL(text);
+    return JSON.stringify([url.protocol, url.username, url.password]);
+  };
+  const first = access(nodes[0]);
+  nodes.forEach((node, index) => {
+    const own = access(node);
+    if (index === 0 || first === undefined || own === undefined || own === first) return;
+    issues.add(
+      locate(['redis', 'cluster', 'nodes', index]),
+      `redis.cluster.nodes.${index}`,
+      'redis_cluster_nodes',
+      'every seed node needs the scheme, user and password of the first: the client reaches all nodes with one set',
+    );
+  });
+}
+
+/**
  * The Kafka rules beyond single fields: distinct topics, the SASL password, and the TLS files, which are read here so
  * that a missing or malformed file is a configuration error with its line rather than a failure at connect time.
  */

@@ -216,15 +216,34 @@ export const appSchema = z
   })
   .describe('One Tencent Cloud Chat application (SDKAppID) to poll.');
 
+const redisUrl = z.string().refine((text) => /^rediss?:\/\//.test(text) && URL.canParse(text), {
+  error: 'must be a redis:// or rediss:// URL',
+});
+
 export const redisSchema = z
   .strictObject({
-    url: z
-      .string()
-      .refine((text) => /^rediss?:\/\//.test(text) && URL.canParse(text), {
-        error: 'must be a redis:// or rediss:// URL',
-      })
+    url: redisUrl
       .default('redis://127.0.0.1:6379')
-      .describe('Redis connection URL (redis:// or rediss://). Default: redis://127.0.0.1:6379.'),
+      .describe(
+        'Redis connection URL (redis:// or rediss://) of a single Redis. Default: redis://127.0.0.1:6379. Not ' +
+          'together with `cluster`.',
+      ),
+    cluster: z
+      .strictObject({
+        nodes: z
+          .array(redisUrl)
+          .min(1)
+          .describe(
+            'Required with `cluster`: seed nodes (redis:// or rediss:// URLs, e.g. redis://10.0.0.1:6379); any ' +
+              'reachable one is enough, the client learns the rest of the cluster from it. Every node is reached ' +
+              'with the scheme, user and password of these URLs, so they must all agree.',
+          ),
+      })
+      .optional()
+      .describe(
+        'A Redis Cluster instead of a single Redis (then leave `url` unset). Every key of an app shares one hash ' +
+          'tag, so each app lives on one shard and apps spread over the shards. Default: none (a single Redis).',
+      ),
     prefix: z
       .string()
       .min(1)

@@ -475,6 +475,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         outboxWarnings,
       ])
         family.inc(appOnly, 0);
+      // Exported at 0 until something sets them, never reset: the app probe calls this on every scrape, and what
+      // flow events or other probes set (relay lease held, Redis connected, recovering) must keep its value.
       for (const family of [
         relayActive,
         outboxEntries,
@@ -483,7 +485,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         redisConnected,
         stateRecovering,
       ])
-        family.set(appOnly, 0);
+        family.inc(appOnly, 0);
       for (const family of appHistograms) family.zero(appOnly);
 
       const previous = demandByApp.get(id) ?? new Map<string, { chunks: number; intervalMs: number }>();

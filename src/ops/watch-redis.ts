@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { OutageLog } from './outage-log.js';
 
 export interface WatchRedisOptions {
@@ -15,7 +15,7 @@ export interface WatchRedisOptions {
  *
  * @returns a function that removes the listeners again.
  */
-export function watchRedis(redis: Redis, { name, outage }: WatchRedisOptions): () => void {
+export function watchRedis(redis: RedisClient, { name, outage }: WatchRedisOptions): () => void {
   const listeners = {
     error: (error: Error) => outage.failure(error, name),
     reconnecting: () => outage.retry(name),

@@ -5,6 +5,7 @@
  * eventId; without AOF a crash loses everything since the last snapshot). README "Operations" says the same.
  */
 import type { Redis } from 'ioredis';
+import { serversOf, type RedisClient } from './client.js';
 
 export const DURABILITY_SETTINGS = ['maxmemory-policy', 'appendonly', 'appendfsync'] as const;
 export type DurabilitySettings = Partial<Record<(typeof DURABILITY_SETTINGS)[number], string>>;
@@ -17,8 +18,26 @@ export interface DurabilityFinding {
   message: string;
 }
 
-/** The server's settings, by `CONFIG GET` (which managed services may hide: then it rejects). */
-export async function readDurabilitySettings(redis: Redis): Promise<DurabilitySettings> {
+export interface ServerDurability {
+  /** `host:port` of the server. */
+  server: string;
+  settings: DurabilitySettings;
+}
+
+/**
+ * The settings of every server behind the client (`CONFIG GET`, which managed services may hide: then it rejects):
+ * each node of a cluster, since each holds its apps' data alone and may crash alone, or the one Redis.
+ */
+export async function readDurabilitySettings(redis: RedisClient): Promise<ServerDurability[]> {
+  return Promise.all(
+    serversOf(redis).map(async (server) => ({
+      server: `${server.options.host}:${server.options.port}`,
+      settings: await readServerSettings(server),
+    })),
+  );
+}
+
+async function readServerSettings(redis: Redis): Promise<DurabilitySettings> {
   const flat = (await redis.call('CONFIG', 'GET', ...DURABILITY_SETTINGS)) as string[];
   const settings: DurabilitySettings = {};
   for (let index = 0; index + 1 < flat.length; index += 2) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { defineScripts, type ScriptSpec } from './scripts.js';
 
 /**
@@ -21,7 +21,7 @@ const SCRIPTS = {
   presenceReleaseLease: { source: 'redis/release-lease', numberOfKeys: 1 },
 } satisfies Record<string, ScriptSpec>;
 
-export function createLease(redis: Redis, key: string, leaseMs: number): Lease {
+export function createLease(redis: RedisClient, key: string, leaseMs: number): Lease {
   const scripts = defineScripts(redis, SCRIPTS);
   // Readable by an operator (`status` shows the relay's holder), unique per lease object.
   const token = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { LUA_SCRIPTS, type LuaScriptName } from '../generated/lua-scripts.js';
 
 export interface ScriptSpec {
@@ -16,7 +16,7 @@ export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
  * The script texts come from the generated module (src/generated/lua-scripts.ts), so nothing is read from disk.
  */
 export function defineScripts<Name extends string>(
-  redis: Redis,
+  redis: RedisClient,
   specs: Record<Name, ScriptSpec>,
 ): Record<Name, ScriptCall> {
   const commands = redis as unknown as Record<string, ScriptCall>;

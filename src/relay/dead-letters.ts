@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 
@@ -21,7 +21,11 @@ const SCRIPTS = {
 } satisfies Record<string, ScriptSpec>;
 
 /** Up to `count` dead letters, oldest first. */
-export async function listDeadLetters(redis: Redis, keys: AppKeys, count = 1_000): Promise<DeadLetter[]> {
+export async function listDeadLetters(
+  redis: RedisClient,
+  keys: AppKeys,
+  count = 1_000,
+): Promise<DeadLetter[]> {
   const rows = (await redis.xrange(keys.deadLetters, '-', '+', 'COUNT', count)) as Array<[string, string[]]>;
   return rows.map(([id, fields]) => {
     const f: Record<string, string> = {};
@@ -36,7 +40,7 @@ export async function listDeadLetters(redis: Redis, keys: AppKeys, count = 1_000
  * Kafka after their users' later events; consumers recognise them by eventId and `seq`. Returns how many moved.
  */
 export async function replayDeadLetters(
-  redis: Redis,
+  redis: RedisClient,
   keys: AppKeys,
   ids?: readonly string[],
 ): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Message } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatEventId, type ProducedRecord } from '@presence-poller/events';
@@ -137,9 +137,9 @@ export interface RelayOptions {
 }
 
 export interface RelayDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** A separate connection: it blocks in XREAD while the outbox is empty. */
-  blockingRedis: Redis;
+  blockingRedis: RedisClient;
   keys: AppKeys;
   registry: WatchlistRegistry;
   /** The app's producer, connected when Kafka can be reached; topics are ensured through it before first use. */

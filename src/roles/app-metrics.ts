@@ -1,17 +1,22 @@
+import { connectionStatusOf } from '../redis/client.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AppRuntime } from './app-runtime.js';
 import { oldestEntryAgeSeconds } from './status.js';
 
 /**
- * Registers the app's scrape-time probe: the gauges that mirror Redis (watchlists and their members, last sweeps,
+ * Registers the app's scrape-time probes: the gauges that mirror Redis (watchlists and their members, last sweeps,
  * outbox depth and oldest entry, whether any process holds the relay lease, the connection) are read when Prometheus
  * scrapes, never as a side effect of progress, so they stay true while the flow is stuck. Any process with the app's
- * runtime reports them. Returns a function that removes the probe.
+ * runtime reports them. Returns a function that removes the probes.
  */
 export function probeAppMetrics(runtime: AppRuntime, metrics: Metrics): () => void {
   const { app, label, keys, redis, registry } = runtime;
-  return metrics.addProbe(`redis:${keys.tag}`, async () => {
-    metrics.redisConnected.set({ app: label }, redis.status === 'ready' ? 1 : 0);
+  // A probe of its own that never waits for Redis: the reads below hang while the app's Redis (or its shard's
+  // master) is down, and a busy probe is not started again, so the connection gauge would stay at its last value.
+  const stopConnectionProbe = metrics.addProbe(`redis-connection:${keys.tag}`, async () => {
+    metrics.redisConnected.set({ app: label }, connectionStatusOf(redis, keys.tag) === 'ready' ? 1 : 0);
+  });
+  const stopReadProbe = metrics.addProbe(`redis:${keys.tag}`, async () => {
     const definitions = await registry.list();
     metrics.initApp({
       sdkAppId: app.sdkAppId,
@@ -43,4 +48,8 @@ export function probeAppMetrics(runtime: AppRuntime, metrics: Metrics): () => vo
       if (durationMs) metrics.sweepLastDuration.set(labels, Number(durationMs) / 1000);
     });
   });
+  return () => {
+    stopConnectionProbe();
+    stopReadProbe();
+  };
 }

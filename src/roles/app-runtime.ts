@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
 import type { LoadedApp, LoadedConfig } from '../config/index.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import { createOutageLog, type OutageLog } from '../ops/outage-log.js';
 import { isRedisConnectionError, watchRedis } from '../ops/watch-redis.js';
+import { createRedisClient, type RedisClient } from '../redis/client.js';
 import { appKeys, type AppKeys } from '../redis/keys.js';
 import { createAppQueues, type AppQueues } from '../schedule/jobs.js';
 import { createSchedulerKeeper, type SchedulerKeeper } from '../schedule/schedulers.js';
@@ -26,7 +26,7 @@ export interface AppRuntime {
   logger: Logger;
   events: FlowEvents;
   keys: AppKeys;
-  redis: Redis;
+  redis: RedisClient;
   registry: WatchlistRegistry;
   stateStore: StateStore;
   sweeps: SweepTracker;
@@ -56,7 +56,7 @@ export function createAppRuntime(input: {
   const label = String(app.sdkAppId);
   const logger = input.logger.child({ app: label });
   const keys = appKeys(config.redis.prefix, app.sdkAppId);
-  const redis = new Redis(config.redis.url, {
+  const redis = createRedisClient(config.redis, {
     maxRetriesPerRequest: null,
     connectionName: `presence:${label}`,
   });

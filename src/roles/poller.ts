@@ -65,7 +65,7 @@ export async function startPoller(
   closers.push(startStatusRecorder(runtime));
   // Slots and sockets live in a thread of their own, so main-thread pauses cannot make a call start late.
   const transport = createPacedTransport({
-    redisUrl: config.redis.url,
+    redis: config.redis,
     pacerKey: keys.pacer,
     pacer: { callsPerSecond: app.callsPerSecond, callMargin: app.callMargin },
     connections: app.connections,

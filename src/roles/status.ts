@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { LoadedApp, LoadedConfig } from '../config/index.js';
 import { buildInfo } from '../ops/build-info.js';
 import { appKeys, type AppKeys } from '../redis/keys.js';
@@ -62,7 +62,7 @@ const REJECTED_KINDS = new Set(['fatal_config', 'locked']);
  */
 export async function readStatus(
   config: LoadedConfig,
-  redis: Redis,
+  redis: RedisClient,
   nowMs = Date.now(),
 ): Promise<StatusReport> {
   const apps = await Promise.all(config.apps.map((app) => readAppStatus(app, config, redis, nowMs)));
@@ -73,7 +73,7 @@ export async function readStatus(
 export async function readAppStatus(
   app: LoadedApp,
   config: LoadedConfig,
-  redis: Redis,
+  redis: RedisClient,
   nowMs: number,
 ): Promise<AppStatus> {
   const keys = appKeys(config.redis.prefix, app.sdkAppId);
@@ -97,7 +97,7 @@ export async function readAppStatus(
   };
 }
 
-async function readWatchlists(redis: Redis, keys: AppKeys): Promise<WatchlistStatus[]> {
+async function readWatchlists(redis: RedisClient, keys: AppKeys): Promise<WatchlistStatus[]> {
   const definitions = await createWatchlistRegistry(redis, keys).list();
   const tracker = createSweepTracker(redis, keys);
   return Promise.all(

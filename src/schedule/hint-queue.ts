@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 
@@ -31,7 +31,7 @@ const SCRIPTS = {
  * their own within a share of the cap (schedule/hint-calls.ts). Hints are never state: a lost one only means the
  * sweep finds the change instead.
  */
-export function createHintQueue(redis: Redis, keys: AppKeys): HintQueue {
+export function createHintQueue(redis: RedisClient, keys: AppKeys): HintQueue {
   const scripts = defineScripts(redis, SCRIPTS);
   return {
     async add(hints, maxPending) {

@@ -4,7 +4,7 @@
  * always agree.
  */
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 
 /** Per app: sweep jobs, produced by the job schedulers (one scheduler per watchlist). */
@@ -88,7 +88,7 @@ export interface AppQueues {
 }
 
 /** The app's two queues on `redis`, under the app's hash-tagged BullMQ prefix. */
-export function createAppQueues(redis: Redis, keys: AppKeys): AppQueues {
+export function createAppQueues(redis: RedisClient, keys: AppKeys): AppQueues {
   return {
     sweepQueue: new Queue<SweepJobData>(SWEEP_QUEUE, { connection: redis, prefix: keys.bullPrefix }),
     pollQueue: new Queue<ChunkJobData>(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix }),

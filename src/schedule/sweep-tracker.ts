@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 
@@ -52,7 +52,7 @@ const SCRIPTS = {
   presenceFinishChunk: { source: 'schedule/finish-chunk', numberOfKeys: 2 },
 } satisfies Record<string, ScriptSpec>;
 
-export function createSweepTracker(redis: Redis, keys: AppKeys): SweepTracker {
+export function createSweepTracker(redis: RedisClient, keys: AppKeys): SweepTracker {
   const scripts = defineScripts(redis, SCRIPTS);
   return {
     async begin({ watchlist, sweepId, chunks, version, nowMs, staleAfterMs }) {

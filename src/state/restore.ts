@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readStateTopic, type CurrentState } from '@presence-poller/events';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Kafka } from 'kafkajs';
 import type { AppKeys } from '../redis/keys.js';
 import { encodeRecord } from './record.js';
@@ -29,7 +29,7 @@ const PIPELINE_SIZE = 5_000;
  * has is left alone (HSETNX): Redis is newer than the topic for every user it still knows.
  */
 export async function restoreStates(input: {
-  redis: Redis;
+  redis: RedisClient;
   keys: AppKeys;
   kafka: Kafka;
   topic: string;

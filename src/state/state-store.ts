@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 import {
@@ -83,7 +83,7 @@ function growTo(array: Int32Array, size: number): Int32Array {
 }
 
 /** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
-export function createStateStore(redis: Redis, keys: AppKeys): StateStore {
+export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore {
   const commands = defineScripts(redis, SCRIPTS);
 
   /** KEYS = [...leading, ...distinct buckets]; with the KEYS index (1-based) of each user's bucket, in order. */

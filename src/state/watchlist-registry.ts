@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import type { WatchlistSettings } from '../vocabulary.js';
 
@@ -41,7 +41,7 @@ export interface WatchlistRegistry {
   namesById(): Promise<Map<number, WatchlistName>>;
 }
 
-export function createWatchlistRegistry(redis: Redis, keys: AppKeys): WatchlistRegistry {
+export function createWatchlistRegistry(redis: RedisClient, keys: AppKeys): WatchlistRegistry {
   const parse = (json: string) => JSON.parse(json) as WatchlistDefinition;
   return {
     async list() {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppKeys } from '../redis/keys.js';
 import { createLease } from '../redis/lease.js';
@@ -50,7 +50,7 @@ export function chunkMembers(userIds: readonly string[], from = 0, to = userIds.
  * is deleted and rewritten by the next sync (the published version still differs), and since the key is
  * content-addressed, any chunk a reader does find is the right one.
  */
-async function writeChunks(redis: Redis, chunkKey: string, userIds: readonly string[]): Promise<void> {
+async function writeChunks(redis: RedisClient, chunkKey: string, userIds: readonly string[]): Promise<void> {
   await redis.del(chunkKey);
   const step = CHUNKS_PER_PIECE * MAX_IDS_PER_CALL;
   for (let from = 0; from < userIds.length; from += step) {
@@ -116,7 +116,7 @@ interface PendingRemoval {
  * not name, and delete the dropped version's chunks. Removal is idempotent, so members already removed are no change.
  */
 async function finishPendingRemovals(
-  deps: { redis: Redis; keys: AppKeys; registry: WatchlistRegistry; stateStore: StateStore },
+  deps: { redis: RedisClient; keys: AppKeys; registry: WatchlistRegistry; stateStore: StateStore },
   report: SyncReport,
 ): Promise<void> {
   const { redis, keys, registry } = deps;
@@ -186,7 +186,7 @@ function configVersionOf(
  * died half-way is completed by the next one.
  */
 export async function syncWatchlists(
-  deps: { redis: Redis; keys: AppKeys; registry: WatchlistRegistry; stateStore: StateStore },
+  deps: { redis: RedisClient; keys: AppKeys; registry: WatchlistRegistry; stateStore: StateStore },
   specs: readonly WatchlistSpec[],
 ): Promise<SyncReport> {
   const { redis, keys, registry, stateStore } = deps;

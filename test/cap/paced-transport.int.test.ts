@@ -35,7 +35,7 @@ function pacedTransport(overrides: Partial<PacedTransportOptions> = {}) {
   const timings: CallTiming[] = [];
   let lateSlots = 0;
   const transport = createPacedTransport({
-    redisUrl: testRedisUrl(),
+    redis: { url: testRedisUrl() },
     pacerKey: uniqueName('paced'),
     pacer: { callsPerSecond: 50 },
     connections: 8,

@@ -540,6 +540,65 @@ const mistakes: Mistake[] = [
     expect: { file: 'env:PRESENCE__REDIS__URI', message: 'no setting "URI" here (did you mean "url"?)' },
   },
   {
+    name: 'redis.url and redis.cluster together',
+    files: {
+      'presence.yaml': presence(
+        [],
+        ['redis:', '  url: redis://10.0.0.1:6379', '  cluster:', '    nodes: [redis://10.0.0.2:6379]'],
+      ),
+    },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 3,
+      field: 'redis.url',
+      message: 'set either redis.url (a single Redis) or redis.cluster (a Redis Cluster), not both',
+    },
+  },
+  {
+    name: 'REDIS_URL with redis.cluster',
+    files: { 'presence.yaml': presence([], ['redis:', '  cluster:', '    nodes: [redis://10.0.0.2:6379]']) },
+    env: { ...SECRET_ENV, REDIS_URL: 'redis://10.0.0.1:6379' },
+    expect: {
+      file: 'env:REDIS_URL',
+      field: 'redis.url',
+      message: 'set either redis.url (a single Redis) or redis.cluster (a Redis Cluster), not both',
+    },
+  },
+  {
+    name: 'redis.cluster seed nodes with different passwords',
+    files: {
+      'presence.yaml': presence(
+        [],
+        [
+          'redis:',
+          '  cluster:',
+          '    nodes:',
+          '      - redis://:a@10.0.0.1:6379',
+          '      - redis://:b@10.0.0.2:6379',
+        ],
+      ),
+    },
+    expect: {
+      file: 'presence.yaml',
+      line: 10,
+      column: 9,
+      field: 'redis.cluster.nodes.1',
+      message: 'every seed node needs the scheme, user and password of the first',
+    },
+  },
+  {
+    name: 'redis.cluster seed node that is not a redis URL',
+    files: { 'presence.yaml': presence([], ['redis:', '  cluster:', '    nodes: [10.0.0.2:6379]']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 8,
+      column: 13,
+      field: 'redis.cluster.nodes.0',
+      message: 'must be a redis:// or rediss:// URL',
+    },
+  },
+  {
     name: 'warning: UserID outside [A-Za-z0-9_-]',
     files: {
       'watchlists/vip.yaml': 'name: vip\nuserFiles: [vip.txt]\n',

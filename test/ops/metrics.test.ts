@@ -160,6 +160,20 @@ describe('metrics', () => {
 describe('metrics probes', () => {
   const outbox = 'presence_outbox_entries{sdk_app_id="1400000000"}';
 
+  it('keep what flow events and other probes set when the app probe initialises the app again', async () => {
+    const metrics = createMetrics({ errorLabels: tencentErrorLabels() });
+    metrics.addProbe('redis-connection:1400000000', async () => {
+      metrics.redisConnected.set({ app: '1400000000' }, 1);
+    });
+    metrics.addProbe('redis:1400000000', async () => metrics.initApp(APP));
+    metrics.relayActive.set({ app: '1400000000' }, 1);
+    for (let scrapes = 0; scrapes < 2; scrapes++) {
+      const samples = await scrape(metrics);
+      expect(samples.get('presence_redis_connected{sdk_app_id="1400000000"}')).toBe(1);
+      expect(samples.get('presence_relay_lease_held{sdk_app_id="1400000000"}')).toBe(1);
+    }
+  });
+
   it('run on every scrape, so the gauges show what the probe reads now', async () => {
     const metrics = createMetrics({ errorLabels: tencentErrorLabels() });
     let reads = 0;

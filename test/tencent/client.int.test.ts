@@ -359,7 +359,7 @@ describe('client against the simulator: secrets', () => {
         kind === 'direct'
           ? undefined
           : createPacedTransport({
-              redisUrl: testRedisUrl(),
+              redis: { url: testRedisUrl() },
               pacerKey: uniqueName('leak-pacer'),
               pacer: { callsPerSecond: 1_000 },
               connections: 4,
