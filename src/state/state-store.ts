@@ -86,21 +86,38 @@ function growTo(array: Int32Array, size: number): Int32Array {
 export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore {
   const commands = defineScripts(redis, SCRIPTS);
 
+  /**
+   * The KEYS index of each bucket in the script call being built, valid where `bucketStamp` holds the call's stamp:
+   * reused from call to call (building is synchronous), so no map or array is allocated per call.
+   */
+  let bucketSlot: Int32Array = new Int32Array(0);
+  let bucketStamp: Int32Array = new Int32Array(0);
+  let stamp = 0;
+
+  /**
+   * The KEYS index (1-based) of the user's state bucket in `keysList`, appending the bucket's key the first time the
+   * call being built (the current `stamp`) meets it. Buckets are looked up by number: no string per user.
+   */
+  function bucketSlotOf(userId: string, keysList: string[]): number {
+    const bucket = keys.stateBucketIndexOf(userId);
+    if (bucket >= bucketSlot.length) {
+      const size = Math.max(bucket + 1, bucketSlot.length * 2, 1_024);
+      bucketSlot = growTo(bucketSlot, size);
+      bucketStamp = growTo(bucketStamp, size);
+    }
+    if (bucketStamp[bucket] !== stamp) {
+      bucketStamp[bucket] = stamp;
+      keysList.push(keys.stateBucket(bucket));
+      bucketSlot[bucket] = keysList.length;
+    }
+    return bucketSlot[bucket]!;
+  }
+
   /** KEYS = [...leading, ...distinct buckets]; with the KEYS index (1-based) of each user's bucket, in order. */
   function bucketKeys(userIds: readonly string[], leading: string[]): { keys: string[]; indexOf: number[] } {
     const keysList = [...leading];
-    const slot = new Map<number, number>();
-    // Buckets looked up by number, their keys built once (keys.stateBucket): no string per user.
-    const indexOf = userIds.map((userId) => {
-      const bucket = keys.stateBucketIndexOf(userId);
-      let index = slot.get(bucket);
-      if (index === undefined) {
-        keysList.push(keys.stateBucket(bucket));
-        index = keysList.length;
-        slot.set(bucket, index);
-      }
-      return index;
-    });
+    stamp += 1;
+    const indexOf = userIds.map((userId) => bucketSlotOf(userId, keysList));
     return { keys: keysList, indexOf };
   }
 
@@ -123,14 +140,6 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
     return replies;
   }
 
-  /**
-   * The KEYS index of each bucket in the script call being built, valid where `bucketStamp` holds the call's stamp:
-   * reused from call to call (building is synchronous), so no map or array is allocated per call.
-   */
-  let bucketSlot: Int32Array = new Int32Array(0);
-  let bucketStamp: Int32Array = new Int32Array(0);
-  let stamp = 0;
-
   /** Packs coded observations into the script's argument with their buckets, without an object per user. */
   function packCodes(
     { userIds, codes }: CodedObservations,
@@ -144,18 +153,7 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
       const code = codes[i]!;
       if (!isObservedCode(code)) continue;
       const userId = userIds[i]!;
-      const bucket = keys.stateBucketIndexOf(userId);
-      if (bucket >= bucketSlot.length) {
-        const size = Math.max(bucket + 1, bucketSlot.length * 2, 1_024);
-        bucketSlot = growTo(bucketSlot, size);
-        bucketStamp = growTo(bucketStamp, size);
-      }
-      if (bucketStamp[bucket] !== stamp) {
-        bucketStamp[bucket] = stamp;
-        keysList.push(keys.stateBucket(bucket));
-        bucketSlot[bucket] = keysList.length;
-      }
-      packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketSlot[bucket]}\t${code}\t\t`;
+      packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketSlotOf(userId, keysList)}\t${code}\t\t`;
       count += 1;
     }
     return { keys: keysList, packed, count };
