@@ -42,6 +42,8 @@ export interface ObservedPipeline {
   waitForCalls(count: number, description: string, timeoutMs?: number): Promise<void>;
   /** Moves every `step`-th user (offset by round) to its next state; rounds change distinct users. */
   changeUsers(round: number, step: number): string[];
+  /** True when each of these users has a transition to the state the simulator holds for it now. */
+  publishedCurrentStates(userIds: readonly string[]): boolean;
   compare(): GroundTruthReport;
 }
 
@@ -90,6 +92,14 @@ export async function startObservedPipeline(options: ObservedPipelineOptions): P
       const changed = users.filter((_, i) => i % step === round % step);
       for (const id of changed) simulator.setUserState(id, NEXT[simulator.getUserState(id)!.state]);
       return changed;
+    },
+    publishedCurrentStates(userIds) {
+      const events = published();
+      return userIds.every((id) =>
+        events.some(
+          (e) => e.userId === id && e.kind === 'transition' && e.to === simulator.getUserState(id)!.state,
+        ),
+      );
     },
     compare: () => compareWithGroundTruth(states, simulator.changeLog(), published()),
   };

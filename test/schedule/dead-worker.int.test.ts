@@ -41,18 +41,10 @@ describe('a dead worker costs about one interval', () => {
     // loaded machine. BullMQ's defaults (30 s lock, checked every 30 s) leave the watchlist blind well past this.
     const { lockDurationMs, stalledIntervalMs } = stallSettingsFor([INTERVAL_MS]);
     const deadlineMs = 2 * INTERVAL_MS + lockDurationMs + stalledIntervalMs + 10_000;
-    await waitFor(
-      () =>
-        changed.every((id) =>
-          run
-            .published()
-            .some(
-              (e) =>
-                e.userId === id && e.kind === 'transition' && e.to === run.simulator.getUserState(id)!.state,
-            ),
-        ),
-      { timeoutMs: deadlineMs, description: 'every change made after the kill published' },
-    );
+    await waitFor(() => run.publishedCurrentStates(changed), {
+      timeoutMs: deadlineMs,
+      description: 'every change made after the kill published',
+    });
     const report = run.compare();
     expect(report.mismatches).toEqual([]);
     expect(report.outOfOrder).toEqual([]);

@@ -51,18 +51,10 @@ describe('a bad entry in an answer', () => {
 
     // Changes in the victim's chunk (the first 500 users) and in the other one are published as usual.
     const changed = run.changeUsers(0, 7).filter((id) => id !== victim);
-    await waitFor(
-      () =>
-        changed.every((id) =>
-          run
-            .published()
-            .some(
-              (e) =>
-                e.userId === id && e.kind === 'transition' && e.to === run.simulator.getUserState(id)!.state,
-            ),
-        ),
-      { timeoutMs: 30_000, description: 'the changes of the other users' },
-    );
+    await waitFor(() => run.publishedCurrentStates(changed), {
+      timeoutMs: 30_000,
+      description: 'the changes of the other users',
+    });
     await run.waitForCalls(4, 'a few more sweeps with the bad entry');
 
     expect(run.published().filter((e) => e.userId === victim)).toEqual([]);
