@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
-import { createOutageLog } from '../../src/ops/outage-log.js';
-import { createKafka } from '../../src/relay/kafka.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
-import { createProducerSession } from '../../src/relay/producer-session.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { collectRecords } from '../helpers/kafka-events.js';
-import { onTeardown, testKafka, testKafkaBrokers, testRedis, uniqueName } from '../helpers/services.js';
+import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
+import { testProducerSession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
@@ -24,21 +22,15 @@ describe('the relay draining a growing outbox', () => {
     const redis = testRedis();
     await redis.hset(keys.watchlistIds, { 1: JSON.stringify({ name: 'all' }) });
     const logger = createSilentLogger();
-    const session = createProducerSession({
-      kafka: createKafka({ brokers: testKafkaBrokers(), clientId: uniqueName('drain') }, logger),
+    const session = testProducerSession('drain', {
+      partitions: 3,
       initialTopics: [
         { topic, numPartitions: 3, replicationFactor: 1 },
         { topic: state, numPartitions: 3, replicationFactor: 1, cleanupPolicy: 'compact' },
       ],
-      specOf: (name) => ({ topic: name, numPartitions: 3, replicationFactor: 1 }),
-      createTopics: true,
-      compression: 'none',
-      events: createFlowEvents(),
       logger,
-      outage: createOutageLog({ logger, dependency: 'kafka' }),
       transactionalId: uniqueName('drain-relay'),
     });
-    onTeardown(() => session.close());
     expect(await session.tryConnect()).toBe(true);
     const collector = await collectRecords(testKafka(), [topic, state]);
 

@@ -2,14 +2,13 @@ import type { Producer, TopicMessages } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
-import { createOutageLog } from '../../src/ops/outage-log.js';
-import { createKafka } from '../../src/relay/kafka.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/relay/outbox-relay.js';
-import { createProducerSession, type ProducerSession } from '../../src/relay/producer-session.js';
+import { type ProducerSession } from '../../src/relay/producer-session.js';
 import { appKeys, type AppKeys } from '../../src/redis/keys.js';
 import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { collectRecords } from '../helpers/kafka-events.js';
-import { onTeardown, testKafka, testKafkaBrokers, testRedis, uniqueName } from '../helpers/services.js';
+import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
+import { testProducerSession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
@@ -74,21 +73,14 @@ async function zombieScenario(fencing: boolean) {
     return relay;
   };
   const session = () => {
-    const created = createProducerSession({
-      kafka: createKafka({ brokers: testKafkaBrokers(), clientId: uniqueName('fence') }, logger),
+    const created = testProducerSession('fence', {
       initialTopics: [
         { topic, numPartitions: 1, replicationFactor: 1 },
         { topic: state, numPartitions: 1, replicationFactor: 1, cleanupPolicy: 'compact' },
       ],
-      specOf: (name) => ({ topic: name, numPartitions: 1, replicationFactor: 1 }),
-      createTopics: true,
-      compression: 'none',
-      events: createFlowEvents(),
       logger,
-      outage: createOutageLog({ logger, dependency: 'kafka' }),
       transactionalId,
     });
-    onTeardown(() => created.close());
     return created;
   };
 

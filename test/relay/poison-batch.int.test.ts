@@ -6,14 +6,12 @@ import { listDeadLetters } from '../../src/relay/dead-letters.js';
 import { DEFAULT_SIMULATOR_APP } from '../../src/simulator/index.js';
 import { captureIo } from '../cli/capture-io.js';
 import { writeConfigDir } from '../cli/config-dir.js';
-import { createKafka } from '../../src/relay/kafka.js';
-import { createProducerSession } from '../../src/relay/producer-session.js';
-import { createOutageLog } from '../../src/ops/outage-log.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { collectRecords } from '../helpers/kafka-events.js';
-import { onTeardown, testKafka, testKafkaBrokers, testRedis, uniqueName } from '../helpers/services.js';
+import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
+import { testProducerSession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
@@ -79,17 +77,7 @@ describe('relay: no poison batch', () => {
 
     const events = createFlowEvents();
     const logger = createSilentLogger();
-    const session = createProducerSession({
-      kafka: createKafka({ brokers: testKafkaBrokers(), clientId: uniqueName('poison') }, logger),
-      initialTopics: [],
-      specOf: (topic) => ({ topic, numPartitions: 1, replicationFactor: 1 }),
-      createTopics: false,
-      compression: 'none',
-      events,
-      logger,
-      outage: createOutageLog({ logger, dependency: 'kafka' }),
-    });
-    onTeardown(() => session.close());
+    const session = testProducerSession('poison', { createTopics: false, events, logger });
     let deadLettered = 0;
     events.on('eventDeadLettered', () => (deadLettered += 1));
     const relay = createOutboxRelay(

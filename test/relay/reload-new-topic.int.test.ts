@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
-import { createOutageLog } from '../../src/ops/outage-log.js';
-import { createKafka, MissingTopicsError } from '../../src/relay/kafka.js';
-import { createProducerSession } from '../../src/relay/producer-session.js';
+import { MissingTopicsError } from '../../src/relay/kafka.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import {
   simulatorApp,
@@ -12,7 +9,8 @@ import {
   testConfig,
   userIds,
 } from '../helpers/pipeline.js';
-import { onTeardown, testKafka, testKafkaBrokers, uniqueName } from '../helpers/services.js';
+import { onTeardown, testKafka, uniqueName } from '../helpers/services.js';
+import { testProducerSession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe('relay: a watchlist with a new topic added by a reload', () => {
@@ -66,17 +64,11 @@ describe('relay: a watchlist with a new topic added by a reload', () => {
     await admin.connect();
     onTeardown(() => admin.disconnect());
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: known, numPartitions: 1 }] });
-    const session = createProducerSession({
-      kafka: createKafka({ brokers: testKafkaBrokers(), clientId: uniqueName('missing') }, logger),
+    const session = testProducerSession('missing', {
       initialTopics: [{ topic: known, numPartitions: 1, replicationFactor: 1 }],
-      specOf: (topic) => ({ topic, numPartitions: 1, replicationFactor: 1 }),
       createTopics: false,
-      compression: 'none',
-      events: createFlowEvents(),
       logger,
-      outage: createOutageLog({ logger, dependency: 'kafka' }),
     });
-    onTeardown(() => session.close());
     expect(await session.tryConnect()).toBe(true);
     await expect(session.ensureTopics([known, missing])).rejects.toThrow(new MissingTopicsError([missing]));
     expect(await admin.listTopics()).not.toContain(missing);
