@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
-import { DEFAULT_SIMULATOR_APP, type SimulatorOptions } from '../src/simulator/index.js';
+import { DEFAULT_SIMULATOR_APP, type SimulatorOptions, type SimulatorStats } from '../src/simulator/index.js';
 import { startKafkaBroker, type KafkaBroker } from '../test/helpers/kafka-broker.js';
 import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.js';
 import { ROOT } from './build.js';
@@ -131,15 +131,11 @@ export interface SimulatorProcess {
   stop(): Promise<void>;
 }
 
-export interface SimStats {
-  admitted: number;
-  rejectedOverCap: number;
-  apps: Record<string, { admitted: number; rejectedOverCap: number; maxCallsInAnyWindow: number }>;
-  churnChanges: number;
-  byCode: Record<string, number>;
+/** The simulator's own figures (calls, the cap's window, callbacks), with its event loop's since the last reset. */
+export type SimStats = SimulatorStats & {
   /** The simulator's event loop and GC since the last reset: a stalled loop stamps arrivals late. */
   loop: LoopReport;
-}
+};
 
 export async function startSimulatorProcess(
   entry: string,

@@ -1,7 +1,8 @@
 /**
  * The simulator in its own process (compiled and forked by the orchestrator), so its CPU is measured alone and its
  * event loop does not compete with the orchestrator's Kafka consumer.
- *   argv[2]: JSON SimulatorOptions. Replies: ready {url, populationMs}; stats; reset; flip.
+ *   argv[2]: JSON SimulatorOptions. Replies: ready {url, populationMs}; stats; reset; flip; and for the detection
+ *   bench: callbackTarget, change (each named user to another state) and changeLog (the ground truth).
  */
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
@@ -25,6 +26,13 @@ serveParent(
       return {};
     }
     if (request.type === 'flip') return { flipped: flip(request as unknown as FlipRequest) };
+    if (request.type === 'callbackTarget') {
+      const { sdkAppId, url } = request as unknown as { sdkAppId: number; url: string };
+      simulator.setCallbackTarget(sdkAppId, { url });
+      return {};
+    }
+    if (request.type === 'change') return { changed: change((request as unknown as ChangeRequest).userIds) };
+    if (request.type === 'changeLog') return { entries: simulator.changeLog() };
     throw new Error(`unknown request ${request.type}`);
   },
   () => simulator.close(),
@@ -58,6 +66,28 @@ function flip({ start, count, step, idWidth }: FlipRequest): number {
     flipped++;
   }
   return flipped;
+}
+
+interface ChangeRequest {
+  userIds: string[];
+}
+
+const STATES = ['Online', 'Offline', 'PushOnline'] as const;
+
+/**
+ * Moves each user to one of the two other states, picked at random: the change is stamped here, in the simulator's
+ * own clock, as Tencent would see it, however late the request arrived. Returns how many changed.
+ */
+function change(userIds: readonly string[]): number {
+  let changed = 0;
+  for (const userId of userIds) {
+    const now = simulator.getUserState(userId)?.state;
+    if (now === undefined) continue;
+    const others = STATES.filter((state) => state !== now);
+    simulator.setUserState(userId, others[Math.floor(Math.random() * others.length)]!);
+    changed++;
+  }
+  return changed;
 }
 
 /**
