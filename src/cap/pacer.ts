@@ -22,9 +22,11 @@ import { createRedisClock } from './redis-clock.js';
  * local clock (redis-clock.ts), so a reservation whose reply was slow is not charged for it. A rate-limit answer
  * still pauses everyone and slows the pace (penalize).
  *
- * Priorities: within a process, callers wait in a local queue by priority and only `lanes` of them hold a Redis
- * reservation at a time. Reservations are therefore never more than a few slots ahead, and a chunk of a small,
- * urgent watchlist overtakes the queued chunks of a big one instead of waiting behind their reservations.
+ * Priorities: within a process, callers wait in a local queue by priority, and at most `lanes` Redis reservations
+ * (never more than callers waiting) are held at a time, so reservations are never more than a few slots ahead. A
+ * reservation belongs to no caller: when its slot comes, it goes to the first caller in the queue at that moment.
+ * So a chunk of a small, urgent watchlist or a hint call (priority 1) takes the very next slot, instead of waiting
+ * behind the `lanes` reservations already taken for the sweep chunks queued before it (~80 ms at 200 calls/s).
  */
 export interface PacerOptions {
   /** The app's call cap, calls per second (Tencent default 200). */
@@ -77,7 +79,6 @@ const SCRIPTS = {
 interface Waiter {
   resolve(latenessMs: number): void;
   reject(reason: unknown): void;
-  signal: AbortSignal | undefined;
 }
 
 const PRIORITIES = 10;
@@ -103,20 +104,22 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
   let activeLanes = 0;
   const clock = createRedisClock();
 
+  let waiting = 0;
+
   function nextWaiter(): Waiter | undefined {
     for (const queue of queues) {
-      while (queue.length > 0) {
-        const waiter = queue.shift()!;
-        if (!waiter.signal?.aborted) return waiter;
+      const waiter = queue.shift();
+      if (waiter) {
+        waiting--;
+        return waiter;
       }
     }
     return undefined;
   }
 
   /** Takes a slot from Redis and waits for it; retakes one when the wait overran by more than maxLatenessMs. */
-  async function takeSlot(signal: AbortSignal | undefined): Promise<number> {
+  async function takeSlot(): Promise<number> {
     for (;;) {
-      signal?.throwIfAborted();
       const askedAt = performance.now();
       const [waitUs, slotUs, seq] = (await scripts.presenceReserveCall(
         pacerKey,
@@ -151,15 +154,17 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
     scripts.presenceReportStart(pacerKey, seq, startUs, windowCalls).catch(() => undefined);
   }
 
+  /**
+   * Starts reservations while callers wait for more than are held. A slot whose callers all gave up meanwhile is
+   * left unused: it only spaces the next ones out.
+   */
   function pump(): void {
-    while (activeLanes < lanes) {
-      const waiter = nextWaiter();
-      if (!waiter) return;
+    while (activeLanes < lanes && activeLanes < waiting) {
       activeLanes++;
-      takeSlot(waiter.signal)
+      takeSlot()
         .then(
-          (latenessMs) => waiter.resolve(latenessMs),
-          (error: unknown) => waiter.reject(waiter.signal?.aborted ? waiter.signal.reason : error),
+          (latenessMs) => nextWaiter()?.resolve(latenessMs),
+          (error: unknown) => nextWaiter()?.reject(error),
         )
         .finally(() => {
           activeLanes--;
@@ -172,10 +177,22 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
     acquire({ priority = 5, signal } = {}) {
       return new Promise<number>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
-        const waiter: Waiter = { resolve, reject, signal };
-        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-        const level = Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1;
-        queues[level]!.push(waiter);
+        const queue = queues[Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1]!;
+        const waiter: Waiter = { resolve, reject };
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const index = queue.indexOf(waiter);
+            if (index >= 0) {
+              queue.splice(index, 1);
+              waiting--;
+            }
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+        queue.push(waiter);
+        waiting++;
         pump();
       });
     },

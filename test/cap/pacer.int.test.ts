@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createPacer, type Pacer } from '../../src/cap/pacer.js';
 import { maxInAnyWindow } from '../../src/simulator/index.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Takes `total` slots through `pacers`, each with `callersPerPacer` concurrent callers: the start times in order,
@@ -83,6 +84,33 @@ describe('the global pacer', () => {
     for (let i = 0; i < 20; i++) await pacer.acquire();
     // 20 calls at 90% of 100/s (less the 2% margin) take at least ~200 ms.
     expect(performance.now() - started).toBeGreaterThan(200);
+  });
+
+  it('gives the next slot to an urgent caller, not to the callers whose reservations were taken first', async () => {
+    const pacer = createPacer(testRedis(), uniqueName('pacer'), { callsPerSecond: 50, lanes: 4 });
+    const served: string[] = [];
+    // Twelve sweep chunks queue first: all four lanes reserve slots for them (20 ms apart).
+    const sweeps = Array.from({ length: 12 }, (_, i) =>
+      pacer.acquire({ priority: 5 }).then(() => served.push(`sweep ${i}`)),
+    );
+    await waitFor(() => served.length >= 1, { intervalMs: 1, description: 'the first sweep slot' });
+    const servedBefore = served.length;
+    const urgent = pacer.acquire({ priority: 1 }).then(() => served.push('urgent'));
+    await Promise.all([...sweeps, urgent]);
+    // It takes the first slot that comes after it asked (one more may have been served before its promise ran);
+    // were the reservations bound to the sweeps, it would come after the four already held for them.
+    expect(served.indexOf('urgent')).toBeLessThanOrEqual(servedBefore + 1);
+    expect(served).toHaveLength(13);
+  });
+
+  it('does not hand a slot to a caller that gave up, and serves the others', async () => {
+    const pacer = createPacer(testRedis(), uniqueName('pacer'), { callsPerSecond: 50, lanes: 2 });
+    const controller = new AbortController();
+    const givenUp = pacer.acquire({ signal: controller.signal });
+    const others = [pacer.acquire(), pacer.acquire(), pacer.acquire()];
+    controller.abort(new Error('chunk obsolete'));
+    await expect(givenUp).rejects.toThrow('chunk obsolete');
+    await expect(Promise.all(others)).resolves.toHaveLength(3);
   });
 
   it('rejects with the abort reason when the caller gives up while waiting', async () => {
