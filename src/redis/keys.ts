@@ -4,9 +4,11 @@
  */
 
 /**
- * Per-user state lives in this many hash buckets per app. Small hashes stay listpack-encoded (~35 bytes a user
- * instead of ~90): Redis keeps a hash compact up to 128 fields (hash-max-listpack-entries), so 16,384 buckets keep
- * an app compact up to ~2M users. It must be the same in every process of a deployment: changing it orphans state.
+ * Per-user state lives in this many hash buckets per app. Small hashes stay listpack-encoded (a user costs its
+ * UserID and record plus 4 bytes, instead of ~90 bytes more in a hash table): Redis keeps a hash compact up to 128
+ * fields (hash-max-listpack-entries), so 16,384 buckets keep an app compact up to ~2M users. Each bucket key costs
+ * ~100 bytes of its own (~1.7 B a user at 1M). It must be the same in every process of a deployment: changing it
+ * orphans state.
  */
 export const DEFAULT_STATE_BUCKETS = 16_384;
 
@@ -57,7 +59,7 @@ export interface AppKeys {
   detailWatchlistIds: string;
   /** String: comma-separated ids of the watchlists with `deviceEvents`; a user in any of them gets `devices` events. */
   deviceEventWatchlistIds: string;
-  /** List of chunk blobs (newline-joined UserIDs, at most 500 each) of one watchlist version. */
+  /** List of chunk blobs (at most 500 UserIDs each, deflated: state/watchlist-registry.ts) of one watchlist version. */
   watchlistChunks(name: string, version: string): string;
   /** Hash: progress of the current sweep of a watchlist (overlap policy) and its counters. */
   sweep(name: string): string;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppKeys } from '../redis/keys.js';
 import { createLease } from '../redis/lease.js';
 import type { StateStore } from './state-store.js';
-import type { WatchlistDefinition, WatchlistRegistry } from './watchlist-registry.js';
+import { encodeChunk, type WatchlistDefinition, type WatchlistRegistry } from './watchlist-registry.js';
 import { MAX_IDS_PER_CALL, type WatchlistSettings } from '../vocabulary.js';
 
 /** A watchlist as the configuration wants it: its settings and its members. */
@@ -35,11 +35,11 @@ const CHUNKS_PER_PIECE = 100;
 /** Users per membership call when removing: the set of leaving users is handed over in slices of this size. */
 const REMOVAL_PIECE = CHUNKS_PER_PIECE * MAX_IDS_PER_CALL;
 
-/** Splits members `from`..`to` (500-aligned `from`) into chunk blobs of at most 500 IDs each (one API call). */
-export function chunkMembers(userIds: readonly string[], from = 0, to = userIds.length): string[] {
-  const blobs: string[] = [];
+/** Splits members `from`..`to` (500-aligned `from`) into stored chunks of at most 500 IDs each (one API call). */
+export function chunkMembers(userIds: readonly string[], from = 0, to = userIds.length): Buffer[] {
+  const blobs: Buffer[] = [];
   for (let i = from; i < to; i += MAX_IDS_PER_CALL) {
-    blobs.push(userIds.slice(i, Math.min(i + MAX_IDS_PER_CALL, to)).join('\n'));
+    blobs.push(encodeChunk(userIds.slice(i, Math.min(i + MAX_IDS_PER_CALL, to))));
   }
   return blobs;
 }

@@ -2,8 +2,10 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expandLua } from '../../scripts/lua-module.js';
 import { parseOutboxEntry } from '../../src/events/outbox-entry.js';
-import { decodeRecord } from '../../src/state/record.js';
-import { DETECTION_LETTERS } from '../../src/vocabulary.js';
+import { appKeys } from '../../src/redis/keys.js';
+import { decodeRecord, encodeRecord, type StoredState } from '../../src/state/record.js';
+import { createStateStore } from '../../src/state/state-store.js';
+import { codeOfState, DETECTION_LETTERS, STATE_CODES } from '../../src/vocabulary.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
 
 /**
@@ -90,4 +92,104 @@ describe('record and outbox formats', () => {
       expect(entry!.detectedBy).toBe(source);
     },
   );
+
+  /** A record as record.lua reads it, the record it writes back from those fields, and its state code alone. */
+  const readBack = `${includes}
+local members, state, seq, changedAt, deviceHash, epoch = decodeRecord(ARGV[1])
+return {members, state, seq, changedAt, deviceHash, epoch,
+  encodeRecord(members, state, seq, changedAt, deviceHash, epoch), stateOfRecord(ARGV[1])}
+`;
+  const at = Date.UTC(2026, 11, 5, 12);
+  const epoch = (at - 600_000).toString(36);
+  const written = (fields: Partial<StoredState>): string =>
+    encodeRecord({
+      watchlistIds: [1],
+      state: 'Offline',
+      notFound: false,
+      seq: 1,
+      observedAtMs: at,
+      deviceHash: '',
+      epoch,
+      ...fields,
+    });
+
+  it.each([
+    ['written by TypeScript (a restored record)', written({ watchlistIds: [], seq: 9 })],
+    [
+      'with two watchlists and a device hash',
+      written({ watchlistIds: [3, 17], state: 'Online', seq: 71, deviceHash: 'a1b2c3d4' }),
+    ],
+    ['never observed', written({ state: null, seq: 0, observedAtMs: 0 })],
+    ['a time before the epoch', written({ notFound: true, state: null, observedAtMs: at - 700_000 })],
+    ['an epoch that is not base 36', written({ epoch: 'not-base-36' })],
+    ['of the first format', `3,17|N|41|${at}|a1b2c3d4|${epoch}`],
+    ['of the first format, never observed', `12|-|0|0||${epoch}`],
+    ['of the first format, restored', `|P|7|${at}||${epoch}`],
+  ])(
+    'a record %s reads the same in Lua and TypeScript, and both write it back alike',
+    async (_case, record) => {
+      const fromLua = (await testRedis().eval(readBack, 0, record)) as [
+        string,
+        string,
+        number,
+        number,
+        string,
+        string,
+        string,
+        string,
+      ];
+      const stored = decodeRecord(record);
+      const [members, state, seq, changedAt, deviceHash, luaEpoch, rewritten, stateCode] = fromLua;
+      expect({ members, seq, changedAt, deviceHash, epoch: luaEpoch }).toEqual({
+        members: stored.watchlistIds.join(','),
+        seq: stored.seq,
+        changedAt: stored.observedAtMs,
+        deviceHash: stored.deviceHash,
+        epoch: stored.epoch,
+      });
+      const code = stored.notFound
+        ? STATE_CODES.NotFound
+        : stored.state === null
+          ? STATE_CODES.NeverObserved
+          : codeOfState(stored.state);
+      expect([state, stateCode]).toEqual([code, code]);
+      expect(rewritten).toBe(encodeRecord(stored));
+    },
+  );
+
+  it('a record of the first format is diffed as before and written back in the compact one', async () => {
+    const redis = testRedis();
+    const keys = appKeys(uniqueName('upgrade'), 1400000000, 4);
+    const store = createStateStore(redis, keys);
+    const old = `1|F|3|${at}||${epoch}`;
+    await redis.hset(keys.stateBucketOf('a'), 'a', old);
+    const observe = (observedAtMs: number, code: 'N' | 'F') =>
+      store.applyObservations({
+        source: 'hint',
+        observedAtMs,
+        firstObservation: 'snapshot',
+        deviceEvents: false,
+        observations: [{ userId: 'a', code, deviceHash: '', devicesJson: '' }],
+      });
+
+    expect(await observe(at - 1, 'N')).toMatchObject({ applied: 0, stale: 1 });
+    expect(await observe(at + 1_000, 'F')).toMatchObject({ applied: 1, events: 0 });
+    expect(await redis.hget(keys.stateBucketOf('a'), 'a')).toBe(old);
+    expect(await observe(at + 2_000, 'N')).toMatchObject({ applied: 1, events: 1 });
+    const [entry] = ((await redis.xrange(keys.outbox, '-', '+')) as Array<[string, string[]]>).map(
+      parseOutboxEntry,
+    );
+    expect(entry).toMatchObject({
+      kind: 'transition',
+      fromCode: 'F',
+      toCode: 'N',
+      seq: 4,
+      observedAtMs: at + 2_000,
+      previousObservedAtMs: at,
+      epoch,
+    });
+    const record = (await redis.hget(keys.stateBucketOf('a'), 'a'))!;
+    expect(record).toBe(`1N4|${(602_000).toString(36)}|${epoch}`);
+    expect(record.length).toBeLessThan(old.length - 10);
+  });
 });

@@ -8,7 +8,7 @@ import {
 } from '../../src/state/watchlist-sync.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { createStateStore } from '../../src/state/state-store.js';
-import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
+import { createWatchlistRegistry, decodeChunk, encodeChunk } from '../../src/state/watchlist-registry.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { onTeardown, testRedis, uniqueName } from '../helpers/services.js';
 
@@ -151,8 +151,10 @@ describe('syncWatchlists', () => {
     expect(await syncWatchlists(deps, [list('big', first)])).toMatchObject({ usersAdded: 120_500 });
     const stored = (await registry.get('big'))!;
     expect(stored).toMatchObject({ chunkCount: 241, userCount: 120_500 });
-    expect(await redis.lrange(keys.watchlistChunks('big', stored.version), 0, -1)).toEqual(
-      chunkMembers(first),
+    const storedChunks = await redis.lrangeBuffer(keys.watchlistChunks('big', stored.version), 0, -1);
+    expect(storedChunks).toEqual(chunkMembers(first));
+    expect(storedChunks.map(decodeChunk)).toEqual(
+      Array.from({ length: 241 }, (_, chunk) => first.slice(chunk * 500, chunk * 500 + 500)),
     );
     // Users seen once get an untracked event when they leave: one every 10,000, across the pieces.
     const seen = first.filter((_, i) => i % 10_000 === 0);
@@ -179,6 +181,25 @@ describe('syncWatchlists', () => {
     expect(await untrackedUsers()).toEqual(seen);
     expect(await redis.exists(keys.watchlistChunks('big', changed.version))).toBe(0);
     expect(await stateStore.readState('m0200000')).toBeUndefined();
+  });
+
+  it('reads chunks stored plain by an earlier version, and stores new ones deflated', async () => {
+    const { redis, keys, registry } = setup();
+    const members = Array.from({ length: 500 }, (_, i) => `user-${String(i).padStart(6, '0')}`);
+    // As the first format stored a list: newline-joined UserIDs, one blob per chunk.
+    await redis.rpush(keys.watchlistChunks('old', 'v0'), members.join('\n'), 'last-one');
+    expect(await registry.readChunk('old', 'v0', 0)).toEqual(members);
+    expect(await registry.readChunk('old', 'v0', 1)).toEqual(['last-one']);
+    const pieces: string[][] = [];
+    for await (const piece of registry.memberPieces({ name: 'old', version: 'v0' }, 1)) pieces.push(piece);
+    expect(pieces).toEqual([members, ['last-one']]);
+
+    const stored = encodeChunk(members);
+    expect(decodeChunk(stored)).toEqual(members);
+    expect(stored.length).toBeLessThan(members.join('\n').length / 3);
+    // Every printable UserID survives, including ones that look like the separator's neighbours.
+    const odd = ['a b', '~!@#$%^&*()', 'x'.repeat(32), '0'];
+    expect(decodeChunk(encodeChunk(odd))).toEqual(odd);
   });
 
   it('marks the chunks of a watchlist without detail that hold a user of a watchlist with detail', async () => {

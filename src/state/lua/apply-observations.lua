@@ -150,7 +150,7 @@ local function observe(line, position)
   if ownId then learned[#learned + 1] = position; learned[#learned + 1] = UNKNOWN end
   if not record then
     untracked = untracked + 1
-  elseif detectedBy == 'c' and string.match(record, '^[^|]*|([^|]*)') == CODE_NEVER_OBSERVED then
+  elseif detectedBy == 'c' and stateOfRecord(record) == CODE_NEVER_OBSERVED then
     -- A trusted callback never makes a first observation: that is the sweep's snapshot (or silence) to publish.
     untracked = untracked + 1
   else

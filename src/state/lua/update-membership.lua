@@ -26,15 +26,6 @@ local now = tonumber(ARGV[1])
 local op, wid = ARGV[2], ARGV[3]
 local changed, untracked = 0, 0
 
-local function toBase36(n)
-  local digits, out = '0123456789abcdefghijklmnopqrstuvwxyz', ''
-  repeat
-    local d = n % 36
-    out = string.sub(digits, d + 1, d + 1) .. out
-    n = math.floor(n / 36)
-  until n == 0
-  return out
-end
 local epoch = toBase36(now)
 
 -- Only users something was published for (seq > 0) have a state record to update; the entry's time is that of
