@@ -209,9 +209,9 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   const { share, outboxWarnings = { lastAt: 0 } } = deps;
   const outbox = keys.outboxShard(shard);
   const leaseKey = keys.relayLeaseOf(shard);
+  const app = String(sdkAppId);
   // Log lines name the shard only when there are several.
   const where = keys.outboxShards === 1 ? { app } : { app, shard };
-  const app = String(sdkAppId);
   const stopController = new AbortController();
   let leader = false;
   let names = new Map<number, WatchlistName>();

@@ -25,8 +25,9 @@ async function shardedDeployment() {
   const redis = testRedis();
   await redis.hset(keys.watchlistIds, { 1: JSON.stringify({ name: 'all' }) });
   const topic = config.kafka.topics.transitions;
-  const collector = await collectRecords(testKafka(), [topic]);
-  return { config, keys, redis, topic, collector };
+  // After the first relay process started: it creates the topics.
+  const collect = () => collectRecords(testKafka(), [topic]);
+  return { config, keys, redis, topic, collect };
 }
 
 /** Appends event `seq` of every user to the user's shard, as the Lua scripts would. */
@@ -68,9 +69,10 @@ function seqsByUser(events: readonly PresenceEvent[]): Map<string, number[]> {
 
 describe('relay processes sharing an outbox of several shards', () => {
   it('spread the shards (at most their fair share each) and publish every event once, each user in order', async () => {
-    const { config, keys, redis, topic, collector } = await shardedDeployment();
+    const { config, keys, redis, topic, collect } = await shardedDeployment();
     const workers = [];
     for (let i = 0; i < 3; i++) workers.push(await spawnWorker(config, ['relay']));
+    const collector = await collect();
     const pids = workers.map(pidOf);
     // Three processes, four shards: at most ceil(4 / 3) = 2 each, so at least two processes publish.
     const holders = await waitFor(
@@ -102,10 +104,11 @@ describe('relay processes sharing an outbox of several shards', () => {
   }, 120_000);
 
   it('takes over the shards of a process killed mid-stream: nothing lost, a user’s order kept (repeats only of what was published)', async () => {
-    const { config, keys, redis, topic, collector } = await shardedDeployment();
+    const { config, keys, redis, topic, collect } = await shardedDeployment();
     const env = { PRESENCE_TEST_RELAY_LEASE_MS: '4000' };
     const victim = await spawnWorker(config, ['relay'], env);
     const survivor = await spawnWorker(config, ['relay'], env);
+    const collector = await collect();
     await waitFor(
       async () => {
         const held = await leaseHolders(redis, keys);
