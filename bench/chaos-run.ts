@@ -193,6 +193,7 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
       skipDurabilityCheck: false,
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
+      outboxShards: 1,
     },
     kafka: {
       brokers,

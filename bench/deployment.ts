@@ -110,6 +110,8 @@ export async function deploy(
      * the poller only. Default 0: every worker runs every role.
      */
     relayProcesses?: number;
+    /** `redis.outboxShards`: relay processes beyond it have no shard to publish. Default 1. */
+    outboxShards?: number;
   },
 ): Promise<Deployment> {
   const firstObservation = options.firstObservation ?? 'silent';
@@ -132,6 +134,7 @@ export async function deploy(
         skipDurabilityCheck: false,
         outboxWarnEntries: 1_000_000,
         outboxMaxEntries: 2_000_000,
+        outboxShards: options.outboxShards ?? 1,
       },
       kafka: {
         brokers: infra.broker.brokers,

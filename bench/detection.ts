@@ -107,6 +107,7 @@ async function runMode(
       skipDurabilityCheck: false,
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
+      outboxShards: 1,
     },
     kafka: {
       brokers: infra.broker.brokers,

@@ -5,7 +5,7 @@
  *   npx tsx bench/run.ts [--quick] [--duration 60] [--users 1000000] [--repeat 1] [--churn 0.001]
  *                        [--only cap,sweep,workers,apps,baseline,burst] [--cpu-prof]
  *                        [--burst-users 1000000] [--burst-share 0.5] [--fencing off|on|both]
- *                        [--relay-processes 0] [--raw-events 100000]
+ *                        [--relay-processes 0] [--outbox-shards 1] [--raw-events 100000]
  *
  * See BENCHMARKS.md for what each figure means and how it is measured.
  */
@@ -47,6 +47,7 @@ const { values } = parseArgs({
     'burst-share': { type: 'string', default: '0.5' },
     fencing: { type: 'string' },
     'relay-processes': { type: 'string', default: '0' },
+    'outbox-shards': { type: 'string', default: '1' },
     'raw-events': { type: 'string', default: '100000' },
     help: { type: 'boolean', default: false },
   },
@@ -54,7 +55,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'npx tsx bench/run.ts [--quick] [--duration s] [--users n] [--repeat n] [--churn share/s] [--only list] [--cpu-prof]\n' +
-      '  burst: [--burst-users n] [--burst-share 0.5] [--fencing off|on|both] [--relay-processes n] [--raw-events n]',
+      '  burst: [--burst-users n] [--burst-share 0.5] [--fencing off|on|both] [--relay-processes n] [--outbox-shards n]\n' +
+      '         [--raw-events n]',
   );
   process.exit(0);
 }
@@ -85,6 +87,8 @@ const parameters = {
   /** `kafka.fencing` of the burst deployments: 'both' runs the scenario once with each. */
   burstFencing: fencingRuns(values.fencing ?? (kafkaSchema.shape.fencing.parse(undefined) ? 'on' : 'off')),
   relayProcesses: Number(values['relay-processes']),
+  /** `redis.outboxShards` of the burst deployments: several relay processes publish in parallel only with shards. */
+  outboxShards: Number(values['outbox-shards']),
   /** Outbox entries of the first burst that the raw client sends again, for the relay/raw ratio. */
   rawEvents: Number(values['raw-events']),
 };
@@ -236,6 +240,7 @@ async function main(): Promise<void> {
           changedShare: parameters.burstShare,
           fencing,
           relayProcesses: parameters.relayProcesses,
+          outboxShards: parameters.outboxShards,
           rawEvents: parameters.rawEvents,
         });
         run.burst.push(result);

@@ -13,7 +13,7 @@ import {
   DEFAULT_MAX_BATCH_BYTES,
   RELAY_BATCH_ENTRIES,
 } from '../src/relay/outbox-relay.js';
-import { appKeys } from '../src/redis/keys.js';
+import { appKeys, DEFAULT_STATE_BUCKETS } from '../src/redis/keys.js';
 import {
   deploy,
   idWidthFor,
@@ -574,7 +574,7 @@ const BACKLOG_SAMPLE_MS = 100;
 export interface BacklogSample {
   /** Wall clock, ms. */
   atMs: number;
-  /** Outbox entries waiting. */
+  /** Outbox entries waiting (all shards). */
   outbox: number;
   /** The relay's published counter (entries acknowledged by Kafka and trimmed). */
   published: number;
@@ -610,6 +610,8 @@ export interface BurstResult {
   changedShare: number;
   fencing: boolean;
   relayProcesses: number;
+  /** `redis.outboxShards` of the deployment. */
+  outboxShards: number;
   intervalMs: number;
   firstSweep: BurstPhase;
   massChange: BurstPhase & { usersChanged: number };
@@ -627,11 +629,13 @@ function sampleBacklog(redis: BenchContext['infra']['redisClient'], keys: Return
   let running = true;
   const done = (async () => {
     while (running) {
-      const [[, outbox], [, published]] = (await redis
-        .multi()
-        .xlen(keys.outbox)
-        .hget(keys.relayState, 'published')
-        .exec()) as [[null, number], [null, string | null]];
+      const multi = redis.multi().hget(keys.relayState, 'published');
+      for (let shard = 0; shard < keys.outboxShards; shard++) multi.xlen(keys.outboxShard(shard));
+      const [[, published], ...lengths] = (await multi.exec()) as [
+        [null, string | null],
+        ...Array<[null, number]>,
+      ];
+      const outbox = lengths.reduce((sum, [, length]) => sum + length, 0);
       samples.push({ atMs: Date.now(), outbox, published: Number(published ?? 0) });
       await sleep(BACKLOG_SAMPLE_MS);
     }
@@ -644,6 +648,29 @@ function sampleBacklog(redis: BenchContext['infra']['redisClient'], keys: Return
       await done;
     },
   };
+}
+
+/** The newest `count` entries of the outbox (all shards), oldest first: what the raw client sends again. */
+async function newestOutboxEntries(
+  redis: BenchContext['infra']['redisClient'],
+  keys: ReturnType<typeof appKeys>,
+  count: number,
+): Promise<Array<[string, string[]]>> {
+  const rows: Array<[string, string[]]> = [];
+  for (let shard = 0; shard < keys.outboxShards; shard++) {
+    rows.push(
+      ...((await redis.xrevrange(keys.outboxShard(shard), '+', '-', 'COUNT', count)) as Array<
+        [string, string[]]
+      >),
+    );
+  }
+  const order = (id: string) => id.split('-').map(BigInt) as [bigint, bigint];
+  rows.sort(([a], [b]) => {
+    const [aMs, aSeq] = order(a);
+    const [bMs, bSeq] = order(b);
+    return aMs === bMs ? Number(aSeq - bSeq) : Number(aMs - bMs);
+  });
+  return rows.slice(-count);
 }
 
 async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean> | boolean) {
@@ -689,6 +716,8 @@ export async function runBurstScenario(
     changedShare: number;
     fencing: boolean;
     relayProcesses: number;
+    /** `redis.outboxShards`: with several, that many relay processes can publish in parallel. */
+    outboxShards: number;
     /** Outbox entries the raw client sends (taken from the real outbox). */
     rawEvents: number;
   },
@@ -702,7 +731,8 @@ export async function runBurstScenario(
   const idWidth = idWidthFor(ctx.populationSize);
   ctx.log(
     `burst: ${users.toLocaleString('en-US')} users swept every ${intervalMs / 1000}s, first observation = snapshot, ` +
-      `fencing ${options.fencing ? 'on' : 'off'}, ${options.relayProcesses || 'no'} separate relay process(es)`,
+      `fencing ${options.fencing ? 'on' : 'off'}, ${options.relayProcesses || 'no'} separate relay process(es), ` +
+      `${options.outboxShards} outbox shard(s)`,
   );
   await ctx.simulator.reset();
   const deployment = await deploy(ctx.infra, {
@@ -715,8 +745,9 @@ export async function runBurstScenario(
     firstObservation: 'snapshot',
     fencing: options.fencing,
     relayProcesses: options.relayProcesses,
+    outboxShards: options.outboxShards,
   });
-  const keys = appKeys(deployment.prefix, app.sdkAppId);
+  const keys = appKeys(deployment.prefix, app.sdkAppId, DEFAULT_STATE_BUCKETS, options.outboxShards);
   const redis = ctx.infra.redisClient;
   const sampler = sampleBacklog(redis, keys);
   const pids = processIds(ctx, deployment);
@@ -732,10 +763,7 @@ export async function runBurstScenario(
     const cpuFirst0 = snapshotAll(pids);
     await waitUntil('the first sweep', until, async () => (await sweepsCompleted()) >= 1);
     // The newest entries of the burst, still waiting: the raw client sends exactly these records later.
-    rawRows = (await redis.xrevrange(keys.outbox, '+', '-', 'COUNT', options.rawEvents)) as Array<
-      [string, string[]]
-    >;
-    rawRows.reverse();
+    rawRows = await newestOutboxEntries(redis, keys, options.rawEvents);
     ctx.log(`burst: first sweep done; draining ${sampler.latest()?.outbox ?? 0} outbox entries`);
     await waitUntil('the first burst to drain', until, () => (sampler.latest()?.outbox ?? 0) < DRAINED_BELOW);
     const firstTo = sampler.samples.length - 1;
@@ -819,6 +847,7 @@ export async function runBurstScenario(
       changedShare: options.changedShare,
       fencing: options.fencing,
       relayProcesses: options.relayProcesses,
+      outboxShards: options.outboxShards,
       intervalMs,
       firstSweep,
       massChange,

@@ -14,7 +14,7 @@ import { probeAppMetrics } from './roles/app-metrics.js';
 import { createAppRuntime, type AppRuntime } from './roles/app-runtime.js';
 import { createHealth, type Health } from './roles/health.js';
 import { startPoller, type PollerRoleOptions } from './roles/poller.js';
-import { createRelayKafka, startRelay } from './roles/relay.js';
+import { createRelayKafka, startRelay, type RelayRoleOptions } from './roles/relay.js';
 import { createCloserStack, type Role } from './roles/roles.js';
 import { startHeartbeats } from './roles/heartbeat.js';
 import { startWebhookRole } from './roles/webhook.js';
@@ -24,7 +24,7 @@ import type { SyncReport } from './state/watchlist-sync.js';
 export { ALL_ROLES, DEFAULT_ROLES, type Role } from './roles/roles.js';
 export type { AppRuntime } from './roles/app-runtime.js';
 
-export interface ServiceOptions extends PollerRoleOptions, SchedulerRoleOptions {
+export interface ServiceOptions extends PollerRoleOptions, SchedulerRoleOptions, RelayRoleOptions {
   roles: readonly Role[];
   /** Least time between two summary lines of one Redis outage, in ms. Default 60 s. */
   outageSummaryIntervalMs?: number;
@@ -97,7 +97,7 @@ export async function startService(config: LoadedConfig, options: ServiceOptions
         schedulers.push(scheduler);
       }
       if (has('poller')) await startPoller(runtime, closers, options);
-      if (relayKafka) await startRelay(runtime, relayKafka, closers);
+      if (relayKafka) await startRelay(runtime, relayKafka, closers, options);
     }
     if (relayKafka) closers.push(startHeartbeats(apps));
     if (has('webhook')) {

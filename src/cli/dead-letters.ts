@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { LoadedApp } from '../config/index.js';
 import { listDeadLetters, replayDeadLetters } from '../relay/dead-letters.js';
-import { appKeys } from '../redis/keys.js';
+import { configuredAppKeys, type AppKeys } from '../redis/keys.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
@@ -54,11 +54,7 @@ export function registerDeadLettersCommand(program: Command, ctx: CliContext): v
 async function forEachApp(
   ctx: CliContext,
   options: DeadLetterOptions,
-  action: (
-    redis: Awaited<ReturnType<typeof connectRedis>>,
-    app: LoadedApp,
-    keys: ReturnType<typeof appKeys>,
-  ) => Promise<void>,
+  action: (redis: Awaited<ReturnType<typeof connectRedis>>, app: LoadedApp, keys: AppKeys) => Promise<void>,
 ): Promise<void> {
   const { config } = await loadCliConfig(options.config, ctx.io);
   const apps = config.apps.filter(
@@ -72,7 +68,7 @@ async function forEachApp(
   }
   const redis = await connectRedis(config.redis);
   try {
-    for (const app of apps) await action(redis, app, appKeys(config.redis.prefix, app.sdkAppId));
+    for (const app of apps) await action(redis, app, configuredAppKeys(config.redis, app.sdkAppId));
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }

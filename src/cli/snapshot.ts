@@ -3,7 +3,7 @@
  * rebuilds its view). The events go to the outbox; a running relay publishes them.
  */
 import type { Command } from 'commander';
-import { appKeys } from '../redis/keys.js';
+import { configuredAppKeys } from '../redis/keys.js';
 import { createStateStore } from '../state/state-store.js';
 import { createWatchlistRegistry } from '../state/watchlist-registry.js';
 import { CliError } from './errors.js';
@@ -43,7 +43,7 @@ export function registerSnapshotCommand(program: Command, ctx: CliContext): void
       try {
         let found = 0;
         for (const app of apps) {
-          const keys = appKeys(config.redis.prefix, app.sdkAppId);
+          const keys = configuredAppKeys(config.redis, app.sdkAppId);
           const definition = await createWatchlistRegistry(redis, keys).get(options.watchlist);
           if (!definition) continue;
           found += 1;

@@ -53,7 +53,12 @@ function formatApp(app: AppStatus, now: number): string {
           (failure.errorCode === null ? '' : ` ${failure.errorCode}`) +
           (failure.hint ? ` (${failure.hint})` : '')
         : ''),
-    `  relay        ${relay.holder === null ? 'no holder' : `held by ${relay.holder}`}`,
+    relay.shards === undefined
+      ? `  relay        ${relay.holder === null ? 'no holder' : `held by ${relay.holder}`}`
+      : `  relay        ${relay.shards.length} outbox shards`,
+    ...(relay.shards ?? []).map(
+      ({ shard, holder }) => `    shard ${shard}    ${holder === null ? 'no holder' : `held by ${holder}`}`,
+    ),
     `  outbox       ${outbox.entries} entries, oldest ${outbox.oldestAgeSeconds.toFixed(1)} s`,
   ];
   if (app.watchlists.length === 0) {

@@ -280,6 +280,19 @@ export const redisSchema = z
           'start again at the first tick after the relay drained it below. Sweeps already running finish. Keeps a ' +
           'relay that cannot keep up (Kafka slow or down) from letting Redis memory run out. Default: 2000000.',
       ),
+    outboxShards: z
+      .int()
+      .min(1)
+      .max(256)
+      .default(1)
+      .describe(
+        'Streams the outbox of each app is split into, by user: each shard has a relay lease of its own, so up to ' +
+          'this many relay processes publish an app in parallel (each holds a fair share of the shards), every ' +
+          "user's events still in order. It must be the same in every process of the deployment; change it only " +
+          'with the outbox empty (stop the pollers, let the relays drain it, then restart everything with the new ' +
+          'value), or a user could have events in two shards. With fencing, each shard has its own transactional ' +
+          'id. Default: 1 (one stream and one lease, as before shards).',
+      ),
   })
   .describe('Redis: shared state, outbox, job queues.');
 

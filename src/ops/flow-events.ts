@@ -47,8 +47,8 @@ export interface FlowEventMap {
   outboxOverWarnLevel: { app: string; entries: number };
   /** One iteration of an app's relay loop began (liveness: it keeps coming while the relay is not stuck). */
   relayLoop: { app: string };
-  /** This process took or lost the relay lease. */
-  relayLease: { app: string; held: boolean };
+  /** This process took or lost the relay lease of one of the app's outbox shards (0 with a single outbox). */
+  relayLease: { app: string; shard: number; held: boolean };
   /** Redis was found without the app's data while the service ran (see roles/state-recovery.ts). */
   redisDataLost: { app: string };
   /** A restore of the app's states from the state topic started or finished (`restored`: records written). */

@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.js';
  * returns a function that unsubscribes.
  */
 export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => void {
+  const leasesHeld = new Map<string, Set<number>>();
   const subscriptions = [
     events.on('call', ({ app, outcome }) => metrics.calls.inc({ app, outcome })),
     events.on('callTiming', ({ app, waitMs, latenessMs, durationMs }) => {
@@ -46,7 +47,14 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
     events.on('eventDeadLettered', ({ app }) => metrics.deadLetters.inc({ app })),
     events.on('outboxOverWarnLevel', ({ app }) => metrics.outboxWarnings.inc({ app })),
     events.on('kafkaConnection', ({ connected }) => metrics.kafkaConnected.set({}, connected ? 1 : 0)),
-    events.on('relayLease', ({ app, held }) => metrics.relayActive.set({ app }, held ? 1 : 0)),
+    events.on('relayLease', ({ app, shard, held }) => {
+      // The shard leases this process holds, per app (1 or 0 with a single outbox).
+      const shards = leasesHeld.get(app) ?? new Set<number>();
+      if (held) shards.add(shard);
+      else shards.delete(shard);
+      leasesHeld.set(app, shards);
+      metrics.relayActive.set({ app }, shards.size);
+    }),
     events.on('callbackReceived', ({ outcome }) => metrics.callbacks.inc({ outcome })),
     events.on('hintsQueued', ({ app, added, merged, overflow }) => {
       metrics.hints.inc({ app, outcome: 'queued' }, added);

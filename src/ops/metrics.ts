@@ -64,12 +64,15 @@ export interface Metrics {
   outboxWarnings: CounterOf<'app'>;
   /** Events in the outbox stream (XLEN); a probe should set it, the relay may too. */
   outboxLength: GaugeOf<'app'>;
-  /** 1 while this process holds the app's relay lease. */
+  /** Relay leases (outbox shards) of the app this process holds: 1 or 0 with a single outbox. */
   relayActive: GaugeOf<'app'>;
   configReloads: CounterOf<'outcome'>;
   /** Age of the oldest outbox entry in seconds (0 when empty). */
   outboxOldestAge: GaugeOf<'app'>;
-  /** 1 when some process holds the app's relay lease (read from Redis, so any role can report it). */
+  /**
+   * 1 when some process holds the relay lease of every outbox shard of the app (read from Redis, so any role can
+   * report it).
+   */
   relayLeasePresent: GaugeOf<'app'>;
   /** 1 while the app's Redis connection is ready. */
   redisConnected: GaugeOf<'app'>;
@@ -348,7 +351,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const configReloads = counter('presence_config_reloads_total', 'Config reloads by outcome', ['outcome']);
   const relayActive = gauge(
     'presence_relay_lease_held',
-    '1 while this process holds the relay lease',
+    'Relay leases this process holds: 1 while it publishes a single outbox, else the outbox shards it publishes',
     appLabels,
   );
   // Label-less gauges always export a sample, so this one is registered only by processes that publish.
@@ -372,7 +375,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   );
   const relayLeasePresent = probedGauge(
     'presence_relay_lease_present',
-    '1 when some process holds the relay lease (from Redis)',
+    '1 when some process holds the relay lease of every outbox shard (from Redis)',
     appLabels,
   );
   const redisConnected = probedGauge(

@@ -12,22 +12,43 @@
  */
 export const DEFAULT_STATE_BUCKETS = 16_384;
 
+/** `redis.outboxShards` default: one outbox stream and one relay lease per app. */
+export const DEFAULT_OUTBOX_SHARDS = 1;
+
 export interface AppKeys {
   /** The hash tag shared by every key of the app, e.g. `{presence:1400000000}`. */
   tag: string;
   /** BullMQ prefix for the app's queues (inside the same hash tag). */
   bullPrefix: string;
-  /** Stream of events not yet acknowledged by Kafka. */
+  /** Stream of events not yet acknowledged by Kafka: the outbox of shard 0 (the only one with a single shard). */
   outbox: string;
-  /** Hash: relay bookkeeping (last published id, counters). */
+  /**
+   * The outbox is split into this many shards by user (`redis.outboxShards`): each is a stream of its own with a
+   * relay lease of its own, so several relay processes publish an app in parallel, every user's events in order.
+   */
+  outboxShards: number;
+  /** The outbox stream of a shard (0 .. outboxShards - 1); shard 0 is `outbox`. */
+  outboxShard(shard: number): string;
+  /** The shard holding a user's events: its state bucket's number modulo the shards (the Lua scripts know it). */
+  outboxShardOf(userId: string): number;
+  /** The shard of a state bucket, by the bucket's number. */
+  outboxShardOfBucket(bucket: number): number;
+  /** Hash: relay bookkeeping (published and dead-lettered counters of every shard, last published id per shard). */
   relayState: string;
   /**
    * Stream of outbox entries Kafka refused for their size (a record larger than the topic accepts): kept with
    * their original fields so `presence-poller dead-letters replay` can put them back in the outbox.
    */
   deadLetters: string;
-  /** String: the relay lease (value = holder token, `<host>:<pid>:<random>`). */
+  /** String: the relay lease of shard 0 (value = holder token, `<host>:<pid>:<random>`). */
   relayLease: string;
+  /** The relay lease of an outbox shard; shard 0 is `relayLease`. */
+  relayLeaseOf(shard: number): string;
+  /**
+   * Sorted set: the relay processes of the app (member: a process's token, score: its last announcement, Redis time
+   * in ms), so each holds a fair share of the shard leases (relay/relay-group.ts).
+   */
+  relayMembers: string;
   /** Hash: the outcome of the app's last calls (`lastOkAt`, `lastFailedAt`, `lastFailureKind`, `lastFailureCode`). */
   callStatus: string;
   /** Sorted set: users named by state-change callbacks, waiting for a hint call (score: first callback, ms). */
@@ -82,7 +103,28 @@ export interface AppKeys {
   stateBucket(index: number): string;
 }
 
-export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT_STATE_BUCKETS): AppKeys {
+/** The keys of an app as the `redis` section of the configuration names them (prefix and outbox shards). */
+export function configuredAppKeys(
+  redis: { prefix: string; outboxShards: number },
+  sdkAppId: number,
+): AppKeys {
+  return appKeys(redis.prefix, sdkAppId, DEFAULT_STATE_BUCKETS, redis.outboxShards);
+}
+
+/** The field of `relayState` holding the id of the last entry a shard published. */
+export function relayLastIdField(shard: number): string {
+  return shard === 0 ? 'lastId' : `lastId:${shard}`;
+}
+
+export function appKeys(
+  prefix: string,
+  sdkAppId: number,
+  stateBuckets = DEFAULT_STATE_BUCKETS,
+  outboxShards = DEFAULT_OUTBOX_SHARDS,
+): AppKeys {
+  if (!Number.isInteger(outboxShards) || outboxShards < 1) {
+    throw new RangeError(`outboxShards must be a positive integer, not ${outboxShards}`);
+  }
   const tag = `{${prefix}:${sdkAppId}}`;
   // One string per bucket, built on first use and reused: what an ioredis command's arguments reference survives
   // the young-generation GCs, and a fresh key string per user was a quarter of the garbage of a 1M-member sync.
@@ -90,13 +132,25 @@ export function appKeys(prefix: string, sdkAppId: number, stateBuckets = DEFAULT
   const stateBucket = (index: number): string => (bucketKeys[index] ??= `${tag}:s:${index.toString(36)}`);
   // FNV-1a of the UserID: stable forever, since changing it orphans stored state.
   const stateBucketIndexOf = (userId: string): number => fnv1a32(userId) % stateBuckets;
+  // Shard 0 keeps the names of the single outbox, so a deployment going from one shard to several (with the outbox
+  // drained first: README "Outbox shards") keeps its keys.
+  const outboxShard = (shard: number): string => (shard === 0 ? `${tag}:outbox` : `${tag}:outbox:${shard}`);
+  const relayLeaseOf = (shard: number): string =>
+    shard === 0 ? `${tag}:relay:lease` : `${tag}:relay:lease:${shard}`;
+  const outboxShardOfBucket = (bucket: number): number => bucket % outboxShards;
   return {
     tag,
     bullPrefix: `${tag}:bull`,
-    outbox: `${tag}:outbox`,
+    outbox: outboxShard(0),
+    outboxShards,
+    outboxShard,
+    outboxShardOf: (userId) => outboxShardOfBucket(stateBucketIndexOf(userId)),
+    outboxShardOfBucket,
     relayState: `${tag}:relay`,
     deadLetters: `${tag}:dead-letters`,
-    relayLease: `${tag}:relay:lease`,
+    relayLease: relayLeaseOf(0),
+    relayLeaseOf,
+    relayMembers: `${tag}:relay:members`,
     callStatus: `${tag}:call-status`,
     pacer: `${tag}:pacer`,
     hints: `${tag}:hints`,

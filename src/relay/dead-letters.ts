@@ -14,6 +14,8 @@ export interface DeadLetter {
   outboxId: string;
   eventId: string;
   reason: string;
+  /** The UserID of the event (its outbox shard follows from it). */
+  userId: string;
 }
 
 const SCRIPTS = {
@@ -30,14 +32,24 @@ export async function listDeadLetters(
   return rows.map(([id, fields]) => {
     const f: Record<string, string> = {};
     for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1] ?? '';
-    return { id, outboxId: f._outboxId ?? '', eventId: f._eventId ?? '', reason: f._reason ?? '' };
+    return {
+      id,
+      outboxId: f._outboxId ?? '',
+      eventId: f._eventId ?? '',
+      reason: f._reason ?? '',
+      userId: f.u ?? '',
+    };
   });
 }
 
+/** Dead letters read at most by one replay. */
+const REPLAY_LIMIT = 100_000;
+
 /**
  * Puts dead letters back at the end of the outbox with their original fields (same eventId), so the relay tries
- * them again: after raising the topic's `max.message.bytes`, say. `ids` absent: every dead letter. They then reach
- * Kafka after their users' later events; consumers recognise them by eventId and `seq`. Returns how many moved.
+ * them again: after raising the topic's `max.message.bytes`, say. `ids` absent: every dead letter. Each goes to the
+ * outbox shard of its user. They then reach Kafka after their users' later events; consumers recognise them by
+ * eventId and `seq`. Returns how many moved.
  */
 export async function replayDeadLetters(
   redis: RedisClient,
@@ -45,7 +57,22 @@ export async function replayDeadLetters(
   ids?: readonly string[],
 ): Promise<number> {
   const scripts = defineScripts(redis, SCRIPTS);
-  const chosen = ids ?? (await listDeadLetters(redis, keys, 100_000)).map((letter) => letter.id);
-  if (chosen.length === 0) return 0;
-  return Number(await scripts.presenceReplayDeadLetters(keys.deadLetters, keys.outbox, ...chosen));
+  const wanted = ids === undefined ? undefined : new Set(ids);
+  const letters = (await listDeadLetters(redis, keys, REPLAY_LIMIT)).filter(
+    (letter) => wanted === undefined || wanted.has(letter.id),
+  );
+  const byShard = new Map<number, string[]>();
+  for (const letter of letters) {
+    const shard = keys.outboxShardOf(letter.userId);
+    const list = byShard.get(shard);
+    if (list) list.push(letter.id);
+    else byShard.set(shard, [letter.id]);
+  }
+  let replayed = 0;
+  for (const [shard, chosen] of byShard) {
+    replayed += Number(
+      await scripts.presenceReplayDeadLetters(keys.deadLetters, keys.outboxShard(shard), ...chosen),
+    );
+  }
+  return replayed;
 }

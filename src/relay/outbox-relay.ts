@@ -5,10 +5,11 @@ import { formatEventId, type ProducedRecord } from '@presence-poller/events';
 import { isEventEntry, kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
-import type { AppKeys } from '../redis/keys.js';
+import { relayLastIdField, type AppKeys } from '../redis/keys.js';
 import { createLease } from '../redis/lease.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 import { isTooLargeError } from './kafka.js';
+import { outboxLength } from './outbox-view.js';
 import type { ProducerSession } from './producer-session.js';
 import type { WatchlistName, WatchlistRegistry } from '../state/watchlist-registry.js';
 
@@ -114,6 +115,8 @@ function groupByTopic(batch: PendingEntry[]): Array<{ topic: string; messages: M
 
 export interface RelayOptions {
   sdkAppId: number;
+  /** The outbox shard this relay publishes (`redis.outboxShards`). Default 0: the only one of a single outbox. */
+  shard?: number;
   /** Default topic for events of watchlists without their own. */
   transitionsTopic: string;
   /** Compacted topic with the latest state per user. */
@@ -146,6 +149,28 @@ export interface RelayDeps {
   kafka: ProducerSession;
   events: FlowEvents;
   logger: Logger;
+  /**
+   * The relay process's fair share of the app's shard leases (relay/relay-group.ts); absent, the relay competes for
+   * its lease alone (a single shard, or a test).
+   */
+  share?: RelayShare;
+  /**
+   * When the app's outbox warning was last logged: shared by the shard relays of a process, so it warns once a
+   * minute rather than once per shard.
+   */
+  outboxWarnings?: { lastAt: number };
+}
+
+/** How the shard relays of one process keep to their fair share of the shard leases. */
+export interface RelayShare {
+  /**
+   * Whether this process may try to take one more shard lease now; when true, `settle` must follow the attempt
+   * (the reservation keeps concurrent attempts of several shards within the share).
+   */
+  claim(shard: number): boolean;
+  settle(shard: number): void;
+  /** Whether the relay of `shard` should give its lease up (this process holds more than its share). */
+  mustYield(shard: number): boolean;
 }
 
 export interface OutboxRelay {
@@ -153,6 +178,7 @@ export interface OutboxRelay {
   run(): Promise<void>;
   /** Stops after the batch in flight (its outcome is kept: acked entries are trimmed, others stay). */
   stop(): Promise<void>;
+  /** Whether this relay holds its lease (with shards: the lease of any of its shards). */
   readonly isLeader: boolean;
 }
 
@@ -162,7 +188,8 @@ const SCRIPTS = {
 } satisfies Record<string, ScriptSpec>;
 
 /**
- * The outbox relay of one app. Exactly one process holds the lease and publishes; the outbox is trimmed only
+ * The outbox relay of one app's outbox shard. Exactly one process holds the shard's lease and publishes it (the
+ * relay processes of an app share the shards: relay/relay-group.ts); the outbox is trimmed only
  * after Kafka acknowledged (acks=-1), so a crash anywhere re-publishes rather than loses. A re-published event
  * has the same eventId. One batch in flight keeps every user's events in seq order.
  */
@@ -177,15 +204,21 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     leaseMs = 10_000,
     maxBackoffMs = 5_000,
     outboxWarnEntries = DEFAULT_OUTBOX_WARN_ENTRIES,
+    shard = 0,
   } = options;
+  const { share, outboxWarnings = { lastAt: 0 } } = deps;
+  const outbox = keys.outboxShard(shard);
+  const leaseKey = keys.relayLeaseOf(shard);
   const app = String(sdkAppId);
+  // Log lines name the shard only when there are several.
+  const where = keys.outboxShards === 1 ? { app } : { app, shard };
   const stopController = new AbortController();
   let leader = false;
   let names = new Map<number, WatchlistName>();
   let stopped: Promise<void> | undefined;
 
   const scripts = defineScripts(redis, SCRIPTS);
-  const lease = createLease(redis, keys.relayLease, leaseMs);
+  const lease = createLease(redis, leaseKey, leaseMs);
   const holdLease = () => lease.hold();
 
   /** Refreshes the id -> name map once per batch, only when the batch names a watchlist it does not know. */
@@ -216,7 +249,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   /** Up to `batchSize` entries after `after` (exclusive; `-` for the head), parsed and with their records built. */
   async function read(after: string): Promise<PendingEntry[]> {
     const start = after === '-' ? '-' : `(${after}`;
-    const rows = (await redis.xrange(keys.outbox, start, '+', 'COUNT', batchSize)) as OutboxRow[];
+    const rows = (await redis.xrange(outbox, start, '+', 'COUNT', batchSize)) as OutboxRow[];
     const entries = rows.map(parseOutboxEntry);
     await learnWatchlistNames(entries);
     return entries.map((entry, i) => toPending(entry, rows[i]![1]));
@@ -232,6 +265,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   async function drain(first: PendingEntry[]): Promise<void> {
     let current = first;
     while (current.length > 0 && !stopController.signal.aborted) {
+      // Between batches: a newly started relay process gets the shards this one holds beyond its share.
+      if (share?.mustYield(shard)) return;
       const ahead = read(current.at(-1)!.entry.id);
       // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
       ahead.catch(() => undefined);
@@ -283,7 +318,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         if (stopController.signal.aborted) throw error;
         const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
         logger.warn(
-          { app, err: error, attempt, backoffMs, pending: batch.length },
+          { ...where, err: error, attempt, backoffMs, pending: batch.length },
           'Kafka publish failed; retrying the same batch',
         );
         await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
@@ -294,16 +329,19 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
 
   function leaseLost(when: string): 'leaseLost' {
     leader = false;
-    logger.warn({ app }, `relay lease lost ${when}; leaving the batch to the new holder`);
+    logger.warn(where, `relay lease lost ${when}; leaving the batch to the new holder`);
     return 'leaseLost';
   }
 
-  let lastOutboxWarningAt = 0;
-  /** Warns (at most once a minute) while the outbox holds more than `outboxWarnEntries`: Kafka is not keeping up. */
+  /**
+   * Warns (at most once a minute) while the outbox (all its shards) holds more than `outboxWarnEntries`: Kafka is
+   * not keeping up.
+   */
   async function checkOutboxGrowth(): Promise<void> {
-    const entries = await redis.xlen(keys.outbox);
-    if (entries <= outboxWarnEntries || Date.now() - lastOutboxWarningAt < OUTBOX_WARNING_INTERVAL_MS) return;
-    lastOutboxWarningAt = Date.now();
+    const entries = await outboxLength(redis, keys);
+    if (entries <= outboxWarnEntries || Date.now() - outboxWarnings.lastAt < OUTBOX_WARNING_INTERVAL_MS)
+      return;
+    outboxWarnings.lastAt = Date.now();
     events.emit('outboxOverWarnLevel', { app, entries });
     logger.warn(
       { app, entries, outboxWarnEntries },
@@ -316,17 +354,18 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     const ackedAt = Date.now();
     const lastId = batch.at(-1)!.entry.id;
     const deleted = await scripts.presenceTrimOutbox(
-      keys.relayLease,
-      keys.outbox,
+      leaseKey,
+      outbox,
       keys.relayState,
       lease.token,
       nextStreamId(lastId),
       lastId,
+      relayLastIdField(shard),
     );
     if (deleted === -1) {
       leader = false;
       logger.warn(
-        { app },
+        where,
         'relay lease lost before trimming; the new holder will publish the batch again (same eventIds)',
       );
       return false;
@@ -349,8 +388,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   async function deadLetter(pending: PendingEntry): Promise<boolean> {
     const reason = `Kafka refused the record as too large (${pending.bytes} bytes)`;
     const moved = await scripts.presenceDeadLetter(
-      keys.relayLease,
-      keys.outbox,
+      leaseKey,
+      outbox,
       keys.deadLetters,
       keys.relayState,
       lease.token,
@@ -361,13 +400,13 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     );
     if (moved === -1) {
       leader = false;
-      logger.warn({ app }, 'relay lease lost before dead-lettering; leaving the entry to the new holder');
+      logger.warn(where, 'relay lease lost before dead-lettering; leaving the entry to the new holder');
       return false;
     }
     if (moved === 1) {
       events.emit('eventDeadLettered', { app });
       logger.error(
-        { app, eventId: pending.eventId, bytes: pending.bytes },
+        { ...where, eventId: pending.eventId, bytes: pending.bytes },
         "event moved to the dead-letter stream: Kafka refuses it as too large even alone (raise the topic's " +
           'max.message.bytes, then run `presence-poller dead-letters replay`)',
       );
@@ -375,21 +414,54 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     return true;
   }
 
+  /**
+   * Counts the times this relay gave its lease up: a renewal sent before `yieldLease` must not turn `leader` back on
+   * when it answers after it (the release, sent later on the same connection, has run by then).
+   */
+  let yields = 0;
+
+  function reportLease(held: boolean): void {
+    events.emit('relayLease', { app, shard, held });
+  }
+
+  /** Gives the lease up between batches: this process holds more shards than its share (see `RelayShare`). */
+  async function yieldLease(): Promise<void> {
+    leader = false;
+    yields += 1;
+    await lease.release();
+    reportLease(false);
+    logger.info(where, 'relay lease given up: another relay process takes a share of the shards');
+  }
+
+  /** Tries to take the lease (within the process's share); resolves whether it is held now. */
+  async function acquire(): Promise<boolean> {
+    if (share && !share.claim(shard)) return false;
+    try {
+      leader = await holdLease();
+    } finally {
+      share?.settle(shard);
+    }
+    reportLease(leader);
+    return leader;
+  }
+
   async function loop(): Promise<void> {
     const signal = stopController.signal;
     const renew = setInterval(
       () => {
         if (!leader) return;
+        const yieldsBefore = yields;
         checkOutboxGrowth().catch((error: unknown) =>
-          logger.warn({ app, err: error }, 'reading the outbox length failed'),
+          logger.warn({ ...where, err: error }, 'reading the outbox length failed'),
         );
         holdLease()
           .then((held) => {
-            if (!held) logger.warn({ app }, 'relay lease taken over by another process');
+            if (yields !== yieldsBefore) return;
+            if (!held) logger.warn(where, 'relay lease taken over by another process');
             leader = held;
-            events.emit('relayLease', { app, held });
+            reportLease(held);
           })
-          .catch((error: unknown) => logger.warn({ app, err: error }, 'relay lease renewal failed'));
+          .catch((error: unknown) => logger.warn({ ...where, err: error }, 'relay lease renewal failed'));
       },
       Math.floor(leaseMs / 3),
     );
@@ -399,27 +471,29 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         events.emit('relayLoop', { app });
         try {
           if (!leader) {
-            leader = await holdLease();
-            events.emit('relayLease', { app, held: leader });
-            if (!leader) {
+            if (!(await acquire())) {
               await sleep(Math.floor(leaseMs / 3), undefined, { signal }).catch(() => undefined);
               continue;
             }
-            logger.info({ app }, 'relay lease acquired; publishing the outbox');
+            logger.info(where, 'relay lease acquired; publishing the outbox');
             // A producer from an earlier term may have been fenced meanwhile; a new one also fences any zombie.
             await kafka.reset();
+          }
+          if (share?.mustYield(shard)) {
+            await yieldLease();
+            continue;
           }
           const head = await read('-');
           if (head.length === 0) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
             // From 0-0: an entry appended since the XRANGE above wakes it at once (the stream holds only unpublished ones).
-            await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', keys.outbox, '0-0');
+            await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, '0-0');
             continue;
           }
           await drain(head);
         } catch (error) {
           if (signal.aborted) break;
-          logger.error({ app, err: error }, 'relay iteration failed; retrying');
+          logger.error({ ...where, err: error }, 'relay iteration failed; retrying');
           await sleep(1_000, undefined, { signal }).catch(() => undefined);
         }
       }
@@ -428,7 +502,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (leader) {
         await lease.release().catch(() => undefined);
         leader = false;
-        events.emit('relayLease', { app, held: false });
+        reportLease(false);
       }
     }
   }

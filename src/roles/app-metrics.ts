@@ -1,7 +1,7 @@
 import { connectionStatusOf } from '../redis/client.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AppRuntime } from './app-runtime.js';
-import { oldestEntryAgeSeconds } from './status.js';
+import { readOutboxView } from '../relay/outbox-view.js';
 
 /**
  * Registers the app's scrape-time probes: the gauges that mirror Redis (watchlists and their members, last sweeps,
@@ -29,18 +29,15 @@ export function probeAppMetrics(runtime: AppRuntime, metrics: Metrics): () => vo
         chunks: list.chunkCount,
       })),
     });
-    const [depth, oldest, leaseHeld, ...sweeps] = await Promise.all([
-      redis.xlen(keys.outbox),
-      redis.xrange(keys.outbox, '-', '+', 'COUNT', 1),
-      redis.exists(keys.relayLease),
+    const [outbox, ...sweeps] = await Promise.all([
+      readOutboxView(redis, keys, Date.now()),
       ...definitions.map((list) => redis.hmget(keys.sweep(list.name), 'lastCompletedAt', 'lastDurationMs')),
     ]);
-    metrics.outboxLength.set({ app: label }, depth as number);
-    metrics.outboxOldestAge.set(
-      { app: label },
-      oldestEntryAgeSeconds(oldest as Array<[string, unknown]>, Date.now()),
-    );
-    metrics.relayLeasePresent.set({ app: label }, (leaseHeld as number) > 0 ? 1 : 0);
+    metrics.outboxLength.set({ app: label }, outbox.entries);
+    metrics.outboxOldestAge.set({ app: label }, outbox.oldestAgeSeconds);
+    // Every shard needs a holder: a shard without one piles up its users' events.
+    const everyShardHeld = outbox.leases.every((lease) => lease.holder !== null);
+    metrics.relayLeasePresent.set({ app: label }, everyShardHeld ? 1 : 0);
     definitions.forEach((list, i) => {
       const [completedAt, durationMs] = (sweeps[i] ?? []) as Array<string | null>;
       const labels = { app: label, watchlist: list.name };

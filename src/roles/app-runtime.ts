@@ -4,7 +4,7 @@ import type { Logger } from '../ops/logger.js';
 import { createOutageLog, type OutageLog } from '../ops/outage-log.js';
 import { isRedisConnectionError, watchRedis } from '../ops/watch-redis.js';
 import { createRedisClient, type RedisClient } from '../redis/client.js';
-import { appKeys, type AppKeys } from '../redis/keys.js';
+import { configuredAppKeys, type AppKeys } from '../redis/keys.js';
 import { createAppQueues, type AppQueues } from '../schedule/jobs.js';
 import { createSchedulerKeeper, type SchedulerKeeper } from '../schedule/schedulers.js';
 import { createSweepTracker, type SweepTracker } from '../schedule/sweep-tracker.js';
@@ -55,7 +55,7 @@ export function createAppRuntime(input: {
   const { config, app, events, closers } = input;
   const label = String(app.sdkAppId);
   const logger = input.logger.child({ app: label });
-  const keys = appKeys(config.redis.prefix, app.sdkAppId);
+  const keys = configuredAppKeys(config.redis, app.sdkAppId);
   const redis = createRedisClient(config.redis, {
     maxRetriesPerRequest: null,
     connectionName: `presence:${label}`,

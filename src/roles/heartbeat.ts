@@ -8,7 +8,7 @@ import type { Closer } from './roles.js';
 import { readAppStatus } from './status.js';
 
 /**
- * The heartbeat of every app this process relays: while it holds an app's relay lease, every `heartbeat.interval` it
+ * The heartbeat of every app this process relays: while it holds an app's relay lease (of outbox shard 0), every `heartbeat.interval` it
  * publishes a `presence.heartbeat/1` record (key = SDKAppID) with the last completed sweep per watchlist and the
  * outbox depth, so consumers can alert on silence (packages/events/src/heartbeat.ts has the contract).
  *
@@ -22,7 +22,9 @@ export function startHeartbeats(runtimes: readonly AppRuntime[]): Closer {
   const { config, logger, events } = first;
   const intervalMs = config.heartbeat.intervalMs;
   const holding = new Set<string>();
-  const unsubscribe = events.on('relayLease', ({ app, held }) => {
+  // With outbox shards, the holder of shard 0 sends the app's heartbeat (one sender, as with a single outbox).
+  const unsubscribe = events.on('relayLease', ({ app, shard, held }) => {
+    if (shard !== 0) return;
     if (held) holding.add(app);
     else holding.delete(app);
   });

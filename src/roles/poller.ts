@@ -22,6 +22,7 @@ import {
 import { startStatusRecorder } from './status-recorder.js';
 import type { AppRuntime } from './app-runtime.js';
 import { preflight } from './preflight.js';
+import { outboxLength } from '../relay/outbox-view.js';
 import type { CloserStack } from './roles.js';
 
 export interface PollerRoleOptions {
@@ -131,7 +132,7 @@ export async function startPoller(
       pollQueue: queues.pollQueue,
       events,
       chunkAttempts: options.chunkAttempts ?? 5,
-      outbox: { maxEntries: config.redis.outboxMaxEntries, length: () => redis.xlen(keys.outbox) },
+      outbox: { maxEntries: config.redis.outboxMaxEntries, length: () => outboxLength(redis, keys) },
       logger,
     }),
     { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },

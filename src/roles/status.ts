@@ -1,7 +1,8 @@
 import type { RedisClient } from '../redis/client.js';
 import type { LoadedApp, LoadedConfig } from '../config/index.js';
 import { buildInfo } from '../ops/build-info.js';
-import { appKeys, type AppKeys } from '../redis/keys.js';
+import { configuredAppKeys, type AppKeys } from '../redis/keys.js';
+import { readOutboxView, type ShardLease } from '../relay/outbox-view.js';
 import { createSweepTracker } from '../schedule/sweep-tracker.js';
 import { createWatchlistRegistry } from '../state/watchlist-registry.js';
 import { ERROR_CODE_RULES } from '../tencent/index.js';
@@ -21,7 +22,8 @@ export interface AppStatus {
     lastOkAt: string | null;
     lastFailure: { at: string; kind: string; errorCode: number | null; hint: string | null } | null;
   };
-  relay: { holder: string | null; leaseExpiresInMs: number | null };
+  /** The holder of the relay lease (of outbox shard 0); with several shards, `shards` has every shard's. */
+  relay: { holder: string | null; leaseExpiresInMs: number | null; shards?: ShardLease[] };
   outbox: { entries: number; oldestAgeSeconds: number };
   /** When Redis's data for this app began (its generation); null before the first sync. */
   dataSince: string | null;
@@ -76,22 +78,20 @@ export async function readAppStatus(
   redis: RedisClient,
   nowMs: number,
 ): Promise<AppStatus> {
-  const keys = appKeys(config.redis.prefix, app.sdkAppId);
-  const [calls, holder, leaseTtl, entries, oldest, generation, watchlists] = await Promise.all([
+  const keys = configuredAppKeys(config.redis, app.sdkAppId);
+  const [calls, outbox, generation, watchlists] = await Promise.all([
     redis.hgetall(keys.callStatus),
-    redis.get(keys.relayLease),
-    redis.pttl(keys.relayLease),
-    redis.xlen(keys.outbox),
-    redis.xrange(keys.outbox, '-', '+', 'COUNT', 1),
+    readOutboxView(redis, keys, nowMs),
     redis.get(keys.generation),
     readWatchlists(redis, keys),
   ]);
+  const { holder, leaseExpiresInMs } = outbox.leases[0]!;
   return {
     name: app.name,
     sdkAppId: app.sdkAppId,
     credentials: credentialsOf(calls),
-    relay: { holder, leaseExpiresInMs: holder === null ? null : Math.max(0, leaseTtl) },
-    outbox: { entries, oldestAgeSeconds: oldestEntryAgeSeconds(oldest, nowMs) },
+    relay: { holder, leaseExpiresInMs, ...(outbox.leases.length > 1 ? { shards: outbox.leases } : {}) },
+    outbox: { entries: outbox.entries, oldestAgeSeconds: outbox.oldestAgeSeconds },
     dataSince: isoOf(numberOf(generation ?? undefined)),
     watchlists,
   };
@@ -159,11 +159,4 @@ function numberOf(text: string | undefined): number | undefined {
 
 function isoOf(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
-}
-
-/** Age of the oldest entry of an `XRANGE key - + COUNT 1` answer, in seconds (0 when the stream is empty). */
-export function oldestEntryAgeSeconds(oldest: ReadonlyArray<[string, unknown]>, nowMs: number): number {
-  // A stream entry id starts with the ms it was appended at.
-  const oldestMs = Number(oldest[0]?.[0].split('-')[0] ?? 0);
-  return oldestMs > 0 ? Math.max(0, (nowMs - oldestMs) / 1000) : 0;
 }

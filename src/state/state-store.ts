@@ -94,6 +94,15 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
   let bucketStamp: Int32Array = new Int32Array(0);
   let stamp = 0;
 
+  /** The numbers of the buckets in the call being built, in KEYS order (for its outbox layout). */
+  let callBuckets: number[] = [];
+
+  /** Starts building a script call's KEYS: the buckets met from now on are numbered from scratch. */
+  function newCall(): void {
+    stamp += 1;
+    callBuckets = [];
+  }
+
   /**
    * The KEYS index (1-based) of the user's state bucket in `keysList`, appending the bucket's key the first time the
    * call being built (the current `stamp`) meets it. Buckets are looked up by number: no string per user.
@@ -108,33 +117,67 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
     if (bucketStamp[bucket] !== stamp) {
       bucketStamp[bucket] = stamp;
       keysList.push(keys.stateBucket(bucket));
+      callBuckets.push(bucket);
       bucketSlot[bucket] = keysList.length;
     }
     return bucketSlot[bucket]!;
   }
 
-  /** KEYS = [...leading, ...distinct buckets]; with the KEYS index (1-based) of each user's bucket, in order. */
-  function bucketKeys(userIds: readonly string[], leading: string[]): { keys: string[]; indexOf: number[] } {
+  /**
+   * Appends the outbox streams of the shards the call's buckets need (shard 0 is KEYS[1] already) and returns the
+   * script's layout argument: the KEYS index of each bucket's outbox, in KEYS order ('' with a single shard). See
+   * "Outbox shards" in events/lua/include/outbox-entry.lua.
+   */
+  function outboxLayout(keysList: string[]): string {
+    if (keys.outboxShards === 1) return '';
+    const slotOfShard = new Map<number, number>([[0, 1]]);
+    const slots = callBuckets.map((bucket) => {
+      const shard = keys.outboxShardOfBucket(bucket);
+      let slot = slotOfShard.get(shard);
+      if (slot === undefined) {
+        keysList.push(keys.outboxShard(shard));
+        slot = keysList.length;
+        slotOfShard.set(shard, slot);
+      }
+      return slot;
+    });
+    return slots.join(',');
+  }
+
+  /**
+   * KEYS = [...leading, ...distinct buckets, ...outboxes of other shards]; with the KEYS index (1-based) of each
+   * user's bucket, in order, and the outbox layout.
+   */
+  function bucketKeys(
+    userIds: readonly string[],
+    leading: string[],
+  ): { keys: string[]; indexOf: number[]; layout: string } {
     const keysList = [...leading];
-    stamp += 1;
+    newCall();
     const indexOf = userIds.map((userId) => bucketSlotOf(userId, keysList));
-    return { keys: keysList, indexOf };
+    return { keys: keysList, indexOf, layout: outboxLayout(keysList) };
   }
 
   /**
    * Runs a per-user script over batches of users, one batch at a time: `call` gets KEYS = `leading` + the batch's
-   * buckets and each user's KEYS index. Returns each batch's reply as numbers.
+   * buckets (+ outboxes of other shards), each user's KEYS index and the outbox layout. Returns each batch's reply
+   * as numbers.
    */
   async function runPerUserBatches(
     userIds: readonly string[],
     leading: readonly string[],
-    call: (scriptKeys: string[], batch: readonly string[], indexOf: number[]) => Promise<unknown>,
+    call: (
+      scriptKeys: string[],
+      batch: readonly string[],
+      indexOf: number[],
+      layout: string,
+    ) => Promise<unknown>,
   ): Promise<number[][]> {
     const replies: number[][] = [];
     for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
       const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-      const { keys: scriptKeys, indexOf } = bucketKeys(batch, [...leading]);
-      const reply = await call(scriptKeys, batch, indexOf);
+      const { keys: scriptKeys, indexOf, layout } = bucketKeys(batch, [...leading]);
+      const reply = await call(scriptKeys, batch, indexOf, layout);
       replies.push((Array.isArray(reply) ? reply : [reply]).map(Number));
     }
     return replies;
@@ -144,9 +187,9 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
   function packCodes(
     { userIds, codes }: CodedObservations,
     leading: string[],
-  ): { keys: string[]; packed: string; count: number } {
+  ): { keys: string[]; packed: string; count: number; layout: string } {
     const keysList = leading;
-    stamp += 1;
+    newCall();
     let packed = '';
     let count = 0;
     for (let i = 0; i < userIds.length; i += 1) {
@@ -156,7 +199,7 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
       packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketSlotOf(userId, keysList)}\t${code}\t\t`;
       count += 1;
     }
-    return { keys: keysList, packed, count };
+    return { keys: keysList, packed, count, layout: outboxLayout(keysList) };
   }
 
   return {
@@ -173,10 +216,11 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
       ];
       let scriptKeys: string[];
       let packed: string;
+      let layout: string;
       if ('codes' in observations) {
         const coded = packCodes(observations, leading);
         if (coded.count === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-        ({ keys: scriptKeys, packed } = coded);
+        ({ keys: scriptKeys, packed, layout } = coded);
       } else {
         if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
         const buckets = bucketKeys(
@@ -184,6 +228,7 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
           leading,
         );
         scriptKeys = buckets.keys;
+        layout = buckets.layout;
         // One packed argument instead of five per user: far less work building and parsing the command.
         packed = observations
           .map((o, i) => `${o.userId}\t${buckets.indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
@@ -201,6 +246,7 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
         'codes' in observations ? observations.codes : '',
         typeof source === 'string' ? '' : source.watchlist,
         DETECTION_LETTERS[typeof source === 'string' ? source : 'sweep'],
+        layout,
       )) as number[];
       return { applied, events, stale, untracked };
     },
@@ -209,7 +255,7 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
       const results = await runPerUserBatches(
         userIds,
         [keys.outbox, keys.stateWrites],
-        (scriptKeys, batch, indexOf) =>
+        (scriptKeys, batch, indexOf, layout) =>
           commands.presenceUpdateMembership(
             scriptKeys.length,
             ...scriptKeys,
@@ -218,6 +264,7 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
             watchlistId,
             // One packed argument, as for observations: 1,000 users are one string, not 2,000 arguments.
             batch.map((userId, i) => `${userId}\t${indexOf[i]}`).join('\n'),
+            layout,
           ),
       );
       return {
@@ -227,10 +274,11 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
     },
 
     async emitSnapshots(userIds) {
-      const results = await runPerUserBatches(userIds, [keys.outbox], (scriptKeys, batch, indexOf) =>
+      const results = await runPerUserBatches(userIds, [keys.outbox], (scriptKeys, batch, indexOf, layout) =>
         commands.presenceEmitSnapshots(
           scriptKeys.length,
           ...scriptKeys,
+          layout,
           ...batch.flatMap((userId, i) => [userId, indexOf[i]!]),
         ),
       );

@@ -89,6 +89,7 @@ describe('loadConfig', () => {
       skipDurabilityCheck: false,
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
+      outboxShards: 1,
     });
     expect(config.kafka).toEqual({
       brokers: ['127.0.0.1:9092'],

@@ -69,6 +69,7 @@ export function testConfig(
       skipDurabilityCheck: false,
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
+      outboxShards: 1,
     },
     kafka: {
       brokers: testKafkaBrokers(),

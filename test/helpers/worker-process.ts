@@ -21,6 +21,9 @@ const service = await startService(config, {
     : { lockDurationMs: 4_000, stalledIntervalMs: 1_000 }),
   watchdogIntervalMs: 1_000,
   pollConcurrency: Number(process.env.PRESENCE_TEST_CONCURRENCY ?? 64),
+  ...(process.env.PRESENCE_TEST_RELAY_LEASE_MS
+    ? { relayLeaseMs: Number(process.env.PRESENCE_TEST_RELAY_LEASE_MS) }
+    : {}),
 });
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {

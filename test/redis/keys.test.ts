@@ -21,4 +21,25 @@ describe('app keys', () => {
     expect(Math.min(...counts)).toBeGreaterThan(700);
     expect(Math.max(...counts)).toBeLessThan(1_300);
   });
+
+  it('puts a user in a stable outbox shard: its state bucket modulo the shards (the Lua scripts know the bucket)', () => {
+    const keys = appKeys('presence', 1400000000, 16_384, 4);
+    // Pinned: changing the function would split users' events over two shards of a running deployment.
+    expect(['alice', 'bob', 'u000042', '用户'].map((user) => keys.outboxShardOf(user))).toEqual([3, 0, 2, 0]);
+    expect(keys.outboxShardOf('u000042')).toBe(keys.stateBucketIndexOf('u000042') % 4);
+    expect(keys.outboxShardOfBucket(9_210)).toBe(2);
+  });
+
+  it('keeps the key names of a single outbox as shard 0, every shard key inside the tag of the app', () => {
+    const single = appKeys('presence', 1400000000);
+    const sharded = appKeys('presence', 1400000000, 16_384, 3);
+    expect(single.outboxShards).toBe(1);
+    expect(single.outboxShardOf('alice')).toBe(0);
+    expect(sharded.outboxShard(0)).toBe(single.outbox);
+    expect(sharded.relayLeaseOf(0)).toBe(single.relayLease);
+    const shardKeys = [0, 1, 2].flatMap((shard) => [sharded.outboxShard(shard), sharded.relayLeaseOf(shard)]);
+    expect(new Set(shardKeys).size).toBe(6);
+    for (const key of [...shardKeys, sharded.relayMembers]) expect(key.startsWith(sharded.tag)).toBe(true);
+    expect(() => appKeys('presence', 1, 16_384, 0)).toThrow(RangeError);
+  });
 });

@@ -106,7 +106,10 @@ describe('readiness from component state', () => {
     events.emit('kafkaConnection', { connected: false });
     for (let i = 0; i < 5; i += 1) {
       advance(RELAY_STALL_MS / 2);
-      events.emit(i % 2 ? 'publishFailed' : 'relayLease', i % 2 ? { app: APP } : { app: APP, held: true });
+      events.emit(
+        i % 2 ? 'publishFailed' : 'relayLease',
+        i % 2 ? { app: APP } : { app: APP, shard: 0, held: true },
+      );
     }
     expect(health.readiness()).toEqual({
       ready: true,

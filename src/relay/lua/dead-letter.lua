@@ -4,8 +4,8 @@
   The entry keeps its outbox fields as they are, so a replay can append them to the outbox unchanged; the fields
   added here start with "_" (outbox fields never do).
 
-  KEYS[1]   relay lease
-  KEYS[2]   outbox stream
+  KEYS[1]   relay lease (of the shard)
+  KEYS[2]   outbox stream (of the shard)
   KEYS[3]   dead-letter stream
   KEYS[4]   relay state hash (deadLettered counter)
   ARGV[1]   lease token of this relay

@@ -3,7 +3,7 @@
   delete them from the dead-letter stream, in one step so an entry is never in both or in neither.
 
   KEYS[1]   dead-letter stream
-  KEYS[2]   outbox stream
+  KEYS[2]   outbox stream (of the shard of the entries' users: src/relay/dead-letters.ts groups them)
   ARGV[1..] dead-letter entry ids to replay (ids no longer there are skipped)
   Returns   entries replayed
 ]]

@@ -6,14 +6,15 @@
   `membership` entry: the relay turns it into a state record only, no event, so `watchlists` on the state topic
   is never stale. Its seq is the user's current one: it is not an event, and gap detection counts events.
 
-  KEYS[1]       outbox stream
+  KEYS[1]       outbox stream (of shard 0; see "Outbox shards" in outbox-entry.lua)
   KEYS[2]       state writes per watchlist id (apply-observations.lua, "Packed states"): a change counts one for
                 the watchlist, so its chunks stop trusting what they knew of users that joined or left it
-  KEYS[3..]     state buckets referenced below
+  KEYS[3..]     state buckets referenced below, then the outbox streams of the other shards they need
   ARGV[1]       nowMs (the untracked event's time; the epoch of newly tracked users)
   ARGV[2]       'add' | 'remove'
   ARGV[3]       watchlist id
   ARGV[4]       users, one per line (\n): userId \t KEYS index of its bucket
+  ARGV[5]       outbox layout of the buckets from KEYS[3] on ('' with a single shard; see outboxesByBucket)
 
   Returns {changed, untracked}
     changed     records created or whose membership changed
@@ -25,19 +26,21 @@
 local now = tonumber(ARGV[1])
 local op, wid = ARGV[2], ARGV[3]
 local changed, untracked = 0, 0
+local outboxOf = outboxesByBucket(3, ARGV[5])
 
 local epoch = toBase36(now)
 
 -- Only users something was published for (seq > 0) have a state record to update; the entry's time is that of
 -- the state it repeats, so the record reads as the same state with other watchlists.
-local function appendMembership(user, members, state, seq, changedAt, epochOf)
+local function appendMembership(outbox, user, members, state, seq, changedAt, epochOf)
   if seq > 0 then
-    appendEvent(KEYS[1], user, 'membership', '', state, seq, changedAt, 0, members, '', epochOf, '')
+    appendEvent(outbox, user, 'membership', '', state, seq, changedAt, 0, members, '', epochOf, '')
   end
 end
 
 for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
   local bucket = KEYS[tonumber(keyIndex)]
+  local outbox = outboxOf[tonumber(keyIndex)] or KEYS[1]
   local record = redis.call('HGET', bucket, user)
   if op == 'add' then
     if not record then
@@ -48,7 +51,7 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
       if not string.find(',' .. members .. ',', ',' .. wid .. ',', 1, true) then
         if members == '' then members = wid else members = members .. ',' .. wid end
         redis.call('HSET', bucket, user, encodeRecord(members, state, seq, seenAt, devHash, epochOf))
-        appendMembership(user, members, state, seq, seenAt, epochOf)
+        appendMembership(outbox, user, members, state, seq, seenAt, epochOf)
         changed = changed + 1
       end
     end
@@ -62,14 +65,14 @@ for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
       changed = changed + 1
       if #kept == 0 then
         if seq > 0 then
-          appendEvent(KEYS[1], user, 'untracked', publishedState(state), '', seq + 1, now, seenAt, wid, '', epochOf, '')
+          appendEvent(outbox, user, 'untracked', publishedState(state), '', seq + 1, now, seenAt, wid, '', epochOf, '')
         end
         redis.call('HDEL', bucket, user)
         untracked = untracked + 1
       else
         local remaining = table.concat(kept, ',')
         redis.call('HSET', bucket, user, encodeRecord(remaining, state, seq, seenAt, devHash, epochOf))
-        appendMembership(user, remaining, state, seq, seenAt, epochOf)
+        appendMembership(outbox, user, remaining, state, seq, seenAt, epochOf)
       end
     end
   end

@@ -20,3 +20,20 @@ local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previo
       'p', previousAt, 'w', members, 'd', devices, 'e', epoch, 'b', by)
   end
 end
+
+--[[
+  Outbox shards (redis.outboxShards): a user's entries go to the outbox stream of its shard, a function of its state
+  bucket (src/redis/keys.ts, outboxShardOfBucket). KEYS[1] of every appending script is the outbox of shard 0; the
+  streams of the other shards a call needs follow its state buckets in KEYS, and `layout` names, for each bucket key
+  in KEYS order from `firstBucket` on, the KEYS index of its outbox (comma-separated). An empty layout (a single
+  shard) sends every entry to KEYS[1]. Returns: KEYS index of a bucket -> its outbox stream (nil: KEYS[1]).
+]]
+local function outboxesByBucket(firstBucket, layout)
+  local byBucket = {}
+  local slot = firstBucket
+  for index in string.gmatch(layout, '%d+') do
+    byBucket[slot] = KEYS[tonumber(index)]
+    slot = slot + 1
+  end
+  return byBucket
+end
