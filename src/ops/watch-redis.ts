@@ -1,4 +1,5 @@
-import type { RedisClient } from '../redis/client.js';
+import type { Cluster, Redis } from 'ioredis';
+import { isCluster, masterOf, nodeKeyOf, type RedisClient } from '../redis/client.js';
 import type { OutageLog } from './outage-log.js';
 
 export interface WatchRedisOptions {
@@ -6,6 +7,11 @@ export interface WatchRedisOptions {
   name: string;
   /** The outage log of the Redis server this connection reaches; several connections share one. */
   outage: OutageLog;
+  /**
+   * A key of the app (its hash tag), for a Redis Cluster: which master's failures are this connection's outage.
+   * Without it a cluster's outage is reported only when the client loses every node.
+   */
+  key?: string;
 }
 
 /**
@@ -15,15 +21,34 @@ export interface WatchRedisOptions {
  *
  * @returns a function that removes the listeners again.
  */
-export function watchRedis(redis: RedisClient, { name, outage }: WatchRedisOptions): () => void {
-  const listeners = {
+export function watchRedis(redis: RedisClient, { name, outage, key }: WatchRedisOptions): () => void {
+  let watching = true;
+  const listeners: Record<string, Parameters<Cluster['on']>[1]> = {
     error: (error: Error) => outage.failure(error, name),
     reconnecting: () => outage.retry(name),
     ready: () => outage.success(name),
     end: () => outage.closed(name),
   };
+  if (key !== undefined && isCluster(redis)) {
+    // A cluster client stays `ready` while one master is gone: it reports that node's errors as `node error` and
+    // makes a new connection to it (`+node`) for each retry, until one becomes ready when the master is back.
+    const isOwnMaster = (nodeKey: string) => masterOf(redis, key) === nodeKey;
+    Object.assign(listeners, {
+      'node error': (error: Error, nodeKey: string) => {
+        if (isOwnMaster(nodeKey)) outage.failure(error, name);
+      },
+      '+node': (node: Redis) => {
+        if (!isOwnMaster(nodeKeyOf(node))) return;
+        if (outage.down) outage.retry(name);
+        node.once('ready', () => {
+          if (watching) outage.success(name);
+        });
+      },
+    });
+  }
   for (const [event, listener] of Object.entries(listeners)) redis.on(event, listener);
   return () => {
+    watching = false;
     for (const [event, listener] of Object.entries(listeners)) redis.off(event, listener);
   };
 }

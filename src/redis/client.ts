@@ -77,11 +77,19 @@ export function serversOf(client: RedisClient): Redis[] {
  */
 export function connectionStatusOf(client: RedisClient, key: string): string {
   if (!isCluster(client) || client.status !== 'ready') return client.status;
-  const master = client.slots[hashSlotOf(key)]?.[0];
-  const node = client
-    .nodes('master')
-    .find((server) => `${server.options.host}:${server.options.port}` === master);
+  const master = masterOf(client, key);
+  const node = client.nodes('master').find((server) => nodeKeyOf(server) === master);
   return node?.status ?? 'unassigned';
+}
+
+/** `host:port` of the master that serves `key`'s slot, as the cluster client last learnt it. */
+export function masterOf(cluster: Cluster, key: string): string | undefined {
+  return cluster.slots[hashSlotOf(key)]?.[0];
+}
+
+/** `host:port` of a cluster node's connection: how the client names nodes in its slots and its `node error`s. */
+export function nodeKeyOf(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
 }
 
 /** Redis Cluster's slot of a key (CRC16/XMODEM of its hash tag, or of the whole key without one, mod 16384). */

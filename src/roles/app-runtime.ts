@@ -66,7 +66,7 @@ export function createAppRuntime(input: {
     dependency: 'redis',
     ...(input.outageSummaryIntervalMs ? { summaryIntervalMs: input.outageSummaryIntervalMs } : {}),
   });
-  watchRedis(redis, { name: 'commands', outage: redisOutage });
+  watchRedis(redis, { name: 'commands', outage: redisOutage, key: keys.tag });
   // BullMQ relays its connections' errors through its queues and workers.
   const reportBullError = (what: string) => (error: Error) => {
     if (isRedisConnectionError(error)) redisOutage.failure(error);

@@ -87,7 +87,7 @@ export async function startRelay(
   // does not (the relay connects when it can and the outbox buffers meanwhile).
   await producers[0]!.tryConnect();
   const relayRedis = runtime.redis.duplicate();
-  watchRedis(relayRedis, { name: 'relay', outage: runtime.redisOutage });
+  watchRedis(relayRedis, { name: 'relay', outage: runtime.redisOutage, key: keys.tag });
   closers.push(() => relayRedis.quit());
   const registry = createWatchlistRegistry(relayRedis, keys);
   // One warning a minute for the app, however many shards this process publishes.
@@ -97,7 +97,7 @@ export async function startRelay(
     { app: String(app.sdkAppId), leaseMs },
     (shard, share) => {
       const blockingRedis = runtime.redis.duplicate();
-      watchRedis(blockingRedis, { name: 'relay-blocking', outage: runtime.redisOutage });
+      watchRedis(blockingRedis, { name: 'relay-blocking', outage: runtime.redisOutage, key: keys.tag });
       closers.push(async () => blockingRedis.disconnect());
       return createOutboxRelay(
         {

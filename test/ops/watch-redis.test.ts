@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/ops/logger.js';
 import { createOutageLog } from '../../src/ops/outage-log.js';
 import { isRedisConnectionError, watchRedis } from '../../src/ops/watch-redis.js';
+import { hashSlotOf } from '../../src/redis/client.js';
 import { captureLogLines } from './log-lines.js';
 
 const refused = () =>
@@ -32,6 +33,42 @@ describe('watchRedis', () => {
     unwatch();
     expect(connection.listenerCount('error')).toBe(0);
     expect(connection.listenerCount('ready')).toBe(0);
+  });
+
+  it("on a cluster, reports the failures of the master holding the app's key, not of other masters", () => {
+    const capture = captureLogLines();
+    const outage = createOutageLog({
+      logger: createLogger({ destination: capture.stream }),
+      dependency: 'redis',
+    });
+    // A cluster client as ioredis emits a lost master: `node error`s of that node, a new connection per retry
+    // (`+node`), one of them `ready` when the master is back. The client itself stays `ready` throughout.
+    const key = '{app}';
+    const cluster = Object.assign(new EventEmitter(), {
+      isCluster: true,
+      slots: Object.assign([], { [hashSlotOf(key)]: ['127.0.0.1:7001'] }),
+    });
+    const node = (port: number) =>
+      Object.assign(new EventEmitter(), { options: { host: '127.0.0.1', port } }) as unknown as Redis;
+    const unwatch = watchRedis(cluster as unknown as Cluster, { name: 'commands', outage, key });
+    cluster.emit('node error', refused(), '127.0.0.1:7002');
+    expect(outage.down).toBe(false);
+    cluster.emit('node error', refused(), '127.0.0.1:7001');
+    expect(outage.down).toBe(true);
+    const retried = node(7001);
+    cluster.emit('+node', retried);
+    cluster.emit('node error', refused(), '127.0.0.1:7001');
+    const back = node(7001);
+    cluster.emit('+node', back);
+    back.emit('ready');
+    expect(outage.down).toBe(false);
+    expect(capture.lines().map((line) => [line.outage, line.failures, line.retries])).toEqual([
+      ['started', undefined, undefined],
+      ['ended', 2, 2],
+    ]);
+    unwatch();
+    expect(cluster.listenerCount('node error')).toBe(0);
+    expect(cluster.listenerCount('+node')).toBe(0);
   });
 });
 
