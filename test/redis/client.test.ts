@@ -21,7 +21,8 @@ describe('app keys on a cluster', () => {
     const every = Object.entries(keys).flatMap(([name, value]): string[] => {
       if (typeof value === 'string') return [value];
       // Numbers, and the functions that give a bucket's or a shard's number rather than a key.
-      if (typeof value === 'number' || name.endsWith('IndexOf') || name.startsWith('outboxShardOf')) return [];
+      if (typeof value === 'number' || name.endsWith('IndexOf') || name.startsWith('outboxShardOf'))
+        return [];
       return [(value as (arg: never, other: never) => string)('vip' as never, '3' as never)];
     });
     every.push(`${keys.bullPrefix}:poll:wait`, `${keys.bullPrefix}:sweep:repeat`);
