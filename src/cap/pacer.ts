@@ -104,15 +104,13 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
   let activeLanes = 0;
   const clock = createRedisClock();
 
-  let waiting = 0;
+  /** Callers queued and not yet served (ten short arrays: counted when needed rather than kept in step). */
+  const waiting = (): number => queues.reduce((count, queue) => count + queue.length, 0);
 
   function nextWaiter(): Waiter | undefined {
     for (const queue of queues) {
       const waiter = queue.shift();
-      if (waiter) {
-        waiting--;
-        return waiter;
-      }
+      if (waiter) return waiter;
     }
     return undefined;
   }
@@ -159,7 +157,7 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
    * left unused: it only spaces the next ones out.
    */
   function pump(): void {
-    while (activeLanes < lanes && activeLanes < waiting) {
+    while (activeLanes < lanes && activeLanes < waiting()) {
       activeLanes++;
       takeSlot()
         .then(
@@ -183,16 +181,12 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
           'abort',
           () => {
             const index = queue.indexOf(waiter);
-            if (index >= 0) {
-              queue.splice(index, 1);
-              waiting--;
-            }
+            if (index >= 0) queue.splice(index, 1);
             reject(signal.reason);
           },
           { once: true },
         );
         queue.push(waiter);
-        waiting++;
         pump();
       });
     },
