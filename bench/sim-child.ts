@@ -13,7 +13,9 @@ import { startLoopMonitor } from './loop-monitor.js';
 const options = JSON.parse(process.argv[2] ?? '{}') as SimulatorOptions;
 raisePriority();
 const startedAt = performance.now();
-const simulator = await startSimulator(options);
+// Calls are stamped in the simulator's front-door thread, as Tencent's edge would (src/simulator/front-door.ts);
+// `frontDoorThread: false` in the options measures the old in-loop stamping.
+const simulator = await startSimulator({ frontDoorThread: true, ...options });
 const populationMs = performance.now() - startedAt;
 const loop = startLoopMonitor();
 

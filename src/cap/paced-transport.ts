@@ -11,10 +11,8 @@
  * If the thread dies, the calls it held fail as network errors (retried like any other) and a later call starts a
  * new thread: after 1 s, doubling up to 30 s while threads keep dying without answering anything.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from '../ops/module-thread.js';
 import { redactSecrets } from '../ops/redact.js';
 import {
   TransportError,
@@ -261,18 +259,8 @@ const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 /** The thread runs the compiled module next to this file or, from TypeScript source (tests, tsx), the source. */
 function spawnThread(settings: ThreadSettings): Worker {
-  const compiled = new URL('./paced-transport-thread.js', import.meta.url);
-  const options = { workerData: settings, resourceLimits: THREAD_LIMITS };
-  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, options);
-  // Loader hooks registered in the main thread (tsx, vitest) do not reach a worker thread: register tsx in it first.
-  const source = new URL('./paced-transport-thread.ts', import.meta.url).href;
-  // tsx's ES module API, found from this file (vitest runs it without import.meta.resolve): `require` resolves the
-  // CommonJS twin, which cannot register hooks from an eval'd thread, and the ES module sits beside it.
-  const tsxApi = createRequire(import.meta.url)
-    .resolve('tsx/esm/api')
-    .replace(/\.cjs$/, '.mjs');
-  if (!existsSync(tsxApi)) throw new Error(`cannot run the sending thread from source: ${tsxApi} not found`);
-  const tsx = pathToFileURL(tsxApi).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(boot, { ...options, eval: true });
+  return startModuleThread(import.meta.url, 'paced-transport-thread', {
+    workerData: settings,
+    resourceLimits: THREAD_LIMITS,
+  });
 }

@@ -75,6 +75,8 @@ export async function runSimulatorFromCli(options: SimulatorCliOptions = {}): Pr
     churnPerSecond: o.churnPerSecond,
     latency: { minMs: o.latencyMinMs, maxMs: Math.max(o.latencyMinMs, o.latencyMaxMs) },
     logger,
+    // A standalone simulator may hold a large population: arrivals are stamped where GC pauses do not bunch them.
+    frontDoorThread: true,
     ...(o.stateFieldName ? { stateFieldName: o.stateFieldName } : {}),
     callbacks: {
       lossShare: o.callbackLossShare,

@@ -11,6 +11,7 @@
  * more than 500 IDs 90011.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readCallBody } from './call-body.js';
 import { userSigSignedWith, verifyUserSig, type UserSigFailure } from '../tencent/usersig.js';
 import { MAX_IDS_PER_CALL } from '../tencent/types.js';
 import type { Fault, FaultPlan } from './faults.js';
@@ -22,8 +23,6 @@ export const API_PATHS: ReadonlySet<string> = new Set([
   '/v4/openim/query_online_status',
   '/v4/openim/querystate',
 ]);
-/** Request bodies above this size are refused (60002); 500 IDs of 32 bytes are about 20 KB. */
-export const MAX_BODY_BYTES = 1 << 20;
 const RATE_LIMIT_CODE = 60007;
 
 export interface SimApp {
@@ -50,11 +49,30 @@ export interface ServerContext {
   stateField: () => StateFieldName;
   /** Wall clock (UserSig expiry), Unix ms. */
   now: () => number;
-  /** Monotonic clock for the rate window, ms. */
+  /** Monotonic clock for the rate window, ms: when a call arrived, unless the call says so itself. */
   monotonicNow: () => number;
-  /** Timers and held responses, released on close. */
+  /** Timers and held (hung) calls, released on close. */
   pending: Set<NodeJS.Timeout>;
-  held: Set<ServerResponse>;
+  held: Set<Reply>;
+}
+
+/** One call as read from the connection. */
+export interface IncomingCall {
+  method: string | undefined;
+  url: string | undefined;
+  /** The body; `undefined` when it was over MAX_BODY_BYTES. */
+  body: string | undefined;
+  /** When it arrived, on the rate window's clock, if stamped where it was read (front-door.ts). */
+  arrivedAtMs?: number;
+}
+
+/** How a call is answered: on its own socket (in process) or through the front-door thread. */
+export interface Reply {
+  send(status: number, contentType: string, body: string): void;
+  /** Closes the connection without an answer. */
+  reset(): void;
+  /** Leaves the call unanswered until the simulator closes. */
+  hold(): void;
 }
 
 const SIG_FAILURE_CODES: Record<UserSigFailure, [number, string]> = {
@@ -65,35 +83,41 @@ const SIG_FAILURE_CODES: Record<UserSigFailure, [number, string]> = {
   expired: [70001, 'UserSig expired'],
 };
 
-/** Reads the body (bounded) and answers the call. */
+/** Reads the body (bounded) and answers the call on its own socket. */
 export function handleRequest(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  });
-  req.on('end', () => {
-    const body = size <= MAX_BODY_BYTES ? Buffer.concat(chunks).toString('utf8') : undefined;
-    answerCall(ctx, req, res, body);
-  });
+  readCallBody(req, (body) =>
+    answerCall(ctx, { method: req.method, url: req.url, body }, socketReply(ctx, res)),
+  );
   req.on('error', () => res.destroy());
 }
 
-function answerCall(
-  ctx: ServerContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  body: string | undefined,
-): void {
+function socketReply(ctx: ServerContext, res: ServerResponse): Reply {
+  const reply: Reply = {
+    send(status, contentType, body) {
+      if (res.destroyed || res.writableEnded) return;
+      res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    },
+    reset: () => res.socket?.destroy(),
+    hold() {
+      ctx.held.add(reply);
+      res.on('close', () => ctx.held.delete(reply));
+    },
+  };
+  return reply;
+}
+
+/** Answers one call the way Tencent does. */
+export function answerCall(ctx: ServerContext, call: IncomingCall, reply: Reply): void {
   const { counters } = ctx;
+  const { body } = call;
   counters.calls++;
   const fail = (code: number, info: string, delayMs = 0): void =>
-    send(ctx, res, 200, renderError(code, info), code, delayMs);
+    send(ctx, reply, 200, renderError(code, info), code, delayMs);
 
-  const url = new URL(req.url ?? '/', 'http://simulator');
+  const url = new URL(call.url ?? '/', 'http://simulator');
   if (!API_PATHS.has(url.pathname)) return fail(60009, 'bad resource path');
-  if (req.method !== 'POST') return fail(60002, 'only POST is supported');
+  if (call.method !== 'POST') return fail(60002, 'only POST is supported');
   const q = url.searchParams;
   const sdkAppIdText = q.get('sdkappid');
   if (!sdkAppIdText) return fail(60012, 'sdkappid missing');
@@ -110,7 +134,7 @@ function answerCall(
   }
   if (q.get('contenttype') !== 'json') return fail(60002, 'contenttype must be json');
 
-  if (!app.window.tryAdmit(ctx.monotonicNow())) {
+  if (!app.window.tryAdmit(call.arrivedAtMs ?? ctx.monotonicNow())) {
     counters.rejectedOverCap++;
     return fail(RATE_LIMIT_CODE, 'API call frequency exceeded the limit');
   }
@@ -123,12 +147,11 @@ function answerCall(
     counters.faultsInjected++;
     if (fault.kind === 'timeout' && fault.delayMs === undefined) {
       counters.byCode.hang = (counters.byCode.hang ?? 0) + 1;
-      ctx.held.add(res);
-      res.on('close', () => ctx.held.delete(res));
+      reply.hold();
       return;
     }
     if (fault.kind === 'timeout') delayMs += fault.delayMs ?? 0;
-    else if (applyFault(ctx, res, fault, latencyMs)) return;
+    else if (applyFault(ctx, reply, fault, latencyMs)) return;
   }
 
   const verdict = verifyUserSig(userSig, {
@@ -168,16 +191,16 @@ function answerCall(
     isNeedDetail === 1,
     ctx.stateField(),
   );
-  send(ctx, res, 200, answer, answer.startsWith('{"ActionStatus":"OK"') ? 0 : 70107, delayMs);
+  send(ctx, reply, 200, answer, answer.startsWith('{"ActionStatus":"OK"') ? 0 : 70107, delayMs);
 }
 
 /** Applies a fault that replaces the answer; returns false when normal processing should continue. */
-function applyFault(ctx: ServerContext, res: ServerResponse, fault: Fault, delayMs: number): boolean {
+function applyFault(ctx: ServerContext, reply: Reply, fault: Fault, delayMs: number): boolean {
   switch (fault.kind) {
     case 'http502':
       send(
         ctx,
-        res,
+        reply,
         502,
         '<html><body><h1>502 Bad Gateway</h1></body></html>',
         'http502',
@@ -188,13 +211,13 @@ function applyFault(ctx: ServerContext, res: ServerResponse, fault: Fault, delay
     case 'retryable':
     case 'error-code': {
       const code = fault.errorCode ?? 70169;
-      send(ctx, res, 200, renderError(code, 'injected error'), code, delayMs);
+      send(ctx, reply, 200, renderError(code, 'injected error'), code, delayMs);
       return true;
     }
     case 'malformed':
       send(
         ctx,
-        res,
+        reply,
         200,
         '{"ActionStatus":"OK","ErrorCode":0,"QueryResult":[{"To_Account":',
         'malformed',
@@ -202,15 +225,15 @@ function applyFault(ctx: ServerContext, res: ServerResponse, fault: Fault, delay
       );
       return true;
     case 'expire-usersig':
-      send(ctx, res, 200, renderError(70001, 'UserSig expired'), 70001, delayMs);
+      send(ctx, reply, 200, renderError(70001, 'UserSig expired'), 70001, delayMs);
       return true;
     case 'revoke-usersig':
-      send(ctx, res, 200, renderError(70052, 'UserSig invalidated'), 70052, delayMs);
+      send(ctx, reply, 200, renderError(70052, 'UserSig invalidated'), 70052, delayMs);
       return true;
     case 'rate-limit':
       send(
         ctx,
-        res,
+        reply,
         200,
         renderError(RATE_LIMIT_CODE, 'API call frequency exceeded the limit'),
         60007,
@@ -219,7 +242,7 @@ function applyFault(ctx: ServerContext, res: ServerResponse, fault: Fault, delay
       return true;
     case 'reset':
       ctx.counters.byCode.reset = (ctx.counters.byCode.reset ?? 0) + 1;
-      res.socket?.destroy();
+      reply.reset();
       return true;
     case 'timeout':
       return false;
@@ -235,7 +258,7 @@ function signedByAnotherApp(ctx: ServerContext, app: SimApp, userSig: string): b
 
 function send(
   ctx: ServerContext,
-  res: ServerResponse,
+  reply: Reply,
   status: number,
   body: string,
   outcome: number | string,
@@ -244,15 +267,10 @@ function send(
 ): void {
   const key = String(outcome);
   ctx.counters.byCode[key] = (ctx.counters.byCode[key] ?? 0) + 1;
-  const write = (): void => {
-    if (res.destroyed || res.writableEnded) return;
-    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  };
-  if (delayMs <= 0) return write();
+  if (delayMs <= 0) return reply.send(status, contentType, body);
   const timer = setTimeout(() => {
     ctx.pending.delete(timer);
-    write();
+    reply.send(status, contentType, body);
   }, delayMs);
   ctx.pending.add(timer);
 }

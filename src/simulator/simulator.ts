@@ -6,7 +6,7 @@
  * All apps share one population (one set of accounts), which keeps the oracle simple; each app has its own key,
  * admins and call window.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSilentLogger, type Logger } from '../ops/logger.js';
 import type { DeviceStatus, PresenceState } from '../tencent/types.js';
@@ -23,9 +23,17 @@ import { createFaultPlan, type Fault, type FaultKind, type FaultRates, type Late
 import type { GroundTruthEntry } from './ground-truth.js';
 import { createPopulation, type PopulationOptions } from './population.js';
 import { createRng } from './prng.js';
+import { arrivalClock, openFrontDoor, type FrontDoor } from './front-door.js';
 import { createRateWindow } from './rate-window.js';
 import type { StateFieldName } from './render.js';
-import { handleRequest, type CallCounters, type ServerContext, type SimApp } from './server.js';
+import {
+  answerCall,
+  handleRequest,
+  type CallCounters,
+  type Reply,
+  type ServerContext,
+  type SimApp,
+} from './server.js';
 import { createWorld } from './world.js';
 
 export interface SimulatorAppOptions {
@@ -59,8 +67,13 @@ export interface SimulatorOptions {
   stateFieldName?: StateFieldName;
   /** Wall clock, Unix ms (UserSig expiry, change log); default `Date.now`. */
   now?: () => number;
-  /** Monotonic clock for the call window, ms; default `performance.now`. */
+  /** Monotonic clock for the call window, ms; default `performance.now`. Not with `frontDoorThread`. */
   monotonicNow?: () => number;
+  /**
+   * Accept calls in a thread of its own that stamps their arrival for the call window (front-door.ts); default
+   * false. For large populations: the main thread's garbage-collection pauses then no longer bunch arrivals.
+   */
+  frontDoorThread?: boolean;
   /** Ground-truth entries kept; default 1,000,000. */
   maxChangeLogEntries?: number;
   /** Delivery of state-change callbacks (faults, queue bound, timeout); targets are set per app. */
@@ -138,6 +151,11 @@ export interface Simulator {
 }
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  if (options.frontDoorThread && options.monotonicNow) {
+    throw new RangeError(
+      'monotonicNow cannot be set with frontDoorThread: the thread stamps arrivals itself',
+    );
+  }
   const rng = createRng(options.seed ?? 1);
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createSilentLogger();
@@ -179,12 +197,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     counters: newCounters(),
     stateField: () => stateField,
     now,
-    monotonicNow: options.monotonicNow ?? (() => performance.now()),
+    monotonicNow: options.monotonicNow ?? (options.frontDoorThread ? arrivalClock : () => performance.now()),
     pending: new Set<NodeJS.Timeout>(),
-    held: new Set<ServerResponse>(),
+    held: new Set<Reply>(),
   };
+  const keepAliveTimeoutMs = 30_000;
   const server: Server = createServer((req, res) => handleRequest(ctx, req, res));
-  server.keepAliveTimeout = 30_000;
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  let frontDoor: FrontDoor | undefined;
   let address: AddressInfo | undefined;
 
   const requireStarted = (): AddressInfo => {
@@ -202,14 +222,25 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     },
     async start() {
       if (address) return;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
+      const host = options.host ?? '127.0.0.1';
+      const port = options.port ?? 0;
+      if (options.frontDoorThread) {
+        frontDoor = await openFrontDoor(
+          { host, port, keepAliveTimeoutMs },
+          (call, reply) => answerCall(ctx, call, reply),
+          (message) => logger.error({ message }, 'simulator front door failed: calls are no longer answered'),
+        );
+        address = frontDoor.address;
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, host, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
-      });
-      address = server.address() as AddressInfo;
+        address = server.address() as AddressInfo;
+      }
       churn.start();
       logger.info(
         {
@@ -226,8 +257,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       await callbacks.close();
       for (const timer of ctx.pending) clearTimeout(timer);
       ctx.pending.clear();
-      for (const res of ctx.held) res.destroy();
+      for (const reply of ctx.held) reply.reset();
       ctx.held.clear();
+      await frontDoor?.close();
       if (!server.listening) return;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
