@@ -6,7 +6,7 @@
  * `app` is the SDKAppID as a string in every event. Listeners run synchronously and must be cheap; one that throws
  * is isolated (the flow never fails because of an observer).
  */
-import type { QuarantineKind } from '../vocabulary.js';
+import type { DetectionSource, QuarantineKind } from '../vocabulary.js';
 
 export interface FlowEventMap {
   /** A Tencent call that was sent: its outcome, and (from the sending thread) how it was timed. */
@@ -36,7 +36,14 @@ export interface FlowEventMap {
   /** The watchdog re-created a job scheduler that had stopped ticking. */
   schedulerRepaired: { app: string; watchlist: string };
   /** Kafka acknowledged a batch of events. */
-  eventsPublished: { app: string; kinds: readonly string[]; latenciesMs: readonly number[] };
+  eventsPublished: {
+    app: string;
+    kinds: readonly string[];
+    /** Per published event (state records of membership changes excluded), from its observation to the ack. */
+    latenciesMs: readonly number[];
+    /** The transitions among them, with how each was detected. */
+    transitions: readonly { detectedBy: DetectionSource; latencyMs: number }[];
+  };
   /** A publish attempt failed (it is retried, or split when Kafka refused it as too large). */
   publishFailed: { app: string };
   /** An event Kafka refuses as too large even alone was moved to the dead-letter stream. */

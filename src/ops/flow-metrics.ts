@@ -39,9 +39,11 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
       metrics.sweepDuration.observe({ app, watchlist }, durationMs / 1000),
     ),
     events.on('schedulerRepaired', ({ app, watchlist }) => metrics.schedulerRepairs.inc({ app, watchlist })),
-    events.on('eventsPublished', ({ app, kinds, latenciesMs }) => {
+    events.on('eventsPublished', ({ app, kinds, latenciesMs, transitions }) => {
       for (const kind of kinds) metrics.eventsPublished.inc({ app, kind });
       for (const latencyMs of latenciesMs) metrics.publishLatency.observe({ app }, latencyMs / 1000);
+      for (const { detectedBy, latencyMs } of transitions)
+        metrics.transitionLatency.observe({ app, detected_by: detectedBy }, latencyMs / 1000);
     }),
     events.on('publishFailed', ({ app }) => metrics.relayErrors.inc({ app })),
     events.on('eventDeadLettered', ({ app }) => metrics.deadLetters.inc({ app })),

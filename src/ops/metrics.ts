@@ -3,6 +3,7 @@ import { buildInfo } from './build-info.js';
 import {
   ACCOUNT_NOT_FOUND,
   CALLBACK_OUTCOMES,
+  DETECTION_LETTERS,
   EVENT_KINDS,
   HINT_OUTCOMES,
   TRUSTED_CALLBACK_OUTCOMES,
@@ -43,6 +44,7 @@ export interface Metrics {
   schedulerRepairs: CounterOf<'app' | 'watchlist'>;
   eventsPublished: CounterOf<'app' | 'kind'>;
   publishLatency: HistogramOf<'app'>;
+  transitionLatency: HistogramOf<'app' | 'detected_by'>;
   relayErrors: CounterOf<'app'>;
   /** Requests the webhook role received, by outcome (accepted or why refused). */
   callbacks: CounterOf<'outcome'>;
@@ -286,6 +288,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ['sdk_app_id', 'watchlist'],
     [0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600],
   );
+  const transitionLatency = histogram(
+    'presence_transition_latency_seconds',
+    'Transitions only, by how they were detected: from the observation that saw the change (a sweep or hint ' +
+      "call's answer, a trusted callback's arrival) to the Kafka acknowledgement",
+    ['sdk_app_id', 'detected_by'],
+  );
   const chunksGivenUp = counter(
     'presence_chunks_given_up_total',
     'Chunks that failed every attempt (their users wait for the next sweep)',
@@ -427,6 +435,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     publishLatency: histogramOf(
       appHistogram('presence_publish_latency_seconds', 'From the API answer to the Kafka acknowledgement'),
     ),
+    transitionLatency: histogramOf(transitionLatency),
     relayErrors: counterOf(relayErrors),
     callbacks: counterOf(callbacks),
     hints: counterOf(hints),
@@ -489,9 +498,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         stateRecovering,
       ])
         family.inc(appOnly, 0);
-      for (const family of appHistograms) family.zero(appOnly);
+      for (const family of appHistograms) zeroUnobserved(family, appOnly);
+      for (const source of Object.keys(DETECTION_LETTERS))
+        zeroUnobserved(transitionLatency, { ...appOnly, detected_by: source });
 
-      const previous = demandByApp.get(id) ?? new Map<string, { chunks: number; intervalMs: number }>();
+      const previous = demandByApp.get(id);
       const current = new Map<string, { chunks: number; intervalMs: number }>();
       for (const list of app.watchlists) {
         const labels = { ...appOnly, watchlist: list.name };
@@ -502,14 +513,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         for (const decision of SWEEP_DECISIONS) sweeps.inc({ ...labels, decision }, 0);
         for (const family of [usersObserved, chunksGivenUp, chunksObsolete, schedulerRepairs])
           family.inc(labels, 0);
-        sweepDuration.zero(labels);
         // Keep what a probe already read: a reload must not make a healthy watchlist look never swept.
-        if (!previous.has(list.name)) {
+        zeroUnobserved(sweepDuration, labels);
+        if (!previous?.has(list.name)) {
           sweepLastCompleted.set(labels, 0);
           sweepLastDuration.set(labels, 0);
         }
       }
-      for (const gone of previous.keys()) {
+      for (const gone of previous?.keys() ?? []) {
         if (current.has(gone)) continue;
         const labels = { sdk_app_id: id, watchlist: gone };
         for (const family of [usersObserved, chunksGivenUp, chunksObsolete, schedulerRepairs, sweepDuration])
@@ -517,6 +528,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         for (const family of [watchlistInterval, watchlistMembers, sweepLastCompleted, sweepLastDuration])
           family.remove(labels);
         for (const decision of SWEEP_DECISIONS) sweeps.remove({ ...labels, decision });
+        observedSeries.get(sweepDuration)?.delete(seriesKey(labels));
       }
       demandByApp.set(id, current);
     },
@@ -609,9 +621,28 @@ function toExported(labels: Record<string, string | number | undefined>): Record
 function counterOf<L extends string>(counter: Counter<string>): CounterOf<L> {
   return { inc: (labels, value) => counter.inc(toExported(labels), value ?? 1), get: () => counter.get() };
 }
+/**
+ * The label sets each histogram has observed. A histogram series is exported from the start by `zero`, but `zero`
+ * also empties it, and initApp runs on every scrape: only a series never observed is zeroed.
+ */
+const observedSeries = new WeakMap<Histogram<string>, Set<string>>();
+const seriesKey = (labels: Record<string, string | number>): string =>
+  Object.keys(labels)
+    .sort()
+    .map((key) => `${key}=${labels[key]}`)
+    .join(',');
+function zeroUnobserved(histogram: Histogram<string>, labels: Record<string, string | number>): void {
+  if (!observedSeries.get(histogram)?.has(seriesKey(labels))) histogram.zero(labels);
+}
 function histogramOf<L extends string>(histogram: Histogram<string>): HistogramOf<L> {
+  const observed = new Set<string>();
+  observedSeries.set(histogram, observed);
   return {
-    observe: (labels, value) => histogram.observe(toExported(labels), value),
+    observe: (labels, value) => {
+      const exported = toExported(labels);
+      observed.add(seriesKey(exported));
+      histogram.observe(exported, value);
+    },
     get: () => histogram.get(),
   };
 }

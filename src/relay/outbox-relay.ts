@@ -377,6 +377,11 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       app,
       kinds: published.map((entry) => entry.kind),
       latenciesMs: published.map((entry) => ackedAt - entry.observedAtMs),
+      transitions: published.flatMap((entry) =>
+        entry.kind === 'transition' && entry.detectedBy
+          ? [{ detectedBy: entry.detectedBy, latencyMs: ackedAt - entry.observedAtMs }]
+          : [],
+      ),
     });
     return true;
   }

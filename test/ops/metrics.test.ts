@@ -64,6 +64,21 @@ describe('metrics', () => {
     expect(text).not.toMatch(/[{,]app="/);
   });
 
+  it('keeps histogram observations when the app probe initialises the app, first or again, at a scrape', async () => {
+    const metrics = createMetrics({ errorLabels: tencentErrorLabels() });
+    // Events published before the first scrape, which is when the probe first initialises the app.
+    metrics.publishLatency.observe({ app: APP.sdkAppId }, 0.2);
+    metrics.initApp(APP);
+    metrics.transitionLatency.observe({ app: APP.sdkAppId, detected_by: 'hint' }, 0.3);
+    metrics.sweepDuration.observe({ app: APP.sdkAppId, watchlist: 'vip' }, 4);
+    metrics.initApp(APP);
+    const samples = await scrape(metrics);
+    const app = 'sdk_app_id="1400000000"';
+    expect(samples.get(`presence_publish_latency_seconds_count{${app}}`)).toBe(1);
+    expect(samples.get(`presence_transition_latency_seconds_count{${app},detected_by="hint"}`)).toBe(1);
+    expect(samples.get(`presence_sweep_duration_seconds_count{${app},watchlist="vip"}`)).toBe(1);
+  });
+
   it('initialises every label set it can enumerate at 0', async () => {
     const metrics = createMetrics({ errorLabels: tencentErrorLabels() });
     metrics.initApp(APP);
@@ -92,6 +107,10 @@ describe('metrics', () => {
     expect(samples.get(`presence_relay_errors_total{${app}}`)).toBe(0);
     expect(samples.get(`presence_account_errors_total{${app},error_code="70107"}`)).toBe(0);
     expect(samples.get(`presence_publish_latency_seconds_count{${app}}`)).toBe(0);
+    for (const source of ['sweep', 'hint', 'callback'])
+      expect(samples.get(`presence_transition_latency_seconds_count{${app},detected_by="${source}"}`)).toBe(
+        0,
+      );
     expect(samples.get(`presence_sweep_duration_seconds_count{${app},watchlist="vip"}`)).toBe(0);
     expect(samples.get(`presence_sweep_last_completed_timestamp_seconds{${app},watchlist="vip"}`)).toBe(0);
     expect(samples.get(`presence_outbox_entries{${app}}`)).toBe(0);

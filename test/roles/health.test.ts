@@ -119,7 +119,7 @@ describe('readiness from component state', () => {
         kafka: 'the last publish failed (retrying; the outbox keeps the events)',
       },
     });
-    events.emit('eventsPublished', { app: APP, kinds: ['transition'], latenciesMs: [5] });
+    events.emit('eventsPublished', { app: APP, kinds: ['transition'], latenciesMs: [5], transitions: [] });
     expect(health.readiness().dependencies?.kafka).toBe('the last publish was acknowledged');
     advance(RELAY_STALL_MS + 1);
     expect(check('relay:demo')).toMatchObject({ ok: false });

@@ -26,6 +26,19 @@ async function sample(metrics: Metrics, name: string, labels: Record<string, str
   return match?.value ?? 0;
 }
 
+/** Observations of presence_transition_latency_seconds for one way of detection. */
+async function transitionsTimed(metrics: Metrics, detectedBy: string): Promise<number> {
+  const family = (await metrics.registry.getMetricsAsJSON()).find(
+    (m) => m.name === 'presence_transition_latency_seconds',
+  );
+  const count = family?.values.find(
+    (v) =>
+      (v as { metricName?: string }).metricName === 'presence_transition_latency_seconds_count' &&
+      v.labels.detected_by === detectedBy,
+  );
+  return count?.value ?? 0;
+}
+
 /**
  * The callback fast path against the simulator: Tencent's state-change callbacks reach the webhook role, become hints,
  * and hint calls find the change long before the watchlist's next sweep (its interval here is an hour, so every
@@ -86,6 +99,12 @@ describe('webhook role: callbacks as hints', () => {
     expect(event).toMatchObject({ from: before, to: 'Online', seq: 2, detectedBy: 'hint' });
     expect(await sample(metrics, 'presence_callbacks_total', { outcome: 'accepted' })).toBeGreaterThan(0);
     expect(await sample(metrics, 'presence_hints_total', { outcome: 'called' })).toBeGreaterThan(0);
+    // Its latency is recorded as a hint's; the first sweep's snapshots are no transitions.
+    await waitFor(async () => (await transitionsTimed(metrics, 'hint')) > 0, {
+      timeoutMs: 10_000,
+      description: 'a transition latency of a hint',
+    });
+    expect(await transitionsTimed(metrics, 'sweep')).toBe(0);
   });
 
   it("an untracked user's callback leads to no call", async () => {
@@ -259,5 +278,6 @@ describe('webhook role with trustCallbacks', () => {
       sample(metrics, 'presence_trusted_callbacks_total', { sdk_app_id: String(app.sdkAppId), outcome });
     expect(await trusted('published')).toBe(2);
     expect(await trusted('too_old')).toBe(1);
+    expect(await transitionsTimed(metrics, 'callback')).toBe(2);
   }, 180_000);
 });
