@@ -63,6 +63,11 @@ interface ModeResult {
   mode: Mode;
   /** Changes that produce a callback (to or from Online), detection latency in ms. */
   withCallback: { count: number; p50: number | undefined; p99: number | undefined };
+  /**
+   * The same changes split in two: from the change to the observation that saw it (callback delivery, hint queue,
+   * send slot, the call), and from that observation to the Kafka append (diff, outbox, relay).
+   */
+  withCallbackSplit: { toObservation: Percentiles; observationToKafka: Percentiles };
   /** Changes Tencent sends no callback for (PushOnline, its lapse). */
   withoutCallback: { count: number; p50: number | undefined; p99: number | undefined };
   /** Changes in the window that lasted at least two sweeps and never reached Kafka. */
@@ -72,6 +77,13 @@ interface ModeResult {
   rejectedOverCap: number;
   maxCallsInAnyWindow: number;
   callbacks: { emitted: number; lost: number; delivered: number };
+  /** The simulator's event loop and GC pauses over the window (a pause delays answers, not arrival stamps). */
+  simulatorLoop: SimStats['loop'];
+}
+
+interface Percentiles {
+  p50: number | undefined;
+  p99: number | undefined;
 }
 
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -222,6 +234,7 @@ async function runMode(
     minLastingMs,
     ...matchChanges(changes, appended, { windowStart, windowEnd, minLastingMs }),
     ...capOf(stats),
+    simulatorLoop: stats.loop,
   };
 }
 
@@ -313,6 +326,8 @@ function matchChanges(
     );
   };
   const withCallback: number[] = [];
+  const toObservation: number[] = [];
+  const observationToKafka: number[] = [];
   const withoutCallback: number[] = [];
   let lost = 0;
   changes.forEach((change, i) => {
@@ -331,14 +346,23 @@ function matchChanges(
     const latency = match.appendMs - change.atMs;
     const callback = change.to === 'Online' || (change.from === 'Online' && change.to === 'Offline');
     (callback ? withCallback : withoutCallback).push(latency);
+    if (callback) {
+      toObservation.push(match.observedMs - change.atMs);
+      observationToKafka.push(match.appendMs - match.observedMs);
+    }
   });
   const summary = (list: number[]) => ({
     count: list.length,
     p50: percentile(list, 50),
     p99: percentile(list, 99),
   });
+  const percentiles = (list: number[]) => ({ p50: percentile(list, 50), p99: percentile(list, 99) });
   return {
     withCallback: summary(withCallback),
+    withCallbackSplit: {
+      toObservation: percentiles(toObservation),
+      observationToKafka: percentiles(observationToKafka),
+    },
     withoutCallback: summary(withoutCallback),
     lost,
   };
@@ -370,6 +394,15 @@ async function main(): Promise<void> {
         `${r.withoutCallback.count}, ${ms(r.withoutCallback.p50)}, ${ms(r.withoutCallback.p99)} | ` +
         `${r.lost} (${(r.minLastingMs / 1000).toFixed(1)} s) | ` +
         `${r.rejectedOverCap} | ${r.maxCallsInAnyWindow} |`,
+    );
+  }
+  console.log('\nchanges with a callback, split: p50 / p99 | simulator loop delay max, longest GC pause');
+  for (const r of results) {
+    const { toObservation: a, observationToKafka: b } = r.withCallbackSplit;
+    const longestGc = Math.max(0, ...Object.values(r.simulatorLoop.gcPauses).map((p) => p.maxMs));
+    console.log(
+      `${r.mode}: change → observation ${ms(a.p50)} / ${ms(a.p99)}, observation → Kafka ${ms(b.p50)} / ` +
+        `${ms(b.p99)} | ${ms(r.simulatorLoop.eventLoopDelayMs.max)}, ${ms(longestGc)}`,
     );
   }
   mkdirSync(BENCH_DIR, { recursive: true });
