@@ -43,6 +43,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '200000' },
     churn: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '60' },
+    /** Runs only these modes (keys of MODES, comma-separated), e.g. `--modes hints,trusted`. */
+    modes: { type: 'string' },
   },
 });
 const USERS = Number(values.users);
@@ -52,12 +54,15 @@ const SEED = 42;
 
 type Mode = 'callbacks' | 'callbacks, 30 % lost' | 'no callbacks' | 'trusted callbacks';
 /** `lossShare` undefined: no webhook role, no callbacks. `trust`: the app's trustCallbacks. */
-const MODES: Array<{ mode: Mode; lossShare: number | undefined; trust: boolean }> = [
-  { mode: 'callbacks', lossShare: 0, trust: false },
-  { mode: 'callbacks, 30 % lost', lossShare: 0.3, trust: false },
-  { mode: 'no callbacks', lossShare: undefined, trust: false },
-  { mode: 'trusted callbacks', lossShare: 0, trust: true },
+const MODES: Array<{ key: string; mode: Mode; lossShare: number | undefined; trust: boolean }> = [
+  { key: 'hints', mode: 'callbacks', lossShare: 0, trust: false },
+  { key: 'hints-lost', mode: 'callbacks, 30 % lost', lossShare: 0.3, trust: false },
+  { key: 'polling', mode: 'no callbacks', lossShare: undefined, trust: false },
+  { key: 'trusted', mode: 'trusted callbacks', lossShare: 0, trust: true },
 ];
+const CHOSEN = values.modes?.split(',') ?? MODES.map((m) => m.key);
+const unknownModes = CHOSEN.filter((key) => !MODES.some((m) => m.key === key));
+if (unknownModes.length > 0) throw new Error(`unknown --modes ${unknownModes.join(', ')}`);
 
 interface ModeResult {
   mode: Mode;
@@ -72,6 +77,8 @@ interface ModeResult {
   withoutCallback: { count: number; p50: number | undefined; p99: number | undefined };
   /** Changes in the window that lasted at least two sweeps and never reached Kafka. */
   lost: number;
+  /** The first lost changes, each with its user's changes and published transitions, for diagnosis. */
+  lostChanges: LostChange[];
   /** Shortest change counted: two sweep times of this run, at least 2 s. */
   minLastingMs: number;
   rejectedOverCap: number;
@@ -79,6 +86,14 @@ interface ModeResult {
   callbacks: { emitted: number; lost: number; delivered: number };
   /** The simulator's event loop and GC pauses over the window (a pause delays answers, not arrival stamps). */
   simulatorLoop: SimStats['loop'];
+}
+
+interface LostChange {
+  change: GroundTruthEntry;
+  /** When the user changed next (ms), if it did. */
+  untilMs: number | undefined;
+  userChanges: Array<Pick<GroundTruthEntry, 'from' | 'to' | 'atMs' | 'cause'>>;
+  userTransitions: Array<Omit<Appended, 'userId'>>;
 }
 
 interface Percentiles {
@@ -330,6 +345,7 @@ function matchChanges(
   const observationToKafka: number[] = [];
   const withoutCallback: number[] = [];
   let lost = 0;
+  const lostChanges: LostChange[] = [];
   changes.forEach((change, i) => {
     if (change.atMs < windowStart || change.atMs > windowEnd || change.from === change.to) return;
     const until = nextChange.get(i) ?? Infinity;
@@ -339,7 +355,23 @@ function matchChanges(
       ?.find((a) => !a.used && a.to === change.to && a.observedMs >= change.atMs);
     // Seen while it lasted, even if the relay appended it later (a busy relay is latency, not a loss).
     if (!match || match.observedMs > until) {
-      if (!returnsToPublished(i)) lost++;
+      if (!returnsToPublished(i)) {
+        lost++;
+        if (lostChanges.length < 10) {
+          lostChanges.push({
+            change,
+            untilMs: nextChange.get(i),
+            userChanges: changes
+              .filter((c) => c.userId === change.userId)
+              .map(({ from, to, atMs, cause }) => ({ from, to, atMs, cause })),
+            userTransitions: (byUser.get(change.userId) ?? []).map(({ to, observedMs, appendMs }) => ({
+              to,
+              observedMs,
+              appendMs,
+            })),
+          });
+        }
+      }
       return;
     }
     match.used = true;
@@ -365,6 +397,7 @@ function matchChanges(
     },
     withoutCallback: summary(withoutCallback),
     lost,
+    lostChanges,
   };
 }
 
@@ -374,7 +407,7 @@ async function main(): Promise<void> {
   const infra = await startInfra();
   const results: ModeResult[] = [];
   try {
-    for (const { mode, lossShare, trust } of MODES) {
+    for (const { mode, lossShare, trust } of MODES.filter((m) => CHOSEN.includes(m.key))) {
       results.push(await runMode(infra, simulatorEntry, mode, lossShare, trust));
     }
   } finally {
@@ -404,6 +437,9 @@ async function main(): Promise<void> {
       `${r.mode}: change → observation ${ms(a.p50)} / ${ms(a.p99)}, observation → Kafka ${ms(b.p50)} / ` +
         `${ms(b.p99)} | ${ms(r.simulatorLoop.eventLoopDelayMs.max)}, ${ms(longestGc)}`,
     );
+  }
+  for (const r of results) {
+    for (const lost of r.lostChanges) console.log(`lost in ${r.mode}: ${JSON.stringify(lost)}`);
   }
   mkdirSync(BENCH_DIR, { recursive: true });
   const file = join(BENCH_DIR, `detection-${new Date().toISOString().replaceAll(':', '-')}.json`);
