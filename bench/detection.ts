@@ -36,6 +36,7 @@ import {
   type SimStats,
 } from './infra.js';
 import { createTimedTopics, percentile } from './latency.js';
+import { startLoopMonitor, type LoopReport } from './loop-monitor.js';
 import { machineInfo } from './proc.js';
 
 const { values } = parseArgs({
@@ -86,6 +87,8 @@ interface ModeResult {
   callbacks: { emitted: number; lost: number; delivered: number };
   /** The simulator's event loop and GC pauses over the window (a pause delays answers, not arrival stamps). */
   simulatorLoop: SimStats['loop'];
+  /** The bench process's event loop and GC pauses over the window: it runs the service (and the consumer). */
+  serviceLoop: LoopReport;
 }
 
 interface LostChange {
@@ -100,6 +103,9 @@ interface Percentiles {
   p50: number | undefined;
   p99: number | undefined;
 }
+
+/** This process's event loop: the service under test runs in it. */
+const serviceLoop = startLoopMonitor();
 
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
@@ -215,6 +221,7 @@ async function runMode(
   log(`${mode}: first sweeps`);
   await observedStates(metrics, 2 * USERS);
   await simulator.reset();
+  serviceLoop.reset();
   const windowStart = Date.now();
   const observedAtStart = await observedCount(metrics);
   // The simulator changes the users and stamps the changes in its own clock (sim-child.ts `change`).
@@ -226,6 +233,7 @@ async function runMode(
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   clearInterval(churn);
   const windowEnd = Date.now();
+  const serviceLoopReport = serviceLoop.report();
   const observedAtEnd = await observedCount(metrics);
   // The sweep time this run reached (a busy machine stays below the cap): a change must last two of them to be
   // certain to be seen by a sweep.
@@ -250,6 +258,7 @@ async function runMode(
     ...matchChanges(changes, appended, { windowStart, windowEnd, minLastingMs }),
     ...capOf(stats),
     simulatorLoop: stats.loop,
+    serviceLoop: serviceLoopReport,
   };
 }
 
@@ -429,13 +438,16 @@ async function main(): Promise<void> {
         `${r.rejectedOverCap} | ${r.maxCallsInAnyWindow} |`,
     );
   }
-  console.log('\nchanges with a callback, split: p50 / p99 | simulator loop delay max, longest GC pause');
+  console.log(
+    '\nchanges with a callback, split: p50 / p99 | loop delay max and longest GC pause: simulator; service',
+  );
   for (const r of results) {
     const { toObservation: a, observationToKafka: b } = r.withCallbackSplit;
-    const longestGc = Math.max(0, ...Object.values(r.simulatorLoop.gcPauses).map((p) => p.maxMs));
+    const stalls = (loop: LoopReport) =>
+      `${ms(loop.eventLoopDelayMs.max)}, ${ms(Math.max(0, ...Object.values(loop.gcPauses).map((p) => p.maxMs)))}`;
     console.log(
       `${r.mode}: change → observation ${ms(a.p50)} / ${ms(a.p99)}, observation → Kafka ${ms(b.p50)} / ` +
-        `${ms(b.p99)} | ${ms(r.simulatorLoop.eventLoopDelayMs.max)}, ${ms(longestGc)}`,
+        `${ms(b.p99)} | ${stalls(r.simulatorLoop)}; ${stalls(r.serviceLoop)}`,
     );
   }
   for (const r of results) {

@@ -8,8 +8,11 @@ import type { StateChange } from '../webhook/callback.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../webhook/receiver.js';
 import type { AppRuntime } from './app-runtime.js';
 
-/** Longest a received hint waits in this process before it is written to the app's hint queue. */
-const FLUSH_MS = 20;
+/**
+ * Longest a received hint waits in this process before it is written to the app's hint queue (one Redis call per
+ * app per flush with hints, so at most 100 a second).
+ */
+const FLUSH_MS = 10;
 /**
  * A trusted callback must arrive within this time of its EventTime. Tencent does not retry or order callbacks: a
  * late one may describe a state the user already left, so it is only a hint.

@@ -8,8 +8,13 @@ import { isTencentError, type OnlineStatusClient } from '../tencent/index.js';
 import { MAX_IDS_PER_CALL } from '../vocabulary.js';
 import type { Hint, HintQueue } from './hint-queue.js';
 
-/** Longest a hint waits for others to share its call: a call every 100 ms at most, or at once when 500 wait. */
-export const HINT_COALESCE_MS = 100;
+/**
+ * Longest a hint waits for others to share its call: a call every 50 ms at most, or at once when 500 wait. Half
+ * the 100 ms the design allows: the wait is about a quarter of a hint's median detection time at 1,000,000 users
+ * (BENCHMARKS.md, "Detection latency"), while one poller's hint calls stay at most 20 a second, half the default
+ * hint share (40 of 200); several pollers together stay within the share (take-hints.lua).
+ */
+export const HINT_COALESCE_MS = 50;
 /** Hint calls of one process in flight at once (each still waits for its send slot). */
 const MAX_CONCURRENT_CALLS = 4;
 /** How long the watchlist definitions (detail settings) are reused before being read again. */
@@ -32,7 +37,7 @@ export interface HintCallsDeps {
 
 /**
  * The poller's hint loop: takes the users that state-change callbacks named (the oldest first, up to 500 per call,
- * at most every 100 ms), keeps those a watchlist tracks and has observed, and asks Tencent about them at once with
+ * at most every 50 ms), keeps those a watchlist tracks and has observed, and asks Tencent about them at once with
  * the highest priority, within `hintShare` of the app's cap (counted across processes in take-hints.lua). The
  * answers go through the same diff as a sweep's: a callback alone never produces an event, and order, `seq` and
  * `eventId` rules are unchanged. A failed hint call is not retried: the user's sweep comes anyway.
