@@ -52,6 +52,8 @@ const USERS = Number(values.users);
 const CHURN = Number(values.churn);
 const SECONDS = Number(values.seconds);
 const SEED = 42;
+/** Churn before the measured window: see where it is used. */
+const WARMUP_MS = 5_000;
 
 type Mode = 'callbacks' | 'callbacks, 30 % lost' | 'no callbacks' | 'trusted callbacks';
 /** `lossShare` undefined: no webhook role, no callbacks. `trust`: the app's trustCallbacks. */
@@ -74,6 +76,11 @@ interface ModeResult {
    * send slot, the call), and from that observation to the Kafka append (diff, outbox, relay).
    */
   withCallbackSplit: { toObservation: Percentiles; observationToKafka: Percentiles };
+  /**
+   * Seconds of the window (from its start) in which a change with a callback took over 500 ms from its observation
+   * to Kafka, with the longest such time: a tail made of a few stalls shows as a few seconds here.
+   */
+  slowToKafkaSeconds: Array<{ second: number; count: number; maxMs: number }>;
   /** Changes Tencent sends no callback for (PushOnline, its lapse). */
   withoutCallback: { count: number; p50: number | undefined; p99: number | undefined };
   /** Changes in the window that lasted at least two sweeps and never reached Kafka. */
@@ -221,15 +228,19 @@ async function runMode(
   log(`${mode}: first sweeps`);
   await observedStates(metrics, 2 * USERS);
   await simulator.reset();
-  serviceLoop.reset();
-  const windowStart = Date.now();
-  const observedAtStart = await observedCount(metrics);
   // The simulator changes the users and stamps the changes in its own clock (sim-child.ts `change`).
   const churn = setInterval(() => {
     const chosen = Array.from({ length: CHURN / 10 }, () => userIds[Math.floor(Math.random() * USERS)]!);
     simulator.ipc.request('change', { userIds: chosen }).catch((error: unknown) => log(`churn: ${error}`));
   }, 100);
-  log(`${mode}: churn ${CHURN}/s for ${SECONDS} s`);
+  // The first transitions are the first records the relay sends to the topics (the first sweeps are silent), and
+  // the first callbacks the webhook and the hint loop see: ~1.4 s once, for a few hundred changes. Measuring from
+  // the steady flow on, the window starts after a warm-up of churn (its changes are not counted).
+  log(`${mode}: churn ${CHURN}/s, ${WARMUP_MS / 1000} s of warm-up then ${SECONDS} s measured`);
+  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+  serviceLoop.reset();
+  const windowStart = Date.now();
+  const observedAtStart = await observedCount(metrics);
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   clearInterval(churn);
   const windowEnd = Date.now();
@@ -352,6 +363,7 @@ function matchChanges(
   const withCallback: number[] = [];
   const toObservation: number[] = [];
   const observationToKafka: number[] = [];
+  const slowSeconds = new Map<number, { count: number; maxMs: number }>();
   const withoutCallback: number[] = [];
   let lost = 0;
   const lostChanges: LostChange[] = [];
@@ -389,7 +401,13 @@ function matchChanges(
     (callback ? withCallback : withoutCallback).push(latency);
     if (callback) {
       toObservation.push(match.observedMs - change.atMs);
-      observationToKafka.push(match.appendMs - match.observedMs);
+      const toKafkaMs = match.appendMs - match.observedMs;
+      observationToKafka.push(toKafkaMs);
+      if (toKafkaMs > 500) {
+        const second = Math.floor((match.observedMs - windowStart) / 1000);
+        const slow = slowSeconds.get(second) ?? { count: 0, maxMs: 0 };
+        slowSeconds.set(second, { count: slow.count + 1, maxMs: Math.max(slow.maxMs, toKafkaMs) });
+      }
     }
   });
   const summary = (list: number[]) => ({
@@ -404,6 +422,9 @@ function matchChanges(
       toObservation: percentiles(toObservation),
       observationToKafka: percentiles(observationToKafka),
     },
+    slowToKafkaSeconds: [...slowSeconds]
+      .sort(([a], [b]) => a - b)
+      .map(([second, slow]) => ({ second, ...slow })),
     withoutCallback: summary(withoutCallback),
     lost,
     lostChanges,
@@ -449,6 +470,10 @@ async function main(): Promise<void> {
       `${r.mode}: change → observation ${ms(a.p50)} / ${ms(a.p99)}, observation → Kafka ${ms(b.p50)} / ` +
         `${ms(b.p99)} | ${stalls(r.simulatorLoop)}; ${stalls(r.serviceLoop)}`,
     );
+  }
+  for (const r of results) {
+    const slow = r.slowToKafkaSeconds.map((s) => `${s.second}s: ${s.count} up to ${ms(s.maxMs)}`).join('; ');
+    console.log(`${r.mode}: seconds with observation → Kafka over 500 ms: ${slow || 'none'}`);
   }
   for (const r of results) {
     for (const lost of r.lostChanges) console.log(`lost in ${r.mode}: ${JSON.stringify(lost)}`);
