@@ -17,10 +17,14 @@
   user), and `@claim` -> the last id of the low batch the relay is publishing (src/relay/lua/claim-low-batch.lua).
   The relay publishes the low stream only while the outbox stream of the shard is empty, so a burst of snapshots
   never holds up another user's transition. A user's order is kept here:
-    - an entry other than a snapshot, or a second snapshot, for a user with a pending low entry first moves that
-      entry to the end of the outbox stream (same fields, new id), then appends itself there;
+    - any entry for a user with a pending low entry first moves that entry to the end of the outbox stream (same
+      fields, new id); then a snapshot goes to the low stream (and is the user's pending entry), anything else to
+      the outbox stream. So a user has at most one pending low entry, and nothing of it waits in the outbox stream
+      behind it;
     - unless the pending entry is in the claimed batch: the relay finishes a claimed batch before it reads the
-      outbox stream again (even after a crash: the claim is in Redis), so the new entry simply goes after it.
+      outbox stream again (even after a crash: the claim is in Redis), so the new entry simply goes after it (the
+      hash then names the new entry if it is a snapshot; the trim deletes a field only while it names what it
+      published).
   `lowOutboxes` maps an outbox stream to {low stream, hash}; outboxesByBucket fills it.
 ]]
 local lowOutboxes = {}
@@ -51,10 +55,7 @@ local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previo
   local low = lowOutboxes[outbox]
   if low then
     promotePending(outbox, low, user)
-    -- A user keeps at most one pending low entry: a second snapshot went to the outbox stream with the first.
-    if kind == 'snapshot' and redis.call('HEXISTS', low[2], user) == 0 then
-      outbox = low[1]
-    end
+    if kind == 'snapshot' then outbox = low[1] end
   end
   local id
   if by == '' then
