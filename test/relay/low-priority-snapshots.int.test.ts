@@ -162,9 +162,9 @@ describe('low-priority snapshots', () => {
     expect(await redis.xlen(low)).toBe(backlog.length - changing.length);
     expect(await redis.hlen(keys.lowPendingOf(0))).toBe(backlog.length - changing.length);
     expect(await redis.hget(keys.lowPendingOf(0), changing[0]!)).toBeNull();
-    const [[secondId, second]] = (await redis.xrevrange(low, '+', '-', 'COUNT', 1)) as Array<
-      [string, string[]]
-    >;
+    const [secondId, second] = (
+      (await redis.xrevrange(low, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>
+    )[0]!;
     expect(second.slice(0, 6)).toEqual(['u', twice, 'k', 'snapshot', 'f', '']);
     expect(await redis.hget(keys.lowPendingOf(0), twice)).toBe(secondId);
     const high = (await redis.xrange(keys.outbox, '-', '+')) as Array<[string, string[]]>;
