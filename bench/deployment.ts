@@ -14,6 +14,7 @@ import { onCleanup } from './infra.js';
 import { forkChild, type IpcChild } from './ipc.js';
 import { collectLatency, createTimedTopics, type LatencyCollector } from './latency.js';
 import { memoryOf } from './proc.js';
+import type { SnapshotPriority } from '../src/redis/keys.js';
 import type { WatchlistRange, WorkerSpec } from './worker-child.js';
 
 export const KAFKA_PARTITIONS = 12;
@@ -112,6 +113,8 @@ export async function deploy(
     relayProcesses?: number;
     /** `redis.outboxShards`: relay processes beyond it have no shard to publish. Default 1. */
     outboxShards?: number;
+    /** `redis.snapshotPriority`. Default 'normal'. */
+    snapshotPriority?: SnapshotPriority;
   },
 ): Promise<Deployment> {
   const firstObservation = options.firstObservation ?? 'silent';
@@ -135,6 +138,7 @@ export async function deploy(
         outboxWarnEntries: 1_000_000,
         outboxMaxEntries: 2_000_000,
         outboxShards: options.outboxShards ?? 1,
+        snapshotPriority: options.snapshotPriority ?? 'normal',
       },
       kafka: {
         brokers: infra.broker.brokers,

@@ -148,6 +148,7 @@ async function runMode(
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
       outboxShards: 1,
+      snapshotPriority: 'normal',
     },
     kafka: {
       brokers: infra.broker.brokers,

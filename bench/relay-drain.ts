@@ -4,6 +4,7 @@
  * own cost from the poller's; `npm run bench -- --only burst` measures the two together.
  *
  *   KAFKA_BROKERS=127.0.0.1:19092 npx tsx bench/relay-drain.ts [--events 100000] [--fencing]
+ *     [--snapshot-priority low]   (the snapshots in the low-priority stream, as `redis.snapshotPriority: low` writes)
  *
  * Not part of `npm run bench`; figures in BENCHMARKS.md ("Relay bursts").
  */
@@ -13,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createFlowEvents } from '../src/ops/flow-events.js';
 import { createSilentLogger } from '../src/ops/logger.js';
 import { createOutageLog } from '../src/ops/outage-log.js';
-import { appKeys } from '../src/redis/keys.js';
+import { appKeys, DEFAULT_STATE_BUCKETS } from '../src/redis/keys.js';
 import { createKafka } from '../src/relay/kafka.js';
 import { createOutboxRelay } from '../src/relay/outbox-relay.js';
 import { createProducerSession } from '../src/relay/producer-session.js';
@@ -23,15 +24,22 @@ import { benchKafka } from './latency.js';
 import { runRawClient } from './scenarios.js';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '100000' }, fencing: { type: 'boolean', default: false } },
+  options: {
+    events: { type: 'string', default: '100000' },
+    fencing: { type: 'boolean', default: false },
+    'snapshot-priority': { type: 'string', default: 'normal' },
+  },
 });
+const low = values['snapshot-priority'] === 'low';
 const events = Number(values.events);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const logger = createSilentLogger();
 const sdkAppId = 1_400_000_000;
 const id = Math.random().toString(36).slice(2, 8);
 const topics = { transitions: `drain-${id}.transitions`, state: `drain-${id}.state` };
-const keys = appKeys(`drain-${id}`, sdkAppId);
+const keys = appKeys(`drain-${id}`, sdkAppId, DEFAULT_STATE_BUCKETS, 1, low ? 'low' : 'normal');
+// Where the scripts put a snapshot: the low-priority stream (with its user's field in the hash) or the outbox.
+const stream = low ? keys.lowOutboxShard(0) : keys.outbox;
 
 const server = await startRedisServer({ appendOnly: false });
 const redis = new Redis(server.url, { maxRetriesPerRequest: null });
@@ -40,17 +48,22 @@ try {
   const epoch = Date.now().toString(36);
   for (let from = 0; from < events; from += 10_000) {
     const pipeline = redis.pipeline();
+    const users: string[] = [];
     for (let i = from; i < Math.min(events, from + 10_000); i++) {
+      const user = `u${String(i).padStart(7, '0')}`;
+      users.push(user);
       pipeline.xadd(
-        keys.outbox,
+        stream,
         '*',
-        ...['u', `u${String(i).padStart(7, '0')}`, 'k', 'snapshot', 'f', '', 't', 'N'],
+        ...['u', user, 'k', 'snapshot', 'f', '', 't', 'N'],
         ...['s', '1', 'o', String(Date.now()), 'p', '0', 'w', '1', 'd', '', 'e', epoch],
       );
     }
-    await pipeline.exec();
+    const ids = ((await pipeline.exec()) ?? []).map(([, entryId]) => String(entryId));
+    if (low)
+      await redis.hset(keys.lowPendingOf(0), Object.fromEntries(users.map((user, i) => [user, ids[i]])));
   }
-  const rows = (await redis.xrange(keys.outbox, '-', '+')) as Array<[string, string[]]>;
+  const rows = (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;
 
   const kafka = createKafka({ brokers, clientId: `drain-${id}` }, logger);
   const spec = (topic: string) => ({
@@ -87,7 +100,7 @@ try {
   );
   const started = performance.now();
   void relay.run();
-  while ((await redis.xlen(keys.outbox)) > 0) await sleep(20);
+  while ((await redis.xlen(stream)) > 0) await sleep(20);
   const relaySeconds = (performance.now() - started) / 1000;
   await relay.stop();
   await session.close();
@@ -98,7 +111,7 @@ try {
   const relayRate = events / relaySeconds;
   const rawRate = raw.eventsPerSecond;
   console.log(
-    `${events} events, ${raw.batches + 1} batches, fencing ${values.fencing ? 'on' : 'off'}: relay ${relayRate.toFixed(0)}/s, ` +
+    `${events} events${low ? ' (low priority)' : ''}, ${raw.batches + 1} batches, fencing ${values.fencing ? 'on' : 'off'}: relay ${relayRate.toFixed(0)}/s, ` +
       `raw kafkajs ${rawRate.toFixed(0)}/s, relay/raw ${(relayRate / rawRate).toFixed(2)}`,
   );
 } finally {

@@ -254,7 +254,8 @@ export function buildRows(runs: RunResult[]): Row[] {
   for (const fencing of [false, true]) {
     const of = (r: RunResult) => r.burst?.find((b) => b.fencing === fencing);
     if (!runs.some(of)) continue;
-    const label = `burst, fencing ${fencing ? 'on' : 'off'}`;
+    const low = runs.some((r) => of(r)?.snapshotPriority === 'low');
+    const label = `burst, fencing ${fencing ? 'on' : 'off'}${low ? ', snapshots low priority' : ''}`;
     const ratio = median(pick((r) => of(r)?.relayToRaw));
     rows.push({
       figure: `${label}: relay events/s ÷ raw kafkajs events/s`,

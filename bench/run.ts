@@ -6,6 +6,7 @@
  *                        [--only cap,sweep,workers,apps,baseline,burst] [--cpu-prof]
  *                        [--burst-users 1000000] [--burst-share 0.5] [--fencing off|on|both]
  *                        [--relay-processes 0] [--outbox-shards 1] [--raw-events 100000]
+ *                        [--snapshot-priority normal|low]
  *
  * See BENCHMARKS.md for what each figure means and how it is measured.
  */
@@ -13,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadedApp } from '../src/config/index.js';
+import type { SnapshotPriority } from '../src/redis/keys.js';
 import { runNaiveBaseline } from './baseline.js';
 import { BENCH_DIR, buildChildren } from './build.js';
 import { benchApp } from './deployment.js';
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     fencing: { type: 'string' },
     'relay-processes': { type: 'string', default: '0' },
     'outbox-shards': { type: 'string', default: '1' },
+    'snapshot-priority': { type: 'string', default: 'normal' },
     'raw-events': { type: 'string', default: '100000' },
     help: { type: 'boolean', default: false },
   },
@@ -56,7 +59,7 @@ if (values.help) {
   console.log(
     'npx tsx bench/run.ts [--quick] [--duration s] [--users n] [--repeat n] [--churn share/s] [--only list] [--cpu-prof]\n' +
       '  burst: [--burst-users n] [--burst-share 0.5] [--fencing off|on|both] [--relay-processes n] [--outbox-shards n]\n' +
-      '         [--raw-events n]',
+      '         [--raw-events n] [--snapshot-priority normal|low]',
   );
   process.exit(0);
 }
@@ -89,9 +92,16 @@ const parameters = {
   relayProcesses: Number(values['relay-processes']),
   /** `redis.outboxShards` of the burst deployments: several relay processes publish in parallel only with shards. */
   outboxShards: Number(values['outbox-shards']),
+  /** `redis.snapshotPriority` of the burst deployments: low keeps the first sweep's snapshots behind transitions. */
+  snapshotPriority: snapshotPriorityOf(values['snapshot-priority']),
   /** Outbox entries of the first burst that the raw client sends again, for the relay/raw ratio. */
   rawEvents: Number(values['raw-events']),
 };
+
+function snapshotPriorityOf(value: string): SnapshotPriority {
+  if (value === 'normal' || value === 'low') return value;
+  throw new Error(`--snapshot-priority takes normal or low, not ${value}`);
+}
 
 function fencingRuns(value: string): boolean[] {
   if (value === 'both') return [false, true];
@@ -241,6 +251,7 @@ async function main(): Promise<void> {
           fencing,
           relayProcesses: parameters.relayProcesses,
           outboxShards: parameters.outboxShards,
+          snapshotPriority: parameters.snapshotPriority,
           rawEvents: parameters.rawEvents,
         });
         run.burst.push(result);

@@ -13,7 +13,7 @@ import {
   DEFAULT_MAX_BATCH_BYTES,
   RELAY_BATCH_ENTRIES,
 } from '../src/relay/outbox-relay.js';
-import { appKeys, DEFAULT_STATE_BUCKETS } from '../src/redis/keys.js';
+import { appKeys, DEFAULT_STATE_BUCKETS, type SnapshotPriority } from '../src/redis/keys.js';
 import {
   deploy,
   idWidthFor,
@@ -612,6 +612,8 @@ export interface BurstResult {
   relayProcesses: number;
   /** `redis.outboxShards` of the deployment. */
   outboxShards: number;
+  /** `redis.snapshotPriority` of the deployment. */
+  snapshotPriority: SnapshotPriority;
   intervalMs: number;
   firstSweep: BurstPhase;
   massChange: BurstPhase & { usersChanged: number };
@@ -630,7 +632,11 @@ function sampleBacklog(redis: BenchContext['infra']['redisClient'], keys: Return
   const done = (async () => {
     while (running) {
       const multi = redis.multi().hget(keys.relayState, 'published');
-      for (let shard = 0; shard < keys.outboxShards; shard++) multi.xlen(keys.outboxShard(shard));
+      for (let shard = 0; shard < keys.outboxShards; shard++) {
+        multi.xlen(keys.outboxShard(shard));
+        // The low-priority streams (`redis.snapshotPriority: low`) hold the snapshots: they count as backlog too.
+        if (keys.snapshotPriority === 'low') multi.xlen(keys.lowOutboxShard(shard));
+      }
       const [[, published], ...lengths] = (await multi.exec()) as [
         [null, string | null],
         ...Array<[null, number]>,
@@ -657,12 +663,13 @@ async function newestOutboxEntries(
   count: number,
 ): Promise<Array<[string, string[]]>> {
   const rows: Array<[string, string[]]> = [];
+  const streams = [];
   for (let shard = 0; shard < keys.outboxShards; shard++) {
-    rows.push(
-      ...((await redis.xrevrange(keys.outboxShard(shard), '+', '-', 'COUNT', count)) as Array<
-        [string, string[]]
-      >),
-    );
+    streams.push(keys.outboxShard(shard));
+    if (keys.snapshotPriority === 'low') streams.push(keys.lowOutboxShard(shard));
+  }
+  for (const stream of streams) {
+    rows.push(...((await redis.xrevrange(stream, '+', '-', 'COUNT', count)) as Array<[string, string[]]>));
   }
   const order = (id: string) => id.split('-').map(BigInt) as [bigint, bigint];
   rows.sort(([a], [b]) => {
@@ -718,6 +725,8 @@ export async function runBurstScenario(
     relayProcesses: number;
     /** `redis.outboxShards`: with several, that many relay processes can publish in parallel. */
     outboxShards: number;
+    /** `redis.snapshotPriority`: low publishes the snapshots only while no other event waits. */
+    snapshotPriority: SnapshotPriority;
     /** Outbox entries the raw client sends (taken from the real outbox). */
     rawEvents: number;
   },
@@ -732,7 +741,7 @@ export async function runBurstScenario(
   ctx.log(
     `burst: ${users.toLocaleString('en-US')} users swept every ${intervalMs / 1000}s, first observation = snapshot, ` +
       `fencing ${options.fencing ? 'on' : 'off'}, ${options.relayProcesses || 'no'} separate relay process(es), ` +
-      `${options.outboxShards} outbox shard(s)`,
+      `${options.outboxShards} outbox shard(s), snapshot priority ${options.snapshotPriority}`,
   );
   await ctx.simulator.reset();
   const deployment = await deploy(ctx.infra, {
@@ -746,8 +755,15 @@ export async function runBurstScenario(
     fencing: options.fencing,
     relayProcesses: options.relayProcesses,
     outboxShards: options.outboxShards,
+    snapshotPriority: options.snapshotPriority,
   });
-  const keys = appKeys(deployment.prefix, app.sdkAppId, DEFAULT_STATE_BUCKETS, options.outboxShards);
+  const keys = appKeys(
+    deployment.prefix,
+    app.sdkAppId,
+    DEFAULT_STATE_BUCKETS,
+    options.outboxShards,
+    options.snapshotPriority,
+  );
   const redis = ctx.infra.redisClient;
   const sampler = sampleBacklog(redis, keys);
   const pids = processIds(ctx, deployment);
@@ -848,6 +864,7 @@ export async function runBurstScenario(
       fencing: options.fencing,
       relayProcesses: options.relayProcesses,
       outboxShards: options.outboxShards,
+      snapshotPriority: options.snapshotPriority,
       intervalMs,
       firstSweep,
       massChange,

@@ -293,6 +293,16 @@ export const redisSchema = z
           'value), or a user could have events in two shards. With fencing, each shard has its own transactional ' +
           'id. Default: 1 (one stream and one lease, as before shards).',
       ),
+    snapshotPriority: z
+      .enum(['normal', 'low'])
+      .default('normal')
+      .describe(
+        'low: `snapshot` events (a first sweep writes one per member) wait in a second outbox stream per shard ' +
+          'that the relay publishes only while the first is empty, so the transitions of other users are not ' +
+          "held up behind a burst of snapshots. A user's events keep their order: a user's pending snapshot moves " +
+          'ahead of its next event. It must be the same in every process; change it only with the outbox empty, as ' +
+          'outboxShards. Default: normal (one stream per shard, every event in the order written).',
+      ),
   })
   .describe('Redis: shared state, outbox, job queues.');
 

@@ -15,6 +15,15 @@ export const DEFAULT_STATE_BUCKETS = 16_384;
 /** `redis.outboxShards` default: one outbox stream and one relay lease per app. */
 export const DEFAULT_OUTBOX_SHARDS = 1;
 
+/**
+ * `redis.snapshotPriority`: `normal` puts every entry in the outbox stream of its shard (one stream per shard);
+ * `low` puts `snapshot` entries in a second stream per shard that the relay publishes only while the first is
+ * empty, so transitions are not held up behind a first sweep's snapshots (see "Low-priority snapshots" in
+ * events/lua/include/outbox-entry.lua).
+ */
+export type SnapshotPriority = 'normal' | 'low';
+export const DEFAULT_SNAPSHOT_PRIORITY: SnapshotPriority = 'normal';
+
 export interface AppKeys {
   /** The hash tag shared by every key of the app, e.g. `{presence:1400000000}`. */
   tag: string;
@@ -33,6 +42,15 @@ export interface AppKeys {
   outboxShardOf(userId: string): number;
   /** The shard of a state bucket, by the bucket's number. */
   outboxShardOfBucket(bucket: number): number;
+  /** `redis.snapshotPriority`: with `low`, each shard also has `lowOutboxShard` and `lowPendingOf`. */
+  snapshotPriority: SnapshotPriority;
+  /** Stream of a shard's low-priority entries (`snapshot`s, with `redis.snapshotPriority: low`). */
+  lowOutboxShard(shard: number): string;
+  /**
+   * Hash of a shard's low-priority stream: UserID -> id of the user's pending entry in it (at most one), and the
+   * field `@claim` (no UserID starts with `@`): the last id of the low batch the relay is publishing.
+   */
+  lowPendingOf(shard: number): string;
   /** Hash: relay bookkeeping (published and dead-lettered counters of every shard, last published id per shard). */
   relayState: string;
   /**
@@ -105,10 +123,16 @@ export interface AppKeys {
 
 /** The keys of an app as the `redis` section of the configuration names them (prefix and outbox shards). */
 export function configuredAppKeys(
-  redis: { prefix: string; outboxShards: number },
+  redis: { prefix: string; outboxShards: number; snapshotPriority?: SnapshotPriority },
   sdkAppId: number,
 ): AppKeys {
-  return appKeys(redis.prefix, sdkAppId, DEFAULT_STATE_BUCKETS, redis.outboxShards);
+  return appKeys(
+    redis.prefix,
+    sdkAppId,
+    DEFAULT_STATE_BUCKETS,
+    redis.outboxShards,
+    redis.snapshotPriority ?? DEFAULT_SNAPSHOT_PRIORITY,
+  );
 }
 
 /** The field of `relayState` holding the id of the last entry a shard published. */
@@ -121,6 +145,7 @@ export function appKeys(
   sdkAppId: number,
   stateBuckets = DEFAULT_STATE_BUCKETS,
   outboxShards = DEFAULT_OUTBOX_SHARDS,
+  snapshotPriority: SnapshotPriority = DEFAULT_SNAPSHOT_PRIORITY,
 ): AppKeys {
   if (!Number.isInteger(outboxShards) || outboxShards < 1) {
     throw new RangeError(`outboxShards must be a positive integer, not ${outboxShards}`);
@@ -146,6 +171,9 @@ export function appKeys(
     outboxShard,
     outboxShardOf: (userId) => outboxShardOfBucket(stateBucketIndexOf(userId)),
     outboxShardOfBucket,
+    snapshotPriority,
+    lowOutboxShard: (shard) => `${outboxShard(shard)}:low`,
+    lowPendingOf: (shard) => `${outboxShard(shard)}:low-pending`,
     relayState: `${tag}:relay`,
     deadLetters: `${tag}:dead-letters`,
     relayLease: relayLeaseOf(0),

@@ -26,6 +26,9 @@ const OUTBOX_WARNING_INTERVAL_MS = 60_000;
 /** An XRANGE row of the outbox: `[id, [field, value, ...]]`. */
 type OutboxRow = [string, string[]];
 
+/** The stream a batch comes from: the shard's outbox, or its low-priority stream (`redis.snapshotPriority: low`). */
+type Stream = 'high' | 'low';
+
 interface TopicRecord {
   topic: string;
   message: Message;
@@ -184,7 +187,9 @@ export interface OutboxRelay {
 
 const SCRIPTS = {
   presenceTrimOutbox: { source: 'relay/trim-outbox', numberOfKeys: 3 },
-  presenceDeadLetter: { source: 'relay/dead-letter', numberOfKeys: 4 },
+  presenceDeadLetter: { source: 'relay/dead-letter' },
+  presenceClaimLowBatch: { source: 'relay/claim-low-batch', numberOfKeys: 4 },
+  presenceTrimLowOutbox: { source: 'relay/trim-low-outbox', numberOfKeys: 4 },
 } satisfies Record<string, ScriptSpec>;
 
 /**
@@ -208,6 +213,11 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   } = options;
   const { share, outboxWarnings = { lastAt: 0 } } = deps;
   const outbox = keys.outboxShard(shard);
+  // Low-priority snapshots (redis.snapshotPriority: low): the shard's second stream and its hash, published only
+  // while `outbox` is empty (events/lua/include/outbox-entry.lua, "Low-priority snapshots").
+  const lowPriority = keys.snapshotPriority === 'low';
+  const lowOutbox = keys.lowOutboxShard(shard);
+  const lowPending = keys.lowPendingOf(shard);
   const leaseKey = keys.relayLeaseOf(shard);
   const app = String(sdkAppId);
   // Log lines name the shard only when there are several.
@@ -249,10 +259,30 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   /** Up to `batchSize` entries after `after` (exclusive; `-` for the head), parsed and with their records built. */
   async function read(after: string): Promise<PendingEntry[]> {
     const start = after === '-' ? '-' : `(${after}`;
-    const rows = (await redis.xrange(outbox, start, '+', 'COUNT', batchSize)) as OutboxRow[];
+    return toBatch((await redis.xrange(outbox, start, '+', 'COUNT', batchSize)) as OutboxRow[]);
+  }
+
+  async function toBatch(rows: OutboxRow[]): Promise<PendingEntry[]> {
     const entries = rows.map(parseOutboxEntry);
     await learnWatchlistNames(entries);
     return entries.map((entry, i) => toPending(entry, rows[i]![1]));
+  }
+
+  /**
+   * The low-priority batch to publish now (relay/lua/claim-low-batch.lua): a batch claimed earlier and not trimmed
+   * yet, else, only while the outbox stream is empty, the next one. Empty when there is none to publish now.
+   */
+  async function claimLow(): Promise<PendingEntry[] | 'leaseLost'> {
+    const rows = (await scripts.presenceClaimLowBatch(
+      leaseKey,
+      outbox,
+      lowOutbox,
+      lowPending,
+      lease.token,
+      batchSize,
+    )) as OutboxRow[] | number;
+    if (rows === -1) return 'leaseLost';
+    return toBatch(rows as OutboxRow[]);
   }
 
   /**
@@ -270,7 +300,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       const ahead = read(current.at(-1)!.entry.id);
       // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
       ahead.catch(() => undefined);
-      if (!(await publishBatch(current))) return;
+      if (!(await publishBatch(current, 'high'))) return;
       current = await ahead;
     }
   }
@@ -281,15 +311,15 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * kept); a single entry that is still too large goes to the dead-letter stream, and the entries after it go on.
    * Returns false when the lease was lost (the new holder takes over from the outbox).
    */
-  async function publishBatch(batch: PendingEntry[]): Promise<boolean> {
+  async function publishBatch(batch: PendingEntry[], stream: Stream): Promise<boolean> {
     const outcome = await sendWithRetry(batch);
     if (outcome === 'leaseLost') return false;
     if (outcome === 'tooLarge') {
-      if (batch.length === 1) return deadLetter(batch[0]!);
+      if (batch.length === 1) return deadLetter(batch[0]!, stream);
       const half = Math.ceil(batch.length / 2);
-      return (await publishBatch(batch.slice(0, half))) && publishBatch(batch.slice(half));
+      return (await publishBatch(batch.slice(0, half), stream)) && publishBatch(batch.slice(half), stream);
     }
-    return trim(batch);
+    return trim(batch, stream);
   }
 
   async function sendWithRetry(batch: PendingEntry[]): Promise<'sent' | 'tooLarge' | 'leaseLost'> {
@@ -350,18 +380,30 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     );
   }
 
-  async function trim(batch: PendingEntry[]): Promise<boolean> {
+  async function trim(batch: PendingEntry[], stream: Stream): Promise<boolean> {
     const ackedAt = Date.now();
     const lastId = batch.at(-1)!.entry.id;
-    const deleted = await scripts.presenceTrimOutbox(
-      leaseKey,
-      outbox,
-      keys.relayState,
-      lease.token,
-      nextStreamId(lastId),
-      lastId,
-      relayLastIdField(shard),
-    );
+    const deleted =
+      stream === 'high'
+        ? await scripts.presenceTrimOutbox(
+            leaseKey,
+            outbox,
+            keys.relayState,
+            lease.token,
+            nextStreamId(lastId),
+            lastId,
+            relayLastIdField(shard),
+          )
+        : await scripts.presenceTrimLowOutbox(
+            leaseKey,
+            lowOutbox,
+            lowPending,
+            keys.relayState,
+            lease.token,
+            nextStreamId(lastId),
+            lastId,
+            ...batch.flatMap(({ entry }) => [entry.userId, entry.id]),
+          );
     if (deleted === -1) {
       leader = false;
       logger.warn(
@@ -390,13 +432,12 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * Moves an entry Kafka refuses even alone out of the way, so it cannot block the app's other events. Its user's
    * later events still publish: consumers see a gap in that user's `seq` (README "Dead letters").
    */
-  async function deadLetter(pending: PendingEntry): Promise<boolean> {
+  async function deadLetter(pending: PendingEntry, stream: Stream): Promise<boolean> {
     const reason = `Kafka refused the record as too large (${pending.bytes} bytes)`;
     const moved = await scripts.presenceDeadLetter(
-      leaseKey,
-      outbox,
-      keys.deadLetters,
-      keys.relayState,
+      ...(stream === 'high'
+        ? [4, leaseKey, outbox, keys.deadLetters, keys.relayState]
+        : [5, leaseKey, lowOutbox, keys.deadLetters, keys.relayState, lowPending]),
       lease.token,
       pending.entry.id,
       pending.eventId,
@@ -488,11 +529,25 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
             await yieldLease();
             continue;
           }
+          if (lowPriority) {
+            // A claimed low batch first (it may be a crashed relay's), else a new one only if `outbox` is empty.
+            const low = await claimLow();
+            if (low === 'leaseLost') {
+              leaseLost('before claiming a low-priority batch');
+              continue;
+            }
+            if (low.length > 0) {
+              await publishBatch(low, 'low');
+              continue;
+            }
+          }
           const head = await read('-');
           if (head.length === 0) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
             // From 0-0: an entry appended since the XRANGE above wakes it at once (the stream holds only unpublished ones).
-            await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, '0-0');
+            await (lowPriority
+              ? blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, lowOutbox, '0-0', '0-0')
+              : blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, '0-0'));
             continue;
           }
           await drain(head);

@@ -30,16 +30,28 @@ export function oldestEntryAgeSeconds(oldestIds: ReadonlyArray<string | undefine
 }
 
 /**
+ * The streams of a shard's outbox: its stream and, with `redis.snapshotPriority: low`, its low-priority stream of
+ * snapshots. Every count of the outbox (length, oldest entry, backpressure, metrics) covers both.
+ */
+export function outboxStreamsOf(keys: AppKeys, shard: number): string[] {
+  return keys.snapshotPriority === 'low'
+    ? [keys.outboxShard(shard), keys.lowOutboxShard(shard)]
+    : [keys.outboxShard(shard)];
+}
+
+/**
  * Reads every outbox shard's length, oldest entry and lease in one round trip (all keys share the app's hash tag,
  * so the pipeline goes to one Redis even on a cluster).
  */
 export async function readOutboxView(redis: RedisClient, keys: AppKeys, nowMs: number): Promise<OutboxView> {
   const pipeline = redis.pipeline();
   for (let shard = 0; shard < keys.outboxShards; shard++) {
-    pipeline.xlen(keys.outboxShard(shard));
-    pipeline.xrange(keys.outboxShard(shard), '-', '+', 'COUNT', 1);
     pipeline.get(keys.relayLeaseOf(shard));
     pipeline.pttl(keys.relayLeaseOf(shard));
+    for (const stream of outboxStreamsOf(keys, shard)) {
+      pipeline.xlen(stream);
+      pipeline.xrange(stream, '-', '+', 'COUNT', 1);
+    }
   }
   const results = ((await pipeline.exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
@@ -48,25 +60,28 @@ export async function readOutboxView(redis: RedisClient, keys: AppKeys, nowMs: n
   let entries = 0;
   const oldestIds: Array<string | undefined> = [];
   const leases: ShardLease[] = [];
+  let next = 0;
   for (let shard = 0; shard < keys.outboxShards; shard++) {
-    const [length, oldest, holder, ttl] = results.slice(shard * 4, shard * 4 + 4) as [
-      number,
-      Array<[string, unknown]>,
-      string | null,
-      number,
-    ];
-    entries += Number(length);
-    oldestIds.push(oldest[0]?.[0]);
+    const [holder, ttl] = results.slice(next, next + 2) as [string | null, number];
+    next += 2;
     leases.push({ shard, holder, leaseExpiresInMs: holder === null ? null : Math.max(0, ttl) });
+    for (let stream = outboxStreamsOf(keys, shard).length; stream > 0; stream--) {
+      const [length, oldest] = results.slice(next, next + 2) as [number, Array<[string, unknown]>];
+      next += 2;
+      entries += Number(length);
+      oldestIds.push(oldest[0]?.[0]);
+    }
   }
   return { entries, oldestAgeSeconds: oldestEntryAgeSeconds(oldestIds, nowMs), leases };
 }
 
-/** Events in the app's outbox, all shards together (one round trip). */
+/** Events in the app's outbox, all shards (and low-priority streams) together (one round trip). */
 export async function outboxLength(redis: RedisClient, keys: AppKeys): Promise<number> {
-  if (keys.outboxShards === 1) return redis.xlen(keys.outbox);
+  if (keys.outboxShards === 1 && keys.snapshotPriority !== 'low') return redis.xlen(keys.outbox);
   const pipeline = redis.pipeline();
-  for (let shard = 0; shard < keys.outboxShards; shard++) pipeline.xlen(keys.outboxShard(shard));
+  for (let shard = 0; shard < keys.outboxShards; shard++) {
+    for (const stream of outboxStreamsOf(keys, shard)) pipeline.xlen(stream);
+  }
   const results = (await pipeline.exec()) ?? [];
   return results.reduce((sum, [error, length]) => {
     if (error) throw error;

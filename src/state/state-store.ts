@@ -126,22 +126,25 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
   /**
    * Appends the outbox streams of the shards the call's buckets need (shard 0 is KEYS[1] already) and returns the
    * script's layout argument: the KEYS index of each bucket's outbox, in KEYS order ('' with a single shard). See
-   * "Outbox shards" in events/lua/include/outbox-entry.lua.
+   * "Outbox shards" in events/lua/include/outbox-entry.lua. With low-priority snapshots every shard's outbox,
+   * shard 0's too, is appended with its low stream and hash after it, and the layout starts with `L`.
    */
   function outboxLayout(keysList: string[]): string {
-    if (keys.outboxShards === 1) return '';
-    const slotOfShard = new Map<number, number>([[0, 1]]);
+    const low = keys.snapshotPriority === 'low';
+    if (keys.outboxShards === 1 && !low) return '';
+    const slotOfShard = new Map<number, number>(low ? [] : [[0, 1]]);
     const slots = callBuckets.map((bucket) => {
       const shard = keys.outboxShardOfBucket(bucket);
       let slot = slotOfShard.get(shard);
       if (slot === undefined) {
         keysList.push(keys.outboxShard(shard));
         slot = keysList.length;
+        if (low) keysList.push(keys.lowOutboxShard(shard), keys.lowPendingOf(shard));
         slotOfShard.set(shard, slot);
       }
       return slot;
     });
-    return slots.join(',');
+    return (low ? 'L' : '') + slots.join(',');
   }
 
   /**

@@ -42,4 +42,17 @@ describe('app keys', () => {
     for (const key of [...shardKeys, sharded.relayMembers]) expect(key.startsWith(sharded.tag)).toBe(true);
     expect(() => appKeys('presence', 1, 16_384, 0)).toThrow(RangeError);
   });
+
+  it('gives each shard a low-priority stream and its hash, distinct and inside the tag of the app', () => {
+    const low = appKeys('presence', 1400000000, 16_384, 3, 'low');
+    expect(appKeys('presence', 1400000000).snapshotPriority).toBe('normal');
+    expect(low.snapshotPriority).toBe('low');
+    const keys = [0, 1, 2].flatMap((shard) => [
+      low.outboxShard(shard),
+      low.lowOutboxShard(shard),
+      low.lowPendingOf(shard),
+    ]);
+    expect(new Set(keys).size).toBe(9);
+    for (const key of keys) expect(key.startsWith(low.tag)).toBe(true);
+  });
 });

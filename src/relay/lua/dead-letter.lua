@@ -8,6 +8,8 @@
   KEYS[2]   outbox stream (of the shard)
   KEYS[3]   dead-letter stream
   KEYS[4]   relay state hash (deadLettered counter)
+  KEYS[5]   optional, for an entry of a low-priority stream (KEYS[2]): its hash; the user's field goes when it still
+            names this entry (events/lua/include/outbox-entry.lua, "Low-priority snapshots")
   ARGV[1]   lease token of this relay
   ARGV[2]   outbox entry id
   ARGV[3]   eventId of the entry
@@ -21,5 +23,13 @@ local fields = { '_outboxId', ARGV[2], '_eventId', ARGV[3], '_reason', ARGV[4] }
 for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('XADD', KEYS[3], '*', unpack(fields))
 redis.call('XDEL', KEYS[2], ARGV[2])
+if KEYS[5] then
+  for i = 5, #ARGV - 1, 2 do
+    if ARGV[i] == 'u' then
+      if redis.call('HGET', KEYS[5], ARGV[i + 1]) == ARGV[2] then redis.call('HDEL', KEYS[5], ARGV[i + 1]) end
+      break
+    end
+  end
+end
 redis.call('HINCRBY', KEYS[4], 'deadLettered', 1)
 return 1

@@ -11,14 +11,61 @@
     b  how the change was seen: s sweep, h hint call, c trusted callback; absent when nothing was observed
        (untracked, membership, a snapshot re-published from the stored state)
 ]]
+--[[
+  Low-priority snapshots (redis.snapshotPriority: low). Each shard then has, beside its outbox stream, a low stream
+  for `snapshot` entries and a hash: UserID -> id of the user's pending entry in the low stream (at most one per
+  user), and `@claim` -> the last id of the low batch the relay is publishing (src/relay/lua/claim-low-batch.lua).
+  The relay publishes the low stream only while the outbox stream of the shard is empty, so a burst of snapshots
+  never holds up another user's transition. A user's order is kept here:
+    - any entry for a user with a pending low entry first moves that entry to the end of the outbox stream (same
+      fields, new id); then a snapshot goes to the low stream (and is the user's pending entry), anything else to
+      the outbox stream. So a user has at most one pending low entry, and nothing of it waits in the outbox stream
+      behind it;
+    - unless the pending entry is in the claimed batch: the relay finishes a claimed batch before it reads the
+      outbox stream again (even after a crash: the claim is in Redis), so the new entry simply goes after it (the
+      hash then names the new entry if it is a snapshot; the trim deletes a field only while it names what it
+      published).
+  `lowOutboxes` maps an outbox stream to {low stream, hash}; outboxesByBucket fills it.
+]]
+local lowOutboxes = {}
+
+-- Stream ids compare as (ms, seq) pairs; both parts fit a Lua number exactly.
+local function streamIdAtMost(a, b)
+  local aMs, aSeq = string.match(a, '^(%d+)-(%d+)$')
+  local bMs, bSeq = string.match(b, '^(%d+)-(%d+)$')
+  aMs, bMs = tonumber(aMs), tonumber(bMs)
+  return aMs < bMs or (aMs == bMs and tonumber(aSeq) <= tonumber(bSeq))
+end
+
+-- Moves the user's pending low entry ahead of a new entry (see above); returns nothing.
+local function promotePending(outbox, low, user)
+  local pendingId = redis.call('HGET', low[2], user)
+  if not pendingId then return end
+  local claim = redis.call('HGET', low[2], '@claim')
+  if claim and streamIdAtMost(pendingId, claim) then return end
+  local found = redis.call('XRANGE', low[1], pendingId, pendingId)
+  if #found == 1 then
+    redis.call('XADD', outbox, '*', unpack(found[1][2]))
+    redis.call('XDEL', low[1], pendingId)
+  end
+  redis.call('HDEL', low[2], user)
+end
+
 local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previousAt, members, devices, epoch, by)
+  local low = lowOutboxes[outbox]
+  if low then
+    promotePending(outbox, low, user)
+    if kind == 'snapshot' then outbox = low[1] end
+  end
+  local id
   if by == '' then
-    redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
+    id = redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
       'p', previousAt, 'w', members, 'd', devices, 'e', epoch)
   else
-    redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
+    id = redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
       'p', previousAt, 'w', members, 'd', devices, 'e', epoch, 'b', by)
   end
+  if low and outbox == low[1] then redis.call('HSET', low[2], user, id) end
 end
 
 --[[
@@ -26,13 +73,18 @@ end
   bucket (src/redis/keys.ts, outboxShardOfBucket). KEYS[1] of every appending script is the outbox of shard 0; the
   streams of the other shards a call needs follow its state buckets in KEYS, and `layout` names, for each bucket key
   in KEYS order from `firstBucket` on, the KEYS index of its outbox (comma-separated). An empty layout (a single
-  shard) sends every entry to KEYS[1]. Returns: KEYS index of a bucket -> its outbox stream (nil: KEYS[1]).
+  shard) sends every entry to KEYS[1]. A layout starting with `L` (low-priority snapshots, see above) is never
+  empty and names every bucket's outbox, shard 0's too; the low stream and the hash of the outbox at KEYS[i] are
+  KEYS[i + 1] and KEYS[i + 2]. Returns: KEYS index of a bucket -> its outbox stream (nil: KEYS[1]).
 ]]
 local function outboxesByBucket(firstBucket, layout)
   local byBucket = {}
   local slot = firstBucket
+  local withLow = string.sub(layout, 1, 1) == 'L'
   for index in string.gmatch(layout, '%d+') do
-    byBucket[slot] = KEYS[tonumber(index)]
+    local i = tonumber(index)
+    byBucket[slot] = KEYS[i]
+    if withLow then lowOutboxes[KEYS[i]] = { KEYS[i + 1], KEYS[i + 2] } end
     slot = slot + 1
   end
   return byBucket
