@@ -49,8 +49,8 @@ interface ChunkAnswer {
 /** What one chunk of a job came to. */
 type ChunkResult =
   | { status: 'observed'; users: number; events: number; stale: number }
-  /** No call: the watchlist version or sweep is gone, or an earlier run of the job already finished the chunk. */
-  | { status: 'obsolete' | 'done' }
+  /** No call: the watchlist version or sweep is gone. */
+  | { status: 'obsolete' }
   /** Counted for its sweep as given up; the job fails (for inspection) once its other chunks are through. */
   | { status: 'givenUp'; error: unknown }
   /** To be run again: with the job's next attempt, or without spending one after a rate-limit answer. */
