@@ -188,6 +188,16 @@ async function main(): Promise<void> {
       log(
         `cap: utilization ${run.cap.utilization.toFixed(3)}, ${run.cap.rejectedOverCap} over cap, max ${run.cap.maxCallsInAnyWindow}/s`,
       );
+      log(
+        `cap: worker ${run.cap.cost.workerCpuSecondsPer100kStates.toFixed(3)} / Redis ${run.cap.cost.redisCpuSecondsPer100kStates.toFixed(3)} CPU s per 100k states, load ${run.cap.cost.loadAverage.join(' ')}; ` +
+          `Redis time by command, ms per 100k states (total ${run.cap.redisCommands.totalMsPer100kStates}):\n` +
+          run.cap.redisCommands.top
+            .map(
+              (c) =>
+                `    ${c.name.padEnd(40)} ${String(c.msPer100kStates).padStart(8)} ms  ${c.calls} calls  ${c.usecPerCall} µs/call`,
+            )
+            .join('\n'),
+      );
     }
     if (has('sweep')) {
       const { ctx, appA } = await freshSimulator();

@@ -26,6 +26,7 @@ import { summarizeLatency, type LatencySummary } from './latency.js';
 import { median } from './report.js';
 import { redisTimeUs, watchStarts } from './start-window.js';
 import { cpuDelta, machineCpu, snapshotCpu, type CpuSnapshot } from './proc.js';
+import { commandStatsReport, resetCommandStats, type CommandStatsReport } from './commandstats.js';
 
 /** Worker counters reported as differences over a measurement window. */
 const COUNTER_KEYS = [
@@ -194,6 +195,8 @@ export interface CapResult {
   workerMemory: Array<WorkerMetrics['memory']>;
   /** AOF rewrites / forks during the window and AOF growth (negative after a rewrite shrank it). */
   redisAof: { rewrites: number; forks: number; bytesPerSecond: number };
+  /** The redis-server's time per command and per Lua script over the window (bench/commandstats.ts). */
+  redisCommands: CommandStatsReport;
 }
 
 /** Mean pacer wait and call time per call over a window, from the workers' histogram totals. */
@@ -274,6 +277,7 @@ export async function runCapScenario(
     const metrics0 = sumMetrics(perWorker0);
     await deployment.resetLoopDelay();
     const persistence0 = await redisPersistence(ctx);
+    await resetCommandStats(ctx.infra.redisClient);
     const cpu0 = snapshotAll(pids);
     const t0 = Date.now();
     const started = performance.now();
@@ -286,8 +290,11 @@ export async function runCapScenario(
     const perWorker = await deployment.metrics();
     const metrics1 = sumMetrics(perWorker);
     const persistence1 = await redisPersistence(ctx);
-    // Let transitions observed near the end of the window reach the bench consumer.
-    await sleep(3_000);
+    // Also lets transitions observed near the end of the window reach the bench consumer (its sample takes 3 s).
+    const redisCommands = await commandStatsReport(
+      ctx.infra.redisClient,
+      metrics1.usersObserved - metrics0.usersObserved,
+    );
 
     const startReports = await Promise.all(startWatchers.map((w) => w.stop(windowFromUs, windowToUs)));
     const perApp: CapResult['perApp'] = {};
@@ -339,6 +346,7 @@ export async function runCapScenario(
       startLateness: latenessShares(perWorker0, perWorker),
       workerMemory: perWorker.map((m) => m.memory),
       redisAof: aofDelta(persistence0, persistence1, seconds),
+      redisCommands,
     };
   } finally {
     await deployment.stop();

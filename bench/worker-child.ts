@@ -47,6 +47,8 @@ const service = await startService(config, {
   logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
   metrics,
   ...(spec.pollConcurrency ? { pollConcurrency: spec.pollConcurrency } : {}),
+  // For A/B runs of the chunks per job (BENCHMARKS.md); unset, the service's default.
+  ...(process.env.BENCH_CHUNKS_PER_JOB ? { chunksPerJob: Number(process.env.BENCH_CHUNKS_PER_JOB) } : {}),
 });
 const startMs = performance.now() - startedAt;
 // As `presence-poller run` does: the members live in Redis once synced.

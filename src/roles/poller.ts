@@ -31,8 +31,14 @@ export interface PollerRoleOptions {
    * needs to cover cap x call latency (200/s x 100 ms = 20) with room for slow answers.
    */
   pollConcurrency?: number;
-  /** Attempts per chunk before its users wait for the next sweep. Default 5. */
+  /** Attempts per chunk job before the users of its failed chunks wait for the next sweep. Default 5. */
   chunkAttempts?: number;
+  /**
+   * Chunks per chunk job, each still one call (schedule/jobs.ts): BullMQ's work per job is paid once for them.
+   * Default `DEFAULT_CHUNKS_PER_JOB`. The jobs in flight are `pollConcurrency / chunksPerJob`, so the calls in flight
+   * stay at most `pollConcurrency`.
+   */
+  chunksPerJob?: number;
   /**
    * Lock on an active job, renewed while it runs; a worker that dies loses it and the job is re-run by another
    * worker after at most lockDurationMs + stalledIntervalMs. Default: derived from the app's shortest watchlist
@@ -51,6 +57,12 @@ export interface PollerRoleOptions {
    */
   preflight?: boolean;
 }
+
+/**
+ * Chunks per job when not set: measured with the cap bench (BENCHMARKS.md, "Several chunks per job"), 8 takes
+ * BullMQ from about a quarter of Redis's time to a few percent, and 8 jobs of 8 chunks still keep 64 calls in flight.
+ */
+export const DEFAULT_CHUNKS_PER_JOB = 8;
 
 /**
  * The poller role of one app: the sending thread that holds the app's share of the call cap, the Tencent client,
@@ -98,6 +110,10 @@ export async function startPoller(
     lockDuration: options.lockDurationMs ?? derived.lockDurationMs,
     stalledInterval: options.stalledIntervalMs ?? derived.stalledIntervalMs,
   };
+  const chunksPerJob = Math.max(1, Math.floor(options.chunksPerJob ?? DEFAULT_CHUNKS_PER_JOB));
+  // Never more chunks in flight than connections: a call must not wait for a socket after its slot.
+  const callsInFlight = Math.min(options.pollConcurrency ?? app.connections, app.connections);
+  const jobsInFlight = Math.max(1, Math.floor(callsInFlight / chunksPerJob));
   const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
     POLL_QUEUE,
     createChunkProcessor({
@@ -110,6 +126,7 @@ export async function startPoller(
       logger,
       penalize: (ms) => transport.penalize(ms),
       pauseQueue: (ms) => pollWorker.rateLimit(ms),
+      callsPerJob: Math.max(1, Math.floor(callsInFlight / jobsInFlight)),
       startFollowUpSweep: async (watchlist) => {
         const { name, data, opts } = followUpSweep(watchlist, Date.now());
         await queues.sweepQueue.add(name, data, opts);
@@ -118,8 +135,7 @@ export async function startPoller(
     {
       connection: redis,
       prefix: keys.bullPrefix,
-      // Never more chunks in flight than connections: a call must not wait for a socket after its slot.
-      concurrency: Math.min(options.pollConcurrency ?? app.connections, app.connections),
+      concurrency: jobsInFlight,
       ...stallSettings,
     },
   );
@@ -132,6 +148,7 @@ export async function startPoller(
       pollQueue: queues.pollQueue,
       events,
       chunkAttempts: options.chunkAttempts ?? 5,
+      chunksPerJob,
       outbox: { maxEntries: config.redis.outboxMaxEntries, length: () => outboxLength(redis, keys) },
       logger,
     }),

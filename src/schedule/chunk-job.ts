@@ -4,7 +4,7 @@ import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import { countObserved, toObservations } from '../state/observations.js';
 import type { CodedObservations, Observation, StateStore } from '../state/state-store.js';
-import type { WatchlistRegistry } from '../state/watchlist-registry.js';
+import type { WatchlistDefinition, WatchlistRegistry } from '../state/watchlist-registry.js';
 import {
   isTencentError,
   type AccountError,
@@ -12,7 +12,7 @@ import {
   type QuarantinedEntry,
 } from '../tencent/index.js';
 import { classifyChunkFailure, unrecoverable } from './job-errors.js';
-import type { ChunkJobData } from './jobs.js';
+import { chunksOf, type ChunkJobData } from './jobs.js';
 import type { SweepTracker } from './sweep-tracker.js';
 
 export interface ChunkJobDeps {
@@ -30,6 +30,11 @@ export interface ChunkJobDeps {
   pauseQueue(ms: number): Promise<void>;
   /** Queues the follow-up sweep of a watchlist whose tick was deferred while its last sweep ran. */
   startFollowUpSweep(watchlist: string): Promise<void>;
+  /**
+   * Calls of one job in flight at once: the worker's jobs in flight times this stays within the calls the process
+   * may have in flight, whatever number of chunks the process that queued the job put in it.
+   */
+  callsPerJob: number;
 }
 
 /** One call's answer, ready for the diff: the observations and what is only reported. */
@@ -41,53 +46,92 @@ interface ChunkAnswer {
   users: number;
 }
 
-export type ChunkOutcome =
-  { status: 'observed'; users: number; events: number; stale: number } | { status: 'obsolete' };
+/** What one chunk of a job came to. */
+type ChunkResult =
+  | { status: 'observed'; users: number; events: number; stale: number }
+  /** No call: the watchlist version or sweep is gone. */
+  | { status: 'obsolete' }
+  /** Counted for its sweep as given up; the job fails (for inspection) once its other chunks are through. */
+  | { status: 'givenUp'; error: unknown }
+  /** To be run again: with the job's next attempt, or without spending one after a rate-limit answer. */
+  | { status: 'retry' | 'rateLimited'; error: unknown };
+
+/** A chunk job's result, kept by BullMQ: counts of its chunks and the users and events of those observed. */
+export interface ChunkJobOutcome {
+  observed: number;
+  obsolete: number;
+  /** Already finished by an earlier run of the job (a retry, a stalled or rate-limited run). */
+  done: number;
+  users: number;
+  events: number;
+  stale: number;
+}
 
 /**
- * One chunk job = one Tencent call: query up to 500 users (the call waits for its send slot in the transport), diff
- * the answer into Redis (state + outbox in one script), count the chunk as done for its sweep.
+ * One chunk job = a few chunks of one sweep, each one Tencent call: query up to 500 users (the call waits for its
+ * send slot in the transport), diff the answer into Redis (state + outbox in one script), count the chunk as done
+ * for its sweep. The chunks of a job run side by side and fail apart: a failed one does not stop the others, and
+ * the job is retried for the failed ones only, as the chunks already counted done for the sweep are skipped then
+ * (see ARCHITECTURE.md, "Chunk jobs").
  */
-export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData>) => Promise<ChunkOutcome> {
+export function createChunkProcessor(
+  deps: ChunkJobDeps,
+): (job: Job<ChunkJobData>) => Promise<ChunkJobOutcome> {
   const { app, registry, client, stateStore, sweeps, events, logger } = deps;
   const lastFatalLogAt = new Map<string, number>();
   const reportQuarantine = createQuarantineReporter(app, events, logger);
 
-  const finish = (data: ChunkJobData) =>
-    sweeps.finishChunk({
-      watchlist: data.watchlist,
-      sweepId: data.sweepId,
-      chunk: data.chunk,
-      nowMs: Date.now(),
-    });
-
-  return async function processChunk(job) {
+  return async function processChunkJob(job) {
+    const data = job.data;
+    let chunks = chunksOf(data);
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    let definition: WatchlistDefinition | undefined;
+    let currentSweep: string | undefined;
     try {
-      return await observeChunk(job);
+      // A job that ran before (a retry, a stalled or rate-limited run) skips the chunks it already finished: they
+      // are set in the sweep's done bitmap, given-up ones included. Calling them again would only spend the cap
+      // (the diff would drop or repeat nothing: the watermark and the stored states see to that).
+      const ranBefore = job.attemptsStarted > 1 || job.attemptsMade > 0;
+      let done: Set<number> | undefined;
+      [definition, currentSweep, done] = await Promise.all([
+        registry.get(data.watchlist),
+        sweeps.currentSweepId(data.watchlist),
+        ranBefore ? sweeps.doneChunks(data.watchlist, Math.max(...chunks) + 1) : undefined,
+      ]);
+      if (done && currentSweep === data.sweepId) chunks = chunks.filter((chunk) => !done.has(chunk));
     } catch (error) {
-      // Every failure, Tencent's or Redis's, goes through one policy, so a chunk's last attempt is always counted
-      // for its sweep (else the sweep would never complete and later ticks would be skipped).
-      return await handleFailure(job, error);
+      // Redis failed before any call: the job's chunks are each handled as failed, as one chunk was before.
+      return settle(job, await Promise.all(chunks.map((chunk) => failure(data, chunk, error, lastAttempt))));
     }
+    const current = definition && currentSweep === data.sweepId ? definition : undefined;
+    const results = await mapLimited(chunks, deps.callsPerJob, async (chunk): Promise<ChunkResult> => {
+      try {
+        return await observeChunk(data, chunk, current);
+      } catch (error) {
+        // Every failure, Tencent's or Redis's, goes through one policy, so a chunk's last attempt is always
+        // counted for its sweep (else the sweep would never complete and later ticks would be skipped).
+        return await failure(data, chunk, error, lastAttempt);
+      }
+    });
+    return settle(job, results);
   };
 
-  async function observeChunk(job: Job<ChunkJobData>): Promise<ChunkOutcome> {
-    const data = job.data;
-    const [definition, userIds, currentSweep] = await Promise.all([
-      registry.get(data.watchlist),
-      registry.readChunk(data.watchlist, data.version, data.chunk),
-      sweeps.currentSweepId(data.watchlist),
-    ]);
-    if (!definition || !userIds || currentSweep !== data.sweepId) {
+  async function observeChunk(
+    data: ChunkJobData,
+    chunk: number,
+    definition: WatchlistDefinition | undefined,
+  ): Promise<ChunkResult> {
+    const userIds = definition && (await registry.readChunk(data.watchlist, data.version, chunk));
+    if (!definition || !userIds) {
       // The watchlist changed or went away after this job was queued (the new version has its own sweep), or its
       // sweep was abandoned for a newer one: calling Tencent for it would only spend the cap twice.
       events.emit('chunkObsolete', { app, watchlist: data.watchlist });
-      await recordSweepProgress(data);
+      await recordSweepProgress(data, chunk);
       return { status: 'obsolete' };
     }
 
     // Detail if any watchlist of a member asks for it (the sync marks such chunks), see chunksWithDetailUsers.
-    const detail = definition.detail || (definition.detailChunks?.includes(data.chunk) ?? false);
+    const detail = definition.detail || (definition.detailChunks?.includes(chunk) ?? false);
     let answer: ChunkAnswer;
     try {
       answer = await query(userIds, detail, definition.priority);
@@ -104,7 +148,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       events.emit('accountErrors', { app, errorCodes: otherAccountErrors.map((error) => error.errorCode) });
     }
     const applied = await stateStore.applyObservations({
-      source: { watchlist: data.watchlist, version: data.version, chunk: data.chunk },
+      source: { watchlist: data.watchlist, version: data.version, chunk },
       observedAtMs,
       firstObservation: definition.firstObservation,
       deviceEvents: definition.deviceEvents,
@@ -117,7 +161,7 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       events: applied.events,
       stale: applied.stale,
     });
-    await recordSweepProgress(data);
+    await recordSweepProgress(data, chunk);
     return { status: 'observed', users: answer.users, events: applied.events, stale: applied.stale };
   }
 
@@ -138,15 +182,29 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
     return { observations, otherAccountErrors, quarantined: result.quarantined, users: observations.length };
   }
 
-  async function recordSweepProgress(data: ChunkJobData): Promise<void> {
-    const { startNext, durationMs } = await finish(data);
+  async function recordSweepProgress(data: ChunkJobData, chunk: number): Promise<void> {
+    const { startNext, durationMs } = await sweeps.finishChunk({
+      watchlist: data.watchlist,
+      sweepId: data.sweepId,
+      chunk,
+      nowMs: Date.now(),
+    });
     if (durationMs !== undefined) {
       events.emit('sweepCompleted', { app, watchlist: data.watchlist, durationMs });
     }
     if (startNext) await deps.startFollowUpSweep(data.watchlist);
   }
 
-  async function handleFailure(job: Job<ChunkJobData>, error: unknown): Promise<never> {
+  /**
+   * A chunk's failure, as it happens: a rate-limit answer pauses every process at once (not when the job's other
+   * chunks are through), and a chunk given up is counted for its sweep.
+   */
+  async function failure(
+    data: ChunkJobData,
+    chunk: number,
+    error: unknown,
+    lastAttempt: boolean,
+  ): Promise<ChunkResult> {
     const action = classifyChunkFailure(error);
     if (isTencentError(error)) {
       events.emit('callFailed', { app, kind: error.kind, errorCode: error.errorCode });
@@ -155,23 +213,54 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       events.emit('rateLimited', { app });
       await deps.penalize(action.pauseMs);
       if (action.pauseQueue) await deps.pauseQueue(action.pauseMs);
-      throw Worker.RateLimitError();
+      return { status: 'rateLimited', error };
     }
-    const lastAttempt = action.type === 'give_up' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if (lastAttempt) {
-      events.emit('chunkGivenUp', { app, watchlist: job.data.watchlist, error });
-      await recordSweepProgress(job.data).catch((progressError: unknown) =>
-        logger.warn(
-          { app, err: progressError },
-          'could not count a given-up chunk; the stale limit ends its sweep',
-        ),
-      );
+    if (action.type === 'retry' && !lastAttempt) return { status: 'retry', error };
+    events.emit('chunkGivenUp', { app, watchlist: data.watchlist, error });
+    await recordSweepProgress(data, chunk).catch((progressError: unknown) =>
+      logger.warn(
+        { app, err: progressError },
+        'could not count a given-up chunk; the stale limit ends its sweep',
+      ),
+    );
+    if (action.type === 'give_up' && action.fatalConfig) logFatal(error);
+    return { status: 'givenUp', error };
+  }
+
+  /**
+   * The job's end, once every chunk is through. A rate-limited chunk gives the job back without spending an
+   * attempt; else a chunk to retry fails the job for BullMQ's retry with backoff (as does a chunk given up on the
+   * last attempt: the job is out of attempts); a chunk given up for good fails it for inspection, never retried.
+   * Whichever way, the next run calls only the chunks not counted done.
+   */
+  function settle(job: Job<ChunkJobData>, results: ChunkResult[]): ChunkJobOutcome {
+    const first = (status: ChunkResult['status']) => results.find((result) => result.status === status);
+    if (first('rateLimited')) throw Worker.RateLimitError();
+    const retry = first('retry');
+    if (retry && 'error' in retry) throw retry.error;
+    const givenUp = first('givenUp');
+    if (givenUp && 'error' in givenUp) {
+      const action = classifyChunkFailure(givenUp.error);
+      throw action.type === 'give_up' ? unrecoverable(givenUp.error) : givenUp.error;
     }
-    if (action.type === 'give_up') {
-      if (action.fatalConfig) logFatal(error);
-      throw unrecoverable(error);
+    const outcome: ChunkJobOutcome = {
+      observed: 0,
+      obsolete: 0,
+      done: chunksOf(job.data).length,
+      users: 0,
+      events: 0,
+      stale: 0,
+    };
+    for (const result of results) {
+      outcome.done -= 1;
+      if (result.status === 'observed') {
+        outcome.observed += 1;
+        outcome.users += result.users;
+        outcome.events += result.events;
+        outcome.stale += result.stale;
+      } else if (result.status === 'obsolete') outcome.obsolete += 1;
     }
-    throw error;
+    return outcome;
   }
 
   function logFatal(error: unknown): void {
@@ -184,6 +273,24 @@ export function createChunkProcessor(deps: ChunkJobDeps): (job: Job<ChunkJobData
       'Tencent rejected the configuration: polling cannot succeed until it is fixed',
     );
   }
+}
+
+/** `fn` over `items`, at most `limit` at once, results in the order of `items`. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, lane));
+  return results;
 }
 
 /** Users remembered as logged per kind; past this the memory starts over (a few lines repeat, memory stays bounded). */

@@ -9,7 +9,7 @@ import type { AppKeys } from '../redis/keys.js';
 
 /** Per app: sweep jobs, produced by the job schedulers (one scheduler per watchlist). */
 export const SWEEP_QUEUE = 'sweep';
-/** Per app: chunk jobs, one Tencent call each. */
+/** Per app: chunk jobs, one Tencent call per chunk, several chunks per job. */
 export const POLL_QUEUE = 'poll';
 
 export interface SweepJobData {
@@ -18,10 +18,21 @@ export interface SweepJobData {
 
 export interface ChunkJobData {
   watchlist: string;
-  /** Member version the chunk index refers to. */
+  /** Member version the chunk indexes refer to. */
   version: string;
   sweepId: string;
+  /** The chunks this job calls, each one call of its own (see `chunkJob`). */
+  chunks: number[];
+}
+
+/** A chunk job queued by a version that ran one chunk per job (it may still wait in the queue after an upgrade). */
+interface OneChunkJobData extends Omit<ChunkJobData, 'chunks'> {
   chunk: number;
+}
+
+/** The chunks of a queued chunk job, whichever version queued it. */
+export function chunksOf(data: ChunkJobData | OneChunkJobData): number[] {
+  return 'chunks' in data ? data.chunks : [data.chunk];
 }
 
 /** What a job needs to be queued: BullMQ's `add`/`addBulk` entry. */
@@ -55,11 +66,14 @@ export function followUpSweep(watchlist: string, nowMs: number): JobSpec<SweepJo
 }
 
 /**
- * One chunk of a sweep. The id is deterministic, so a re-run sweep job never duplicates its chunks; failed chunks
- * are retried with backoff, then kept an hour for inspection.
+ * Chunks of a sweep, several per job: BullMQ's work per job (add, take, lock, finish: a few scripts each) is then
+ * paid once for `chunksPerJob` calls. The sweep job cuts a sweep into fixed blocks of chunks; `block` is the first
+ * and last index of the block, so the id is deterministic and a re-run sweep job never duplicates its jobs even
+ * when it leaves out chunks already done. Failed jobs are retried with backoff, then kept an hour for inspection.
  */
 export function chunkJob(input: {
   data: ChunkJobData;
+  block: { first: number; last: number };
   priority: number;
   attempts: number;
 }): JobSpec<ChunkJobData> {
@@ -67,7 +81,7 @@ export function chunkJob(input: {
     name: 'chunk',
     data: input.data,
     opts: {
-      jobId: `${input.data.sweepId}-${input.data.chunk}`,
+      jobId: `${input.data.sweepId}-${input.block.first}-${input.block.last}`,
       priority: input.priority,
       attempts: input.attempts,
       backoff: { type: 'exponential', delay: 250 },

@@ -13,6 +13,8 @@ export interface SweepJobDeps {
   events: FlowEvents;
   /** Attempts per chunk job before its users wait for the next sweep. */
   chunkAttempts: number;
+  /** Chunks per chunk job (jobs.ts). */
+  chunksPerJob: number;
   /** The app's outbox: while it holds `maxEntries` events or more, new sweeps are deferred (backpressure). */
   outbox: { maxEntries: number; length(): Promise<number> };
   logger: Logger;
@@ -28,11 +30,12 @@ export const MIN_STALE_MS = 60_000;
 const ADD_BATCH = 100;
 
 /**
- * One sweep job per scheduler tick: applies the overlap policy, then queues one chunk job per 500 members with
- * `addBulk`, 100 at a time. Chunk job ids are deterministic (jobs.ts), so a re-run sweep job never duplicates its chunks.
+ * One sweep job per scheduler tick: applies the overlap policy, then queues the sweep's chunks (500 members each),
+ * `chunksPerJob` to a job, with `addBulk`, 100 jobs at a time. Chunk job ids are deterministic (jobs.ts), so a
+ * re-run sweep job never duplicates its chunks.
  */
 export function createSweepProcessor(deps: SweepJobDeps): (job: Job<SweepJobData>) => Promise<string> {
-  const { app, registry, sweeps, pollQueue, events, chunkAttempts, outbox, logger } = deps;
+  const { app, registry, sweeps, pollQueue, events, chunkAttempts, chunksPerJob, outbox, logger } = deps;
   let backpressure = false;
 
   /**
@@ -81,15 +84,22 @@ export function createSweepProcessor(deps: SweepJobDeps): (job: Job<SweepJobData
     // A re-run sweep job resumes: chunks already done (their jobs are gone) must not be queued and called again.
     const done =
       decision === 'resume' ? await sweeps.doneChunks(definition.name, definition.chunkCount) : undefined;
-    const chunkJobs = Array.from({ length: definition.chunkCount }, (_, chunk) => chunk)
-      .filter((chunk) => !done?.has(chunk))
-      .map((chunk) =>
+    const chunkJobs = [];
+    for (let first = 0; first < definition.chunkCount; first += chunksPerJob) {
+      const last = Math.min(first + chunksPerJob, definition.chunkCount) - 1;
+      const chunks = Array.from({ length: last - first + 1 }, (_, i) => first + i).filter(
+        (chunk) => !done?.has(chunk),
+      );
+      if (chunks.length === 0) continue;
+      chunkJobs.push(
         chunkJob({
-          data: { watchlist: definition.name, version: definition.version, sweepId, chunk },
+          data: { watchlist: definition.name, version: definition.version, sweepId, chunks },
+          block: { first, last },
           priority: definition.priority,
           attempts: chunkAttempts,
         }),
       );
+    }
     // Small batches: the first chunks can start while the rest is queued. The sweep's clock runs from begin, and
     // one addBulk of a whole sweep's prioritized jobs takes ten times as long as one of 100, with the cap idle.
     for (let i = 0; i < chunkJobs.length; i += ADD_BATCH)
