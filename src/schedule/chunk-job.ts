@@ -276,20 +276,28 @@ export function createChunkProcessor(
 }
 
 /** `fn` over `items`, at most `limit` at once, results in the order of `items`. */
-async function mapLimited<T, R>(
+export async function mapLimited<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  // A failure stops the lanes taking new items and is thrown only once the calls already running have settled:
+  // BullMQ's retry of the job must not run beside them (the same chunks called twice, one of them maybe uncounted).
+  let failed: { error: unknown } | undefined;
   const lane = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await fn(items[index]!);
+      try {
+        results[index] = await fn(items[index]!);
+      } catch (error) {
+        failed ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, lane));
+  if (failed) throw failed.error;
   return results;
 }
 
