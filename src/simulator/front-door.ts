@@ -59,16 +59,27 @@ export async function openFrontDoor(
   });
   const post = (message: ToFrontDoor): void => thread.postMessage(message);
   let closing = false;
+  let listening = false;
+  let failed = false;
 
   const address = await new Promise<AddressInfo>((resolve, reject) => {
+    // Before it listens, a failure fails the start and stops the thread (nothing else would: no FrontDoor exists).
+    const fail = (message: string): void => {
+      failed = true;
+      if (!listening) {
+        reject(new Error(message));
+        void thread.terminate();
+      }
+      onFailure(message);
+    };
     thread.on('message', (message: FromFrontDoor) => {
       switch (message.type) {
         case 'listening':
+          listening = true;
           resolve(message.address);
           return;
         case 'failed':
-          reject(new Error(message.message));
-          onFailure(message.message);
+          fail(message.message);
           return;
         case 'call': {
           const { id, ...call } = message;
@@ -82,14 +93,9 @@ export async function openFrontDoor(
         }
       }
     });
-    thread.on('error', (error) => {
-      reject(error);
-      onFailure(`simulator front door failed: ${error.message}`);
-    });
+    thread.on('error', (error) => fail(`simulator front door failed: ${error.message}`));
     thread.on('exit', (code) => {
-      if (closing) return;
-      reject(new Error(`simulator front door exited (code ${code})`));
-      onFailure(`simulator front door exited (code ${code})`);
+      if (!closing && !failed) fail(`simulator front door exited (code ${code})`);
     });
   });
 

@@ -86,6 +86,16 @@ describe('simulator front door in a thread', () => {
     }
   });
 
+  it('fails its start when the port is taken, and can start again once it is free', async () => {
+    const port = threaded.port;
+    await expect(
+      startSimulator({ apps: [APP], population: { size: 10 }, frontDoorThread: true, port }),
+    ).rejects.toThrow(/EADDRINUSE/);
+    const other = await startSimulator({ apps: [APP], population: { size: 10 }, frontDoorThread: true });
+    expect(other.port).not.toBe(port);
+    await other.close();
+  });
+
   it('holds the call cap per sliding second', async () => {
     const sim = await startSimulator({
       apps: [{ ...APP, callsPerSecond: 3 }],
