@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
 import { appKeys } from '../../src/redis/keys.js';
-import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { collectRecords } from '../helpers/kafka-events.js';
+import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
 import { testProducerSession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -69,15 +68,7 @@ describe('the relay draining a growing outbox', () => {
     await appendRound();
 
     const relay = createOutboxRelay(
-      {
-        redis: testRedis(),
-        blockingRedis: testRedis(),
-        keys,
-        registry: createWatchlistRegistry(redis, keys),
-        kafka: session,
-        events: createFlowEvents(),
-        logger,
-      },
+      testRelayDeps(keys, session, { logger }),
       // Small requests: every read of 1,000 entries is several requests of one transaction.
       { sdkAppId: SDK_APP_ID, transitionsTopic: topic, stateTopic: state, maxBatchBytes: 64 * 1024 },
     );

@@ -1,12 +1,11 @@
 import type { Producer, TopicMessages } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/relay/outbox-relay.js';
 import { type ProducerSession } from '../../src/relay/producer-session.js';
 import { appKeys, type AppKeys } from '../../src/redis/keys.js';
-import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { collectRecords } from '../helpers/kafka-events.js';
+import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
 import { testProducerSession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -50,24 +49,13 @@ async function zombieScenario(fencing: boolean) {
   const transactionalId = fencing ? uniqueName('relay') : undefined;
 
   const startRelay = (session: ProducerSession, redis = testRedis()): OutboxRelay => {
-    const relay = createOutboxRelay(
-      {
-        redis,
-        blockingRedis: testRedis(),
-        keys,
-        registry: createWatchlistRegistry(redis, keys),
-        kafka: session,
-        events: createFlowEvents(),
-        logger,
-      },
-      {
-        sdkAppId: SDK_APP_ID,
-        transitionsTopic: topic,
-        stateTopic: state,
-        leaseMs: LEASE_MS,
-        maxBackoffMs: 200,
-      },
-    );
+    const relay = createOutboxRelay(testRelayDeps(keys, session, { redis, logger }), {
+      sdkAppId: SDK_APP_ID,
+      transitionsTopic: topic,
+      stateTopic: state,
+      leaseMs: LEASE_MS,
+      maxBackoffMs: 200,
+    });
     void relay.run();
     onTeardown(() => relay.stop());
     return relay;

@@ -1,16 +1,15 @@
 import type { PresenceEvent } from '@presence-poller/events';
 import { describe, expect, it } from 'vitest';
-import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
 import { outboxLength } from '../../src/relay/outbox-view.js';
 import { appKeys, configuredAppKeys, DEFAULT_STATE_BUCKETS, type AppKeys } from '../../src/redis/keys.js';
 import { defineScripts } from '../../src/redis/scripts.js';
 import { createStateStore, type StateStore } from '../../src/state/state-store.js';
-import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { simulatorApp, startTestSimulator, testConfig, userIds } from '../helpers/pipeline.js';
 import { testProducerSession } from '../helpers/producer-session.js';
+import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
 import { spawnWorker } from '../helpers/spawn-worker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -77,18 +76,12 @@ async function startRelay(redis: Redis, keys: AppKeys, label: string, batchSize 
   });
   expect(await session.tryConnect()).toBe(true);
   const collector = await collectRecords(testKafka(), [topic]);
-  const relay = createOutboxRelay(
-    {
-      redis: testRedis(),
-      blockingRedis: testRedis(),
-      keys,
-      registry: createWatchlistRegistry(redis, keys),
-      kafka: session,
-      events: createFlowEvents(),
-      logger,
-    },
-    { sdkAppId: SDK_APP_ID, transitionsTopic: topic, stateTopic: state, batchSize },
-  );
+  const relay = createOutboxRelay(testRelayDeps(keys, session, { logger }), {
+    sdkAppId: SDK_APP_ID,
+    transitionsTopic: topic,
+    stateTopic: state,
+    batchSize,
+  });
   void relay.run();
   onTeardown(() => relay.stop());
   return { events: () => collector.events(topic) };
