@@ -119,6 +119,13 @@ export interface AppKeys {
   /** The number of a user's state bucket (0 .. stateBuckets - 1), and the key of a bucket by number. */
   stateBucketIndexOf(userId: string): number;
   stateBucket(index: number): string;
+  /** A bucket's id as the per-user scripts name it: its number in base 36 (the end of its key). */
+  stateBucketId(index: number): string;
+  /**
+   * The argument the per-user scripts name a user's bucket and outbox shard from (`<tag>,<outboxShards>,<snapshot
+   * priority>`; see "Per-user keys" in events/lua/include/outbox-entry.lua): they are not passed as KEYS.
+   */
+  keySpace: string;
 }
 
 /** The keys of an app as the `redis` section of the configuration names them (prefix and outbox shards). */
@@ -153,8 +160,10 @@ export function appKeys(
   const tag = `{${prefix}:${sdkAppId}}`;
   // One string per bucket, built on first use and reused: what an ioredis command's arguments reference survives
   // the young-generation GCs, and a fresh key string per user was a quarter of the garbage of a 1M-member sync.
+  const bucketIds: string[] = [];
   const bucketKeys: string[] = [];
-  const stateBucket = (index: number): string => (bucketKeys[index] ??= `${tag}:s:${index.toString(36)}`);
+  const stateBucketId = (index: number): string => (bucketIds[index] ??= index.toString(36));
+  const stateBucket = (index: number): string => (bucketKeys[index] ??= `${tag}:s:${stateBucketId(index)}`);
   // FNV-1a of the UserID: stable forever, since changing it orphans stored state.
   const stateBucketIndexOf = (userId: string): number => fnv1a32(userId) % stateBuckets;
   // Shard 0 keeps the names of the single outbox, so a deployment going from one shard to several (with the outbox
@@ -201,6 +210,8 @@ export function appKeys(
     stateBucketOf: (userId) => stateBucket(stateBucketIndexOf(userId)),
     stateBucketIndexOf,
     stateBucket,
+    stateBucketId,
+    keySpace: `${tag},${outboxShards},${snapshotPriority}`,
   };
 }
 

@@ -69,145 +69,62 @@ export interface StateStore {
 }
 
 const SCRIPTS = {
-  presenceApplyObservations: { source: 'state/apply-observations' },
-  presenceUpdateMembership: { source: 'state/update-membership' },
-  presenceEmitSnapshots: { source: 'state/emit-snapshots' },
+  presenceApplyObservations: { source: 'state/apply-observations', numberOfKeys: 6 },
+  presenceUpdateMembership: { source: 'state/update-membership', numberOfKeys: 2 },
+  presenceEmitSnapshots: { source: 'state/emit-snapshots', numberOfKeys: 1 },
 } satisfies Record<string, ScriptSpec>;
 /** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
 
-function growTo(array: Int32Array, size: number): Int32Array {
-  const grown = new Int32Array(size);
-  grown.set(array);
-  return grown;
-}
-
 /** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
 export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore {
   const commands = defineScripts(redis, SCRIPTS);
+  // The scripts name each user's bucket and outbox shard from the app's key space and the bucket's id, so a call
+  // passes a few fixed keys, not one per bucket (see "Per-user keys" in events/lua/include/outbox-entry.lua).
+  const bucketIdOf = (userId: string): string => keys.stateBucketId(keys.stateBucketIndexOf(userId));
 
-  /**
-   * The KEYS index of each bucket in the script call being built, valid where `bucketStamp` holds the call's stamp:
-   * reused from call to call (building is synchronous), so no map or array is allocated per call.
-   */
-  let bucketSlot: Int32Array = new Int32Array(0);
-  let bucketStamp: Int32Array = new Int32Array(0);
-  let stamp = 0;
-
-  /** The numbers of the buckets in the call being built, in KEYS order (for its outbox layout). */
-  let callBuckets: number[] = [];
-
-  /** Starts building a script call's KEYS: the buckets met from now on are numbered from scratch. */
-  function newCall(): void {
-    stamp += 1;
-    callBuckets = [];
-  }
-
-  /**
-   * The KEYS index (1-based) of the user's state bucket in `keysList`, appending the bucket's key the first time the
-   * call being built (the current `stamp`) meets it. Buckets are looked up by number: no string per user.
-   */
-  function bucketSlotOf(userId: string, keysList: string[]): number {
-    const bucket = keys.stateBucketIndexOf(userId);
-    if (bucket >= bucketSlot.length) {
-      const size = Math.max(bucket + 1, bucketSlot.length * 2, 1_024);
-      bucketSlot = growTo(bucketSlot, size);
-      bucketStamp = growTo(bucketStamp, size);
-    }
-    if (bucketStamp[bucket] !== stamp) {
-      bucketStamp[bucket] = stamp;
-      keysList.push(keys.stateBucket(bucket));
-      callBuckets.push(bucket);
-      bucketSlot[bucket] = keysList.length;
-    }
-    return bucketSlot[bucket]!;
-  }
-
-  /**
-   * Appends the outbox streams of the shards the call's buckets need (shard 0 is KEYS[1] already) and returns the
-   * script's layout argument: the KEYS index of each bucket's outbox, in KEYS order ('' with a single shard). See
-   * "Outbox shards" in events/lua/include/outbox-entry.lua. With low-priority snapshots every shard's outbox,
-   * shard 0's too, is appended with its low stream and hash after it, and the layout starts with `L`.
-   */
-  function outboxLayout(keysList: string[]): string {
-    const low = keys.snapshotPriority === 'low';
-    if (keys.outboxShards === 1 && !low) return '';
-    const slotOfShard = new Map<number, number>(low ? [] : [[0, 1]]);
-    const slots = callBuckets.map((bucket) => {
-      const shard = keys.outboxShardOfBucket(bucket);
-      let slot = slotOfShard.get(shard);
-      if (slot === undefined) {
-        keysList.push(keys.outboxShard(shard));
-        slot = keysList.length;
-        if (low) keysList.push(keys.lowOutboxShard(shard), keys.lowPendingOf(shard));
-        slotOfShard.set(shard, slot);
-      }
-      return slot;
-    });
-    return (low ? 'L' : '') + slots.join(',');
-  }
-
-  /**
-   * KEYS = [...leading, ...distinct buckets, ...outboxes of other shards]; with the KEYS index (1-based) of each
-   * user's bucket, in order, and the outbox layout.
-   */
-  function bucketKeys(
-    userIds: readonly string[],
-    leading: string[],
-  ): { keys: string[]; indexOf: number[]; layout: string } {
-    const keysList = [...leading];
-    newCall();
-    const indexOf = userIds.map((userId) => bucketSlotOf(userId, keysList));
-    return { keys: keysList, indexOf, layout: outboxLayout(keysList) };
-  }
-
-  /**
-   * Runs a per-user script over batches of users, one batch at a time: `call` gets KEYS = `leading` + the batch's
-   * buckets (+ outboxes of other shards), each user's KEYS index and the outbox layout. Returns each batch's reply
-   * as numbers.
-   */
+  /** Runs a per-user script over batches of users, one batch at a time; returns each batch's reply as numbers. */
   async function runPerUserBatches(
     userIds: readonly string[],
-    leading: readonly string[],
-    call: (
-      scriptKeys: string[],
-      batch: readonly string[],
-      indexOf: number[],
-      layout: string,
-    ) => Promise<unknown>,
+    call: (batch: readonly string[]) => Promise<unknown>,
   ): Promise<number[][]> {
     const replies: number[][] = [];
     for (let start = 0; start < userIds.length; start += MEMBERSHIP_BATCH) {
-      const batch = userIds.slice(start, start + MEMBERSHIP_BATCH);
-      const { keys: scriptKeys, indexOf, layout } = bucketKeys(batch, [...leading]);
-      const reply = await call(scriptKeys, batch, indexOf, layout);
+      const reply = await call(userIds.slice(start, start + MEMBERSHIP_BATCH));
       replies.push((Array.isArray(reply) ? reply : [reply]).map(Number));
     }
     return replies;
   }
 
-  /** Packs coded observations into the script's argument with their buckets, without an object per user. */
-  function packCodes(
-    { userIds, codes }: CodedObservations,
-    leading: string[],
-  ): { keys: string[]; packed: string; count: number; layout: string } {
-    const keysList = leading;
-    newCall();
+  /** Packs coded observations into the script's argument, without an object per user. */
+  function packCodes({ userIds, codes }: CodedObservations): { packed: string; count: number } {
     let packed = '';
     let count = 0;
     for (let i = 0; i < userIds.length; i += 1) {
       const code = codes[i]!;
       if (!isObservedCode(code)) continue;
       const userId = userIds[i]!;
-      packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketSlotOf(userId, keysList)}\t${code}\t\t`;
+      packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketIdOf(userId)}\t${code}\t\t`;
       count += 1;
     }
-    return { keys: keysList, packed, count, layout: outboxLayout(keysList) };
+    return { packed, count };
   }
 
   return {
     async applyObservations({ source, observedAtMs, firstObservation, deviceEvents, observations }) {
-      const leading = [
+      let packed: string;
+      if ('codes' in observations) {
+        const coded = packCodes(observations);
+        if (coded.count === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        packed = coded.packed;
+      } else {
+        if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        // One packed argument instead of five per user: far less work building and parsing the command.
+        packed = observations
+          .map((o) => `${o.userId}\t${bucketIdOf(o.userId)}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
+          .join('\n');
+      }
+      const [applied = 0, events = 0, stale = 0, untracked = 0] = (await commands.presenceApplyObservations(
         keys.outbox,
         // Without a chunk (hint call, trusted callback) the watermark key is passed but never read (the script's
         // chunk field is '').
@@ -216,30 +133,6 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
         keys.deviceEventWatchlistIds,
         keys.watchlists,
         keys.stateWrites,
-      ];
-      let scriptKeys: string[];
-      let packed: string;
-      let layout: string;
-      if ('codes' in observations) {
-        const coded = packCodes(observations, leading);
-        if (coded.count === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-        ({ keys: scriptKeys, packed, layout } = coded);
-      } else {
-        if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-        const buckets = bucketKeys(
-          observations.map((o) => o.userId),
-          leading,
-        );
-        scriptKeys = buckets.keys;
-        layout = buckets.layout;
-        // One packed argument instead of five per user: far less work building and parsing the command.
-        packed = observations
-          .map((o, i) => `${o.userId}\t${buckets.indexOf[i]}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
-          .join('\n');
-      }
-      const [applied = 0, events = 0, stale = 0, untracked = 0] = (await commands.presenceApplyObservations(
-        scriptKeys.length,
-        ...scriptKeys,
         observedAtMs,
         firstObservation,
         deviceEvents ? '1' : '0',
@@ -249,26 +142,23 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
         'codes' in observations ? observations.codes : '',
         typeof source === 'string' ? '' : source.watchlist,
         DETECTION_LETTERS[typeof source === 'string' ? source : 'sweep'],
-        layout,
+        keys.keySpace,
       )) as number[];
       return { applied, events, stale, untracked };
     },
 
     async updateMembership({ op, watchlistId, userIds, nowMs }) {
-      const results = await runPerUserBatches(
-        userIds,
-        [keys.outbox, keys.stateWrites],
-        (scriptKeys, batch, indexOf, layout) =>
-          commands.presenceUpdateMembership(
-            scriptKeys.length,
-            ...scriptKeys,
-            nowMs,
-            op,
-            watchlistId,
-            // One packed argument, as for observations: 1,000 users are one string, not 2,000 arguments.
-            batch.map((userId, i) => `${userId}\t${indexOf[i]}`).join('\n'),
-            layout,
-          ),
+      const results = await runPerUserBatches(userIds, (batch) =>
+        commands.presenceUpdateMembership(
+          keys.outbox,
+          keys.stateWrites,
+          nowMs,
+          op,
+          watchlistId,
+          // One packed argument, as for observations: 1,000 users are one string, not 2,000 arguments.
+          batch.map((userId) => `${userId}\t${bucketIdOf(userId)}`).join('\n'),
+          keys.keySpace,
+        ),
       );
       return {
         changed: results.reduce((sum, [changed = 0]) => sum + changed, 0),
@@ -277,12 +167,11 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
     },
 
     async emitSnapshots(userIds) {
-      const results = await runPerUserBatches(userIds, [keys.outbox], (scriptKeys, batch, indexOf, layout) =>
+      const results = await runPerUserBatches(userIds, (batch) =>
         commands.presenceEmitSnapshots(
-          scriptKeys.length,
-          ...scriptKeys,
-          layout,
-          ...batch.flatMap((userId, i) => [userId, indexOf[i]!]),
+          keys.outbox,
+          keys.keySpace,
+          ...batch.flatMap((userId) => [userId, bucketIdOf(userId)]),
         ),
       );
       return results.reduce((sum, [emitted = 0]) => sum + emitted, 0);

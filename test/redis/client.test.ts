@@ -19,8 +19,9 @@ describe('app keys on a cluster', () => {
     const keys = appKeys('presence', 1400000000);
     const slot = hashSlotOf(keys.tag);
     const every = Object.entries(keys).flatMap(([name, value]): string[] => {
-      // The settings carried beside the keys (shard count, snapshot priority) are no keys.
-      if (name === 'snapshotPriority') return [];
+      // The settings carried beside the keys (shard count, snapshot priority, the scripts' key space) and a
+      // bucket's id are no keys.
+      if (name === 'snapshotPriority' || name === 'keySpace' || name === 'stateBucketId') return [];
       if (typeof value === 'string') return [value];
       // Numbers, and the functions that give a bucket's or a shard's number rather than a key.
       if (typeof value === 'number' || name.endsWith('IndexOf') || name.startsWith('outboxShardOf'))

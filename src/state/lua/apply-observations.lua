@@ -10,24 +10,25 @@
     - a user's changedAtMs rejects an older observation from another watchlist's chunk or from a hint call.
   A hint call (users named by callbacks, from any chunks) has no chunk and no watermark: its chunk field is ''.
 
-  KEYS[1]       outbox stream (of shard 0; see "Outbox shards" in outbox-entry.lua)
+  KEYS[1]       outbox stream of shard 0 (names the app: the call is routed by it; the users' keys are named in the
+                script, see "Per-user keys" in outbox-entry.lua)
   KEYS[2]       chunk watermarks of the watchlist (hash: chunk field -> observedAtMs)
   KEYS[3]       ids of the watchlists with detail (comma-separated; absent before the first sync that writes it)
   KEYS[4]       ids of the watchlists with deviceEvents (the same)
   KEYS[5]       the watchlist definitions (hash: name -> JSON with id and version)
   KEYS[6]       state writes per watchlist id (see "Packed states" below)
-  KEYS[7..]     state buckets referenced by the observations, then the outbox streams of the other shards they need
   ARGV[1]       observedAtMs of this answer
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
   ARGV[3]       '1' to emit `devices` events on device-only changes, else '0' (used only without KEYS[4])
   ARGV[4]       chunk field (watchlist version and chunk index); '' for a hint call
-  ARGV[5]       observations, one per line (\n): userId \t KEYS index of its bucket \t state code
+  ARGV[5]       observations, one per line (\n): userId \t id of its state bucket \t state code
                 \t device hash ('' without detail) \t devices JSON ('' without detail)
   ARGV[6]       for an answer without detail: one letter per asked ID of the chunk, in chunk order (the lines of
                 ARGV[5] are its observed letters, in the same order); else ''
   ARGV[7]       the chunk's watchlist name ('' for a hint call or a trusted callback)
   ARGV[8]       how the observations were made: 's' a sweep's chunk, 'h' a hint call, 'c' a trusted callback
-  ARGV[9]       outbox layout of the buckets from KEYS[7] on ('' with a single shard; see outboxesByBucket)
+  ARGV[9]       the app's key space: the users' buckets and outboxes are named from it (see "Per-user keys" in
+                outbox-entry.lua)
 
   Packed states. An unchanged user costs no record read when its chunk knows the user's stored state: the chunk's
   field `<chunk field>|s` holds the count of KEYS[6] for its watchlist, '|', and one letter per asked ID: the state
@@ -53,8 +54,7 @@ local observedAt = tonumber(ARGV[1])
 local policy = ARGV[2]
 local deviceEvents = ARGV[3] == '1'
 local detectedBy = ARGV[8]
--- Built at the first event: a chunk without a change never parses the layout.
-local outboxOf = nil
+useKeySpace(ARGV[9])
 local applied, events, stale, untracked = 0, 0, 0, 0
 
 -- The letters and the lines must pair up one to one (see ARGV[6]); checked before anything is written.
@@ -147,9 +147,8 @@ local learned = {}
 -- One observation (a line of ARGV[5]) whose record is read: the per-user diff. `position` is its index in the
 -- letters when packed states are kept.
 local function observe(line, position)
-  local user, keyIndex, code, devHash, devices = string.match(line, '^([^\t]*)\t(%d+)\t(%u)\t([^\t]*)\t(.*)$')
-  local bucketIndex = tonumber(keyIndex)
-  local bucket = KEYS[bucketIndex]
+  local user, bucketId, code, devHash, devices = string.match(line, '^([^\t]*)\t(%w+)\t(%u)\t([^\t]*)\t(.*)$')
+  local bucket = stateBucketKey(bucketId)
   local record = redis.call('HGET', bucket, user)
   if ownId then learned[#learned + 1] = position; learned[#learned + 1] = UNKNOWN end
   if not record then
@@ -184,9 +183,8 @@ local function observe(line, position)
       if devHash == '' then devHash = oldHash end
       if kind then
         seq = seq + 1
-        outboxOf = outboxOf or outboxesByBucket(7, ARGV[9])
         -- The previous state was last seen at this chunk's previous observation, or at its change if later.
-        appendEvent(outboxOf[bucketIndex] or KEYS[1], user, kind, publishedState(state), code, seq, observedAt,
+        appendEvent(outboxOfBucket(bucketId), user, kind, publishedState(state), code, seq, observedAt,
           math.max(changedAt, watermark), members, devices, epoch, detectedBy)
         events = events + 1
       end

@@ -6,15 +6,16 @@
   `membership` entry: the relay turns it into a state record only, no event, so `watchlists` on the state topic
   is never stale. Its seq is the user's current one: it is not an event, and gap detection counts events.
 
-  KEYS[1]       outbox stream (of shard 0; see "Outbox shards" in outbox-entry.lua)
+  KEYS[1]       outbox stream of shard 0 (names the app: the call is routed by it; the users' keys are named in the
+                script, see "Per-user keys" in outbox-entry.lua)
   KEYS[2]       state writes per watchlist id (apply-observations.lua, "Packed states"): a change counts one for
                 the watchlist, so its chunks stop trusting what they knew of users that joined or left it
-  KEYS[3..]     state buckets referenced below, then the outbox streams of the other shards they need
   ARGV[1]       nowMs (the untracked event's time; the epoch of newly tracked users)
   ARGV[2]       'add' | 'remove'
   ARGV[3]       watchlist id
-  ARGV[4]       users, one per line (\n): userId \t KEYS index of its bucket
-  ARGV[5]       outbox layout of the buckets from KEYS[3] on ('' with a single shard; see outboxesByBucket)
+  ARGV[4]       users, one per line (\n): userId \t id of its state bucket
+  ARGV[5]       the app's key space: the users' buckets and outboxes are named from it (see "Per-user keys" in
+                outbox-entry.lua)
 
   Returns {changed, untracked}
     changed     records created or whose membership changed
@@ -26,7 +27,7 @@
 local now = tonumber(ARGV[1])
 local op, wid = ARGV[2], ARGV[3]
 local changed, untracked = 0, 0
-local outboxOf = outboxesByBucket(3, ARGV[5])
+useKeySpace(ARGV[5])
 
 local epoch = toBase36(now)
 
@@ -38,9 +39,9 @@ local function appendMembership(outbox, user, members, state, seq, changedAt, ep
   end
 end
 
-for user, keyIndex in string.gmatch(ARGV[4], '([^\t\n]+)\t(%d+)') do
-  local bucket = KEYS[tonumber(keyIndex)]
-  local outbox = outboxOf[tonumber(keyIndex)] or KEYS[1]
+for user, bucketId in string.gmatch(ARGV[4], '([^\t\n]+)\t(%w+)') do
+  local bucket = stateBucketKey(bucketId)
+  local outbox = outboxOfBucket(bucketId)
   local record = redis.call('HGET', bucket, user)
   if op == 'add' then
     if not record then

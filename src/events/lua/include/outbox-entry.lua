@@ -25,7 +25,7 @@
       outbox stream again (even after a crash: the claim is in Redis), so the new entry simply goes after it (the
       hash then names the new entry if it is a snapshot; the trim deletes a field only while it names what it
       published).
-  `lowOutboxes` maps an outbox stream to {low stream, hash}; outboxesByBucket fills it.
+  `lowOutboxes` maps an outbox stream to {low stream, hash}; outboxOfBucket fills it.
 ]]
 local lowOutboxes = {}
 
@@ -69,23 +69,39 @@ local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previo
 end
 
 --[[
-  Outbox shards (redis.outboxShards): a user's entries go to the outbox stream of its shard, a function of its state
-  bucket (src/redis/keys.ts, outboxShardOfBucket). KEYS[1] of every appending script is the outbox of shard 0; the
-  streams of the other shards a call needs follow its state buckets in KEYS, and `layout` names, for each bucket key
-  in KEYS order from `firstBucket` on, the KEYS index of its outbox (comma-separated). An empty layout (a single
-  shard) sends every entry to KEYS[1]. A layout starting with `L` (low-priority snapshots, see above) is never
-  empty and names every bucket's outbox, shard 0's too; the low stream and the hash of the outbox at KEYS[i] are
-  KEYS[i + 1] and KEYS[i + 2]. Returns: KEYS index of a bucket -> its outbox stream (nil: KEYS[1]).
+  Per-user keys, named in the script. A user's state bucket and outbox shard are not passed in KEYS: the scripts
+  build their names from the app's key space, the same names src/redis/keys.ts builds (the state and outbox-shard
+  tests read what the scripts wrote through keys.ts, so the two stay in step). A chunk of 500 users spans ~430
+  buckets, and passing each as a key was most of every diff call's bytes and of the worker's time writing it
+  (BENCHMARKS.md, "Keys named in the script"). Every such key carries the app's hash tag, like KEYS[1], so on a
+  Redis Cluster it lives in the slot the call was routed to.
+
+  useKeySpace(spec) reads the key space argument, `<hash tag>,<outbox shards>,<snapshot priority>` (keys.ts,
+  keySpaceOf), e.g. `{presence:1400000000},1,normal`. A bucket is named by its id: its number in base 36.
+  Outbox shards (redis.outboxShards): a user's entries go to the outbox stream of its shard, the bucket's number
+  modulo the shards; shard 0's stream is the single outbox of one shard. With low-priority snapshots each outbox
+  stream has its low stream and hash (see above).
 ]]
-local function outboxesByBucket(firstBucket, layout)
-  local byBucket = {}
-  local slot = firstBucket
-  local withLow = string.sub(layout, 1, 1) == 'L'
-  for index in string.gmatch(layout, '%d+') do
-    local i = tonumber(index)
-    byBucket[slot] = KEYS[i]
-    if withLow then lowOutboxes[KEYS[i]] = { KEYS[i + 1], KEYS[i + 2] } end
-    slot = slot + 1
-  end
-  return byBucket
+local keySpaceTag, keySpaceShards, keySpaceLow = nil, 1, false
+
+local function useKeySpace(spec)
+  local tag, shards, priority = string.match(spec, '^(.+),(%d+),(%a+)$')
+  if not tag then error('malformed key space argument: ' .. spec) end
+  keySpaceTag, keySpaceShards, keySpaceLow = tag, tonumber(shards), priority == 'low'
+end
+
+local function stateBucketKey(bucketId)
+  return keySpaceTag .. ':s:' .. bucketId
+end
+
+local outboxOfBucketId = {}
+-- The outbox stream of a bucket's shard (its low stream registered in lowOutboxes when snapshots are low).
+local function outboxOfBucket(bucketId)
+  local outbox = outboxOfBucketId[bucketId]
+  if outbox then return outbox end
+  local shard = tonumber(bucketId, 36) % keySpaceShards
+  outbox = shard == 0 and (keySpaceTag .. ':outbox') or (keySpaceTag .. ':outbox:' .. shard)
+  if keySpaceLow then lowOutboxes[outbox] = { outbox .. ':low', outbox .. ':low-pending' } end
+  outboxOfBucketId[bucketId] = outbox
+  return outbox
 end
