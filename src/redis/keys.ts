@@ -121,9 +121,12 @@ export interface AppKeys {
   stateBucket(index: number): string;
   /** A bucket's id as the per-user scripts name it: its number in base 36 (the end of its key). */
   stateBucketId(index: number): string;
+  /** The most characters of a bucket id (the ids of the last bucket). */
+  stateBucketIdWidth: number;
   /**
    * The argument the per-user scripts name a user's bucket and outbox shard from (`<tag>,<outboxShards>,<snapshot
-   * priority>`; see "Per-user keys" in events/lua/include/outbox-entry.lua): they are not passed as KEYS.
+   * priority>,<stateBucketIdWidth>`; see "Per-user keys" in events/lua/include/outbox-entry.lua): they are not
+   * passed as KEYS.
    */
   keySpace: string;
 }
@@ -164,6 +167,7 @@ export function appKeys(
   const bucketKeys: string[] = [];
   const stateBucketId = (index: number): string => (bucketIds[index] ??= index.toString(36));
   const stateBucket = (index: number): string => (bucketKeys[index] ??= `${tag}:s:${stateBucketId(index)}`);
+  const stateBucketIdWidth = (stateBuckets - 1).toString(36).length;
   // FNV-1a of the UserID: stable forever, since changing it orphans stored state.
   const stateBucketIndexOf = (userId: string): number => fnv1a32(userId) % stateBuckets;
   // Shard 0 keeps the names of the single outbox, so a deployment going from one shard to several (with the outbox
@@ -211,7 +215,8 @@ export function appKeys(
     stateBucketIndexOf,
     stateBucket,
     stateBucketId,
-    keySpace: `${tag},${outboxShards},${snapshotPriority}`,
+    stateBucketIdWidth,
+    keySpace: `${tag},${outboxShards},${snapshotPriority},${stateBucketIdWidth}`,
   };
 }
 

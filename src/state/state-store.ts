@@ -1,12 +1,8 @@
 import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
-import {
-  DETECTION_LETTERS,
-  isObservedCode,
-  type FirstObservationPolicy,
-  type ObservedCode,
-} from '../vocabulary.js';
+import { DETECTION_LETTERS, type FirstObservationPolicy, type ObservedCode } from '../vocabulary.js';
+import { countObserved } from './observations.js';
 import { decodeRecord, type StoredState } from './record.js';
 
 /** What one chunk saw for one user. */
@@ -82,6 +78,17 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
   // The scripts name each user's bucket and outbox shard from the app's key space and the bucket's id, so a call
   // passes a few fixed keys, not one per bucket (see "Per-user keys" in events/lua/include/outbox-entry.lua).
   const bucketIdOf = (userId: string): string => keys.stateBucketId(keys.stateBucketIndexOf(userId));
+  // The diff takes the bucket ids at a fixed width, one after the other: one string, no separator to search for.
+  const paddedBucketIds: string[] = [];
+  const paddedBucketIdOf = (userId: string): string => {
+    const bucket = keys.stateBucketIndexOf(userId);
+    return (paddedBucketIds[bucket] ??= keys.stateBucketId(bucket).padEnd(keys.stateBucketIdWidth, ' '));
+  };
+  const bucketIdsOf = (userIds: readonly string[]): string => {
+    let ids = '';
+    for (const userId of userIds) ids += paddedBucketIdOf(userId);
+    return ids;
+  };
 
   /** Runs a per-user script over batches of users, one batch at a time; returns each batch's reply as numbers. */
   async function runPerUserBatches(
@@ -96,33 +103,26 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
     return replies;
   }
 
-  /** Packs coded observations into the script's argument, without an object per user. */
-  function packCodes({ userIds, codes }: CodedObservations): { packed: string; count: number } {
-    let packed = '';
-    let count = 0;
-    for (let i = 0; i < userIds.length; i += 1) {
-      const code = codes[i]!;
-      if (!isObservedCode(code)) continue;
-      const userId = userIds[i]!;
-      packed += `${count === 0 ? '' : '\n'}${userId}\t${bucketIdOf(userId)}\t${code}\t\t`;
-      count += 1;
-    }
-    return { packed, count };
-  }
-
   return {
     async applyObservations({ source, observedAtMs, firstObservation, deviceEvents, observations }) {
-      let packed: string;
+      // The script's per-user arguments (see apply-observations.lua): the UserIDs, a letter and a bucket id each,
+      // and for an answer read whole the device detail of each. An answer read as codes passes the chunk's IDs
+      // and letters as they are: nothing is built per user but the bucket ids.
+      let userIds: string;
+      let letters: string;
+      let bucketIds: string;
+      let details = '';
       if ('codes' in observations) {
-        const coded = packCodes(observations);
-        if (coded.count === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-        packed = coded.packed;
+        if (countObserved(observations) === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        userIds = observations.userIds.join('\n');
+        letters = observations.codes;
+        bucketIds = bucketIdsOf(observations.userIds);
       } else {
         if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-        // One packed argument instead of five per user: far less work building and parsing the command.
-        packed = observations
-          .map((o) => `${o.userId}\t${bucketIdOf(o.userId)}\t${o.code}\t${o.deviceHash}\t${o.devicesJson}`)
-          .join('\n');
+        userIds = observations.map((o) => o.userId).join('\n');
+        letters = observations.map((o) => o.code).join('');
+        bucketIds = bucketIdsOf(observations.map((o) => o.userId));
+        details = observations.map((o) => `${o.deviceHash}\t${o.devicesJson}`).join('\n');
       }
       const [applied = 0, events = 0, stale = 0, untracked = 0] = (await commands.presenceApplyObservations(
         keys.outbox,
@@ -137,12 +137,13 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
         firstObservation,
         deviceEvents ? '1' : '0',
         typeof source === 'string' ? '' : `${source.version}:${source.chunk}`,
-        packed,
-        // The letters let the script compare the chunk with its packed states (see apply-observations.lua).
-        'codes' in observations ? observations.codes : '',
+        userIds,
+        letters,
         typeof source === 'string' ? '' : source.watchlist,
         DETECTION_LETTERS[typeof source === 'string' ? source : 'sweep'],
         keys.keySpace,
+        bucketIds,
+        details,
       )) as number[];
       return { applied, events, stale, untracked };
     },

@@ -21,14 +21,18 @@
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
   ARGV[3]       '1' to emit `devices` events on device-only changes, else '0' (used only without KEYS[4])
   ARGV[4]       chunk field (watchlist version and chunk index); '' for a hint call
-  ARGV[5]       observations, one per line (\n): userId \t id of its state bucket \t state code
-                \t device hash ('' without detail) \t devices JSON ('' without detail)
-  ARGV[6]       for an answer without detail: one letter per asked ID of the chunk, in chunk order (the lines of
-                ARGV[5] are its observed letters, in the same order); else ''
+  ARGV[5]       the UserIDs, one per line (\n): for an answer read as codes every asked ID of the chunk, in chunk
+                order; else the users observed
+  ARGV[6]       one letter per UserID of ARGV[5]: its observed state code, or a letter that is none (an account
+                error, an entry set aside): that user is left untouched
   ARGV[7]       the chunk's watchlist name ('' for a hint call or a trusted callback)
   ARGV[8]       how the observations were made: 's' a sweep's chunk, 'h' a hint call, 'c' a trusted callback
   ARGV[9]       the app's key space: the users' buckets and outboxes are named from it (see "Per-user keys" in
                 outbox-entry.lua)
+  ARGV[10]      the id of each UserID's state bucket, in the same order, each padded with spaces to the key space's
+                bucket id width
+  ARGV[11]      for an answer read whole (with detail, a hint call, a callback): one line per UserID, device hash
+                \t devices JSON (both '' without detail); '' for an answer read as codes
 
   Packed states. An unchanged user costs no record read when its chunk knows the user's stored state: the chunk's
   field `<chunk field>|s` holds the count of KEYS[6] for its watchlist, '|', and one letter per asked ID: the state
@@ -37,8 +41,9 @@
   since. So every script that writes a state record counts the write in KEYS[6] for each watchlist of the user
   (membership changes count for their watchlist), except that a chunk using its packed states does not count its
   own watchlist: the other chunks of the same version share no user with it. Only the chunk version the definition
-  names uses packed states; older versions (and hint calls, and answers with detail) take the per-user path and
-  count every watchlist, so their writes invalidate the current version's packed states.
+  names uses packed states, and only an answer read as codes (its letters are the chunk's); older versions, hint
+  calls and answers read whole take the per-user path and count every watchlist, so their writes invalidate the
+  current version's packed states.
 
   Returns {applied, events, stale, untracked}
     applied     users compared with this observation (written or unchanged)
@@ -57,22 +62,23 @@ local detectedBy = ARGV[8]
 useKeySpace(ARGV[9])
 local applied, events, stale, untracked = 0, 0, 0, 0
 
--- The letters and the lines must pair up one to one (see ARGV[6]); checked before anything is written.
+-- The UserIDs, their letters, bucket ids and detail lines must pair up one to one; checked before anything is
+-- written.
 local OBSERVED_LETTERS = '[' .. CODE_ONLINE .. CODE_PUSH_ONLINE .. CODE_OFFLINE .. CODE_NOT_FOUND .. ']'
-local letters = ARGV[6]
-if letters ~= '' then
-  local lineCount = select(2, string.gsub(ARGV[5], '\n', '')) + (ARGV[5] == '' and 0 or 1)
-  if lineCount ~= select(2, string.gsub(letters, OBSERVED_LETTERS, '')) then
-    return redis.error_reply('ERR the observations and their letters do not pair up')
-  end
+local ids, letters, bucketIds, details = ARGV[5], ARGV[6], ARGV[10], ARGV[11]
+local function lineCount(text)
+  return text == '' and 0 or select(2, string.gsub(text, '\n', '')) + 1
+end
+if lineCount(ids) ~= #letters or #bucketIds ~= #letters * keySpaceBucketIdWidth
+  or (details ~= '' and lineCount(details) ~= #letters) then
+  return redis.error_reply('ERR the UserIDs, their letters, bucket ids and details do not pair up')
 end
 
 local watermark = 0
 if ARGV[4] ~= '' then
   watermark = tonumber(redis.call('HGET', KEYS[2], ARGV[4])) or 0
   if watermark >= observedAt then
-    for _ in string.gmatch(ARGV[5], '[^\n]+') do stale = stale + 1 end
-    return {0, 0, stale, 0}
+    return {0, 0, select(2, string.gsub(letters, OBSERVED_LETTERS, '')), 0}
   end
   redis.call('HSET', KEYS[2], ARGV[4], observedAt)
 end
@@ -108,7 +114,7 @@ end
 -- Packed states (see above): the watchlist id whose writes this chunk does not count, and the packed letters.
 local UNKNOWN = '.'
 local ownId, packedField, writesSeen, packed = nil, nil, nil, nil
-if ARGV[4] ~= '' and letters ~= '' then
+if ARGV[4] ~= '' and details == '' then
   local definition = redis.call('HGET', KEYS[5], ARGV[7])
   if definition then
     local d = cjson.decode(definition)
@@ -144,10 +150,8 @@ end
 -- The letters to store: where this answer read a record, the state it left there.
 local learned = {}
 
--- One observation (a line of ARGV[5]) whose record is read: the per-user diff. `position` is its index in the
--- letters when packed states are kept.
-local function observe(line, position)
-  local user, bucketId, code, devHash, devices = string.match(line, '^([^\t]*)\t(%w+)\t(%u)\t([^\t]*)\t(.*)$')
+-- One observation whose record is read: the per-user diff. `position` is its index in the letters.
+local function observe(user, bucketId, code, devHash, devices, position)
   local bucket = stateBucketKey(bucketId)
   local record = redis.call('HGET', bucket, user)
   if ownId then learned[#learned + 1] = position; learned[#learned + 1] = UNKNOWN end
@@ -200,31 +204,32 @@ local function observe(line, position)
   end
 end
 
-if packed ~= nil then
-  -- Only the lines of users whose letter differs from the packed one are read; the others are unchanged.
-  local observed = {}
-  for _, code in ipairs({CODE_ONLINE, CODE_PUSH_ONLINE, CODE_OFFLINE, CODE_NOT_FOUND}) do
-    observed[string.byte(code)] = true
-  end
-  local lines, cursor = ARGV[5], 1
-  for position = 1, #letters do
-    local letter = string.byte(letters, position)
-    if observed[letter] then
-      local lineEnd = string.find(lines, '\n', cursor, true) or (#lines + 1)
-      if letter == string.byte(packed, position) then
-        applied = applied + 1
-      else
-        observe(string.sub(lines, cursor, lineEnd - 1), position)
+-- Only the users whose letter differs from the packed one (every observed user without packed states) are read;
+-- the others are unchanged.
+local observed = {}
+for _, code in ipairs({CODE_ONLINE, CODE_PUSH_ONLINE, CODE_OFFLINE, CODE_NOT_FOUND}) do
+  observed[string.byte(code)] = true
+end
+local idFrom, detailFrom = 1, 1
+for position = 1, #letters do
+  local idEnd = string.find(ids, '\n', idFrom, true) or (#ids + 1)
+  local detailEnd = details ~= '' and (string.find(details, '\n', detailFrom, true) or (#details + 1))
+  local letter = string.byte(letters, position)
+  if observed[letter] then
+    if packed ~= nil and letter == string.byte(packed, position) then
+      applied = applied + 1
+    else
+      local idAt = (position - 1) * keySpaceBucketIdWidth
+      local bucketId = string.match(string.sub(bucketIds, idAt + 1, idAt + keySpaceBucketIdWidth), '^%w+')
+      local devHash, devices = '', ''
+      if detailEnd then
+        devHash, devices = string.match(string.sub(details, detailFrom, detailEnd - 1), '^([^\t]*)\t(.*)$')
       end
-      cursor = lineEnd + 1
+      observe(string.sub(ids, idFrom, idEnd - 1), bucketId, string.char(letter), devHash, devices, position)
     end
   end
-else
-  local position = 0
-  for line in string.gmatch(ARGV[5], '[^\n]+') do
-    if ownId then position = string.find(letters, OBSERVED_LETTERS, position + 1) end
-    observe(line, position)
-  end
+  idFrom = idEnd + 1
+  if detailEnd then detailFrom = detailEnd + 1 end
 end
 
 for id in pairs(written) do redis.call('HINCRBY', KEYS[6], id, 1) end

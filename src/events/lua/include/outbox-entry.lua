@@ -76,18 +76,20 @@ end
   (BENCHMARKS.md, "Keys named in the script"). Every such key carries the app's hash tag, like KEYS[1], so on a
   Redis Cluster it lives in the slot the call was routed to.
 
-  useKeySpace(spec) reads the key space argument, `<hash tag>,<outbox shards>,<snapshot priority>` (keys.ts,
-  keySpaceOf), e.g. `{presence:1400000000},1,normal`. A bucket is named by its id: its number in base 36.
+  useKeySpace(spec) reads the key space argument, `<hash tag>,<outbox shards>,<snapshot priority>,<bucket id
+  width>` (AppKeys.keySpace), e.g. `{presence:1400000000},1,normal,3`. A bucket is named by its id: its number in
+  base 36, at most `bucket id width` characters.
   Outbox shards (redis.outboxShards): a user's entries go to the outbox stream of its shard, the bucket's number
   modulo the shards; shard 0's stream is the single outbox of one shard. With low-priority snapshots each outbox
   stream has its low stream and hash (see above).
 ]]
-local keySpaceTag, keySpaceShards, keySpaceLow = nil, 1, false
+local keySpaceTag, keySpaceShards, keySpaceLow, keySpaceBucketIdWidth = nil, 1, false, 1
 
 local function useKeySpace(spec)
-  local tag, shards, priority = string.match(spec, '^(.+),(%d+),(%a+)$')
+  local tag, shards, priority, width = string.match(spec, '^(.+),(%d+),(%a+),(%d+)$')
   if not tag then error('malformed key space argument: ' .. spec) end
   keySpaceTag, keySpaceShards, keySpaceLow = tag, tonumber(shards), priority == 'low'
+  keySpaceBucketIdWidth = tonumber(width)
 end
 
 local function stateBucketKey(bucketId)
