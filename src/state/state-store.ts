@@ -1,8 +1,12 @@
 import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
-import { DETECTION_LETTERS, type FirstObservationPolicy, type ObservedCode } from '../vocabulary.js';
-import { countObserved } from './observations.js';
+import {
+  DETECTION_LETTERS,
+  isObservedCode,
+  type FirstObservationPolicy,
+  type ObservedCode,
+} from '../vocabulary.js';
 import { decodeRecord, type StoredState } from './record.js';
 
 /** What one chunk saw for one user. */
@@ -72,6 +76,11 @@ const SCRIPTS = {
 /** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
 
+function hasObservedCode(codes: string): boolean {
+  for (let i = 0; i < codes.length; i += 1) if (isObservedCode(codes[i]!)) return true;
+  return false;
+}
+
 /** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
 export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore {
   const commands = defineScripts(redis, SCRIPTS);
@@ -113,7 +122,7 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
       let bucketIds: string;
       let details = '';
       if ('codes' in observations) {
-        if (countObserved(observations) === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        if (!hasObservedCode(observations.codes)) return { applied: 0, events: 0, stale: 0, untracked: 0 };
         userIds = observations.userIds.join('\n');
         letters = observations.codes;
         bucketIds = bucketIdsOf(observations.userIds);
