@@ -17,6 +17,11 @@ const startedAt = performance.now();
 // `frontDoorThread: false` in the options measures the old in-loop stamping.
 const simulator = await startSimulator({ frontDoorThread: true, ...options });
 const populationMs = performance.now() - startedAt;
+// A front door that cannot take calls any more ends the run loudly (a restarted thread shows in the stats).
+void simulator.failure.then((error) => {
+  console.error(error.message);
+  process.exit(1);
+});
 const loop = startLoopMonitor();
 
 serveParent(

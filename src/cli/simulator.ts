@@ -138,8 +138,17 @@ export function registerSimulatorCommand(program: Command, ctx: CliContext): voi
         stop.dispose();
         throw error;
       });
-      const signal = await stop.received;
-      ctx.io.stderr(`${signal}: stopping the simulator\n`);
+      // A front door that cannot take calls any more stops the process loudly rather than leaving a port that
+      // refuses every call (its thread is restarted first: src/simulator/front-door.ts).
+      const outcome = await Promise.race([stop.received, simulator.failure]);
+      if (outcome instanceof Error) {
+        stop.dispose();
+        ctx.io.stderr(`${outcome.message}: stopping the simulator\n`);
+        await simulator.close();
+        ctx.exitCode = EXIT_CODES.failure;
+        return;
+      }
+      ctx.io.stderr(`${outcome}: stopping the simulator\n`);
       await simulator.close();
       ctx.exitCode = EXIT_CODES.ok;
     });

@@ -59,7 +59,9 @@ function formatApp(app: AppStatus, now: number): string {
     ...(relay.shards ?? []).map(
       ({ shard, holder }) => `    shard ${shard}    ${holder === null ? 'no holder' : `held by ${holder}`}`,
     ),
-    `  outbox       ${outbox.entries} entries, oldest ${outbox.oldestAgeSeconds.toFixed(1)} s`,
+    `  outbox       ${outbox.entries} entries` +
+      (outbox.lowPriorityEntries > 0 ? ` (${outbox.lowPriorityEntries} low-priority snapshots)` : '') +
+      `, oldest ${outbox.oldestAgeSeconds.toFixed(1)} s`,
   ];
   if (app.watchlists.length === 0) {
     lines.push('  no watchlists in Redis (a running scheduler syncs them from the configuration)');

@@ -42,7 +42,10 @@ export interface AppKeys {
   outboxShardOf(userId: string): number;
   /** The shard of a state bucket, by the bucket's number. */
   outboxShardOfBucket(bucket: number): number;
-  /** `redis.snapshotPriority`: with `low`, each shard also has `lowOutboxShard` and `lowPendingOf`. */
+  /**
+   * `redis.snapshotPriority`: with `low`, each shard also has `lowOutboxShard` and `lowPendingOf` (read and drained
+   * with `normal` too: a switch back leaves them until the relay published them).
+   */
   snapshotPriority: SnapshotPriority;
   /** Stream of a shard's low-priority entries (`snapshot`s, with `redis.snapshotPriority: low`). */
   lowOutboxShard(shard: number): string;

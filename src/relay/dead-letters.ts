@@ -19,7 +19,7 @@ export interface DeadLetter {
 }
 
 const SCRIPTS = {
-  presenceReplayDeadLetters: { source: 'relay/replay-dead-letters', numberOfKeys: 2 },
+  presenceReplayDeadLetters: { source: 'relay/replay-dead-letters', numberOfKeys: 4 },
 } satisfies Record<string, ScriptSpec>;
 
 /** Up to `count` dead letters, oldest first. */
@@ -48,7 +48,8 @@ const REPLAY_LIMIT = 100_000;
 /**
  * Puts dead letters back at the end of the outbox with their original fields (same eventId), so the relay tries
  * them again: after raising the topic's `max.message.bytes`, say. `ids` absent: every dead letter. Each goes to the
- * outbox shard of its user. They then reach Kafka after their users' later events; consumers recognise them by
+ * outbox shard of its user, after the user's snapshot still waiting in the shard's low-priority stream (moved ahead
+ * of it, as any new event does). They then reach Kafka after their users' later events; consumers recognise them by
  * eventId and `seq`. Returns how many moved.
  */
 export async function replayDeadLetters(
@@ -71,7 +72,13 @@ export async function replayDeadLetters(
   let replayed = 0;
   for (const [shard, chosen] of byShard) {
     replayed += Number(
-      await scripts.presenceReplayDeadLetters(keys.deadLetters, keys.outboxShard(shard), ...chosen),
+      await scripts.presenceReplayDeadLetters(
+        keys.deadLetters,
+        keys.outboxShard(shard),
+        keys.lowOutboxShard(shard),
+        keys.lowPendingOf(shard),
+        ...chosen,
+      ),
     );
   }
   return replayed;

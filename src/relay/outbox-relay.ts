@@ -214,7 +214,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   const { share, outboxWarnings = { lastAt: 0 } } = deps;
   const outbox = keys.outboxShard(shard);
   // Low-priority snapshots (redis.snapshotPriority: low): the shard's second stream and its hash, published only
-  // while `outbox` is empty (events/lua/include/outbox-entry.lua, "Low-priority snapshots").
+  // while `outbox` is empty (events/lua/include/outbox-entry.lua, "Low-priority snapshots"). With `normal` the relay
+  // still drains what a time with `low` left there, merged with `outbox` by time (relay/lua/claim-low-batch.lua).
   const lowPriority = keys.snapshotPriority === 'low';
   const lowOutbox = keys.lowOutboxShard(shard);
   const lowPending = keys.lowPendingOf(shard);
@@ -256,10 +257,13 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     return { entry, fields, eventId, records, bytes };
   }
 
-  /** Up to `batchSize` entries after `after` (exclusive; `-` for the head), parsed and with their records built. */
-  async function read(after: string): Promise<PendingEntry[]> {
+  /**
+   * Up to `batchSize` entries after `after` (exclusive; `-` for the head) and up to `upTo` (inclusive), parsed and
+   * with their records built.
+   */
+  async function read(after: string, upTo = '+'): Promise<PendingEntry[]> {
     const start = after === '-' ? '-' : `(${after}`;
-    return toBatch((await redis.xrange(outbox, start, '+', 'COUNT', batchSize)) as OutboxRow[]);
+    return toBatch((await redis.xrange(outbox, start, upTo, 'COUNT', batchSize)) as OutboxRow[]);
   }
 
   async function toBatch(rows: OutboxRow[]): Promise<PendingEntry[]> {
@@ -269,8 +273,19 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   /**
+   * With `normal`: the last id of `outbox` to publish before the snapshots left in the low stream (every id of the
+   * millisecond of its oldest entry), or `+` when it is empty (the usual case: one XRANGE of an absent key).
+   */
+  async function leftLowBound(): Promise<string> {
+    const [oldest] = (await redis.xrange(lowOutbox, '-', '+', 'COUNT', 1)) as OutboxRow[];
+    if (oldest === undefined) return '+';
+    return `${oldest[0].slice(0, oldest[0].indexOf('-'))}-18446744073709551615`;
+  }
+
+  /**
    * The low-priority batch to publish now (relay/lua/claim-low-batch.lua): a batch claimed earlier and not trimmed
-   * yet, else, only while the outbox stream is empty, the next one. Empty when there is none to publish now.
+   * yet, else, with `low` only while the outbox stream is empty, the next one; with `normal` the snapshots left in
+   * the low stream appended before the outbox stream's head. Empty when there is none to publish now.
    */
   async function claimLow(): Promise<PendingEntry[] | 'leaseLost'> {
     const rows = (await scripts.presenceClaimLowBatch(
@@ -280,6 +295,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       lowPending,
       lease.token,
       batchSize,
+      keys.snapshotPriority,
     )) as OutboxRow[] | number;
     if (rows === -1) return 'leaseLost';
     return toBatch(rows as OutboxRow[]);
@@ -292,12 +308,12 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * entries after the ones read are fetched ahead: the outbox only grows at its end, and nothing is sent before the
    * batch ahead of it was acknowledged and trimmed.
    */
-  async function drain(first: PendingEntry[]): Promise<void> {
+  async function drain(first: PendingEntry[], upTo: string): Promise<void> {
     let current = first;
     while (current.length > 0 && !stopController.signal.aborted) {
       // Between batches: a newly started relay process gets the shards this one holds beyond its share.
       if (share?.mustYield(shard)) return;
-      const ahead = read(current.at(-1)!.entry.id);
+      const ahead = read(current.at(-1)!.entry.id, upTo);
       // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
       ahead.catch(() => undefined);
       if (!(await publishBatch(current, 'high'))) return;
@@ -529,8 +545,11 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
             await yieldLease();
             continue;
           }
-          if (lowPriority) {
-            // A claimed low batch first (it may be a crashed relay's), else a new one only if `outbox` is empty.
+          // With `normal`, the low stream is read only while a switch from `low` left snapshots there: up to the
+          // millisecond of its oldest, `outbox` goes first; they follow before anything newer of `outbox`.
+          const upTo = lowPriority ? '+' : await leftLowBound();
+          if (lowPriority || upTo !== '+') {
+            // A claimed low batch first (it may be a crashed relay's), else a new one (see claimLow).
             const low = await claimLow();
             if (low === 'leaseLost') {
               leaseLost('before claiming a low-priority batch');
@@ -541,16 +560,15 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
               continue;
             }
           }
-          const head = await read('-');
+          const head = await read('-', upTo);
           if (head.length === 0) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
-            // From 0-0: an entry appended since the XRANGE above wakes it at once (the stream holds only unpublished ones).
-            await (lowPriority
-              ? blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, lowOutbox, '0-0', '0-0')
-              : blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, '0-0'));
+            // From 0-0: an entry appended since the XRANGE above wakes it at once (the streams hold only unpublished
+            // ones). The low stream too whatever the setting: a process still on `low` may write there.
+            await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, lowOutbox, '0-0', '0-0');
             continue;
           }
-          await drain(head);
+          await drain(head, upTo);
         } catch (error) {
           if (signal.aborted) break;
           logger.error({ ...where, err: error }, 'relay iteration failed; retrying');

@@ -11,8 +11,10 @@ export interface ShardLease {
 
 /** The app's outbox as a whole (every shard) and the lease of each shard. */
 export interface OutboxView {
-  /** Events waiting for Kafka, all shards together. */
+  /** Events waiting for Kafka, all shards together (the low-priority streams included). */
   entries: number;
+  /** Of `entries`, the snapshots waiting in the shards' low-priority streams (`<outbox>:low`). */
+  lowPriorityEntries: number;
   /** Age of the oldest entry of any shard (0 when all are empty). */
   oldestAgeSeconds: number;
   /** One per shard, shard 0 first. */
@@ -30,13 +32,14 @@ export function oldestEntryAgeSeconds(oldestIds: ReadonlyArray<string | undefine
 }
 
 /**
- * The streams of a shard's outbox: its stream and, with `redis.snapshotPriority: low`, its low-priority stream of
- * snapshots. Every count of the outbox (length, oldest entry, backpressure, metrics) covers both.
+ * The streams of a shard's outbox: its stream and its low-priority stream of snapshots (`<outbox>:low`). The low
+ * stream is read whatever `redis.snapshotPriority` is now: snapshots written while it was `low` still wait there
+ * after a switch back to `normal` (the relay drains them: relay/outbox-relay.ts), and they are events waiting for
+ * Kafka like any other. Every count of the outbox (length, oldest entry, backpressure, the outbox warning, status,
+ * metrics) covers both; a missing stream costs one XLEN answering 0.
  */
-export function outboxStreamsOf(keys: AppKeys, shard: number): string[] {
-  return keys.snapshotPriority === 'low'
-    ? [keys.outboxShard(shard), keys.lowOutboxShard(shard)]
-    : [keys.outboxShard(shard)];
+export function outboxStreamsOf(keys: AppKeys, shard: number): [high: string, low: string] {
+  return [keys.outboxShard(shard), keys.lowOutboxShard(shard)];
 }
 
 /**
@@ -58,6 +61,7 @@ export async function readOutboxView(redis: RedisClient, keys: AppKeys, nowMs: n
     return value;
   });
   let entries = 0;
+  let lowPriorityEntries = 0;
   const oldestIds: Array<string | undefined> = [];
   const leases: ShardLease[] = [];
   let next = 0;
@@ -65,19 +69,23 @@ export async function readOutboxView(redis: RedisClient, keys: AppKeys, nowMs: n
     const [holder, ttl] = results.slice(next, next + 2) as [string | null, number];
     next += 2;
     leases.push({ shard, holder, leaseExpiresInMs: holder === null ? null : Math.max(0, ttl) });
-    for (let stream = outboxStreamsOf(keys, shard).length; stream > 0; stream--) {
+    for (const stream of ['high', 'low'] as const) {
       const [length, oldest] = results.slice(next, next + 2) as [number, Array<[string, unknown]>];
       next += 2;
       entries += Number(length);
+      if (stream === 'low') lowPriorityEntries += Number(length);
       oldestIds.push(oldest[0]?.[0]);
     }
   }
-  return { entries, oldestAgeSeconds: oldestEntryAgeSeconds(oldestIds, nowMs), leases };
+  return { entries, lowPriorityEntries, oldestAgeSeconds: oldestEntryAgeSeconds(oldestIds, nowMs), leases };
 }
 
-/** Events in the app's outbox, all shards (and low-priority streams) together (one round trip). */
+/**
+ * Events in the app's outbox, all shards and their low-priority streams together (one round trip): what the
+ * backpressure bound (`redis.outboxMaxEntries`) and the outbox warning compare. Waiting snapshots count: they hold
+ * Redis memory like any other entry, and a sweep deferred meanwhile lets the relay reach them sooner.
+ */
 export async function outboxLength(redis: RedisClient, keys: AppKeys): Promise<number> {
-  if (keys.outboxShards === 1 && keys.snapshotPriority !== 'low') return redis.xlen(keys.outbox);
   const pipeline = redis.pipeline();
   for (let shard = 0; shard < keys.outboxShards; shard++) {
     for (const stream of outboxStreamsOf(keys, shard)) pipeline.xlen(stream);

@@ -72,7 +72,8 @@ async function heartbeatOf(runtime: AppRuntime, producer: string, intervalMs: nu
     intervalMs,
     producer,
     version: buildInfo().version,
-    outbox: status.outbox,
+    // The heartbeat's contract (packages/events) has the outbox's total and age only.
+    outbox: { entries: status.outbox.entries, oldestAgeSeconds: status.outbox.oldestAgeSeconds },
     watchlists: status.watchlists.map((list) => ({
       name: list.name,
       members: list.members,

@@ -24,7 +24,8 @@ export interface AppStatus {
   };
   /** The holder of the relay lease (of outbox shard 0); with several shards, `shards` has every shard's. */
   relay: { holder: string | null; leaseExpiresInMs: number | null; shards?: ShardLease[] };
-  outbox: { entries: number; oldestAgeSeconds: number };
+  /** Events waiting for Kafka; `lowPriorityEntries` of them are snapshots in the low-priority streams. */
+  outbox: { entries: number; lowPriorityEntries: number; oldestAgeSeconds: number };
   /** When Redis's data for this app began (its generation); null before the first sync. */
   dataSince: string | null;
   watchlists: WatchlistStatus[];
@@ -91,7 +92,11 @@ export async function readAppStatus(
     sdkAppId: app.sdkAppId,
     credentials: credentialsOf(calls),
     relay: { holder, leaseExpiresInMs, ...(outbox.leases.length > 1 ? { shards: outbox.leases } : {}) },
-    outbox: { entries: outbox.entries, oldestAgeSeconds: outbox.oldestAgeSeconds },
+    outbox: {
+      entries: outbox.entries,
+      lowPriorityEntries: outbox.lowPriorityEntries,
+      oldestAgeSeconds: outbox.oldestAgeSeconds,
+    },
     dataSince: isoOf(numberOf(generation ?? undefined)),
     watchlists,
   };

@@ -102,6 +102,11 @@ export interface SimulatorStats extends CallCounters {
   apps: Record<string, AppStats>;
   /** Changes made by churn so far. */
   churnChanges: number;
+  /**
+   * Front-door threads that died and were replaced since the start (`frontDoorThread`; calls open on a dead thread
+   * were lost). Not reset by `resetStats`: a run that saw one is disturbed.
+   */
+  frontDoorRestarts: number;
   /** State-change callbacks: produced, sent, delivered, lost, duplicated, failed, dropped. */
   callbacks: CallbackStats;
 }
@@ -120,6 +125,12 @@ export interface Simulator {
   /** Bound port; valid after `start()`. */
   readonly port: number;
   start(): Promise<void>;
+  /**
+   * Resolves (with why) if the simulator can no longer answer calls: its front-door thread died and no new one could
+   * listen (front-door.ts). Never settles otherwise. Its front door is closed by then: close the simulator and stop
+   * its process (the `simulator` command exits with 1).
+   */
+  readonly failure: Promise<Error>;
   /** Stops churn and callback delivery, drops held answers and closes every connection. */
   close(): Promise<void>;
   stats(): SimulatorStats;
@@ -206,6 +217,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   server.keepAliveTimeout = keepAliveTimeoutMs;
   let frontDoor: FrontDoor | undefined;
   let address: AddressInfo | undefined;
+  let failed: (error: Error) => void = () => undefined;
+  const failure = new Promise<Error>((resolve) => (failed = resolve));
 
   const requireStarted = (): AddressInfo => {
     if (!address) throw new Error('simulator not started');
@@ -220,6 +233,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     get port() {
       return requireStarted().port;
     },
+    failure,
     async start() {
       if (address) return;
       const host = options.host ?? '127.0.0.1';
@@ -228,7 +242,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         frontDoor = await openFrontDoor(
           { host, port, keepAliveTimeoutMs },
           (call, reply) => answerCall(ctx, call, reply),
-          (message) => logger.error({ message }, 'simulator front door failed: calls are no longer answered'),
+          {
+            restarted: (reason, restarts) =>
+              logger.error(
+                { reason, restarts },
+                'simulator front-door thread died and was restarted on the same port: calls open on it were lost',
+              ),
+            failed: (message) => {
+              logger.fatal({ message }, 'simulator front door failed: calls are no longer answered');
+              failed(new Error(`simulator front door failed: ${message}`));
+            },
+          },
         );
         address = frontDoor.address;
       } else {
@@ -284,6 +308,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         maxCallsInAnyWindow,
         apps: perApp,
         churnChanges: churn.changes,
+        frontDoorRestarts: frontDoor?.restarts ?? 0,
         callbacks: callbacks.stats(),
       };
     },

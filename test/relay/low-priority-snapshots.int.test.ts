@@ -2,7 +2,8 @@ import type { PresenceEvent } from '@presence-poller/events';
 import { describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
-import { outboxLength } from '../../src/relay/outbox-view.js';
+import { replayDeadLetters } from '../../src/relay/dead-letters.js';
+import { outboxLength, readOutboxView } from '../../src/relay/outbox-view.js';
 import { appKeys, configuredAppKeys, DEFAULT_STATE_BUCKETS, type AppKeys } from '../../src/redis/keys.js';
 import { defineScripts } from '../../src/redis/scripts.js';
 import { createStateStore, type StateStore } from '../../src/state/state-store.js';
@@ -24,9 +25,12 @@ const T0 = 1_764_000_000_000;
 type Redis = ReturnType<typeof testRedis>;
 
 function lowSetup(label: string, shards = 1) {
-  const keys = appKeys(uniqueName(label), SDK_APP_ID, DEFAULT_STATE_BUCKETS, shards, 'low');
+  const prefix = uniqueName(label);
+  const keys = appKeys(prefix, SDK_APP_ID, DEFAULT_STATE_BUCKETS, shards, 'low');
   const redis = testRedis();
-  return { keys, redis, store: createStateStore(redis, keys) };
+  // The same app after every process restarted with `redis.snapshotPriority: normal`.
+  const normal = appKeys(prefix, SDK_APP_ID, DEFAULT_STATE_BUCKETS, shards, 'normal');
+  return { keys, normal, redis, store: createStateStore(redis, keys) };
 }
 
 /** Tracks the users in watchlist 1 and observes them once: `snapshot` publishes a snapshot each, `silent` nothing. */
@@ -278,4 +282,85 @@ describe('low-priority snapshots', () => {
       expect(await redis.hlen(keys.lowPendingOf(shard))).toBe(0);
     }
   }, 180_000);
+  it('counts the snapshots left in the low streams after a switch back to normal (length, backpressure, status)', async () => {
+    const { keys, normal, redis, store } = lowSetup('low-count', 2);
+    const users = userIds(300);
+    await firstObservation(redis, keys, store, users, 'snapshot');
+    expect(normal.lowOutboxShard(1)).toBe(keys.lowOutboxShard(1));
+    // One more event in an outbox stream, written with `normal`: a transition (nothing moves the user's snapshot).
+    expect((await observe(createStateStore(redis, normal), [users[0]!], 'F', T0 + 2_000)).events).toBe(1);
+    const oldestMs = async (stream: string) =>
+      Number(
+        ((await redis.xrange(stream, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>)[0]![0].split(
+          '-',
+        )[0],
+      );
+    const oldest = Math.min(await oldestMs(keys.lowOutboxShard(0)), await oldestMs(keys.lowOutboxShard(1)));
+    for (const view of [normal, keys]) {
+      expect(await outboxLength(redis, view)).toBe(users.length + 1);
+      const outbox = await readOutboxView(redis, view, oldest + 10_000);
+      expect(outbox).toMatchObject({ entries: users.length + 1, lowPriorityEntries: users.length });
+      // The oldest entry is a waiting snapshot.
+      expect(outbox.oldestAgeSeconds).toBe(10);
+    }
+  });
+
+  it('drains the snapshots left in the low stream after a switch back to normal, each user in order', async () => {
+    const { keys, normal, redis, store } = lowSetup('low-switch');
+    const users = userIds(1_000);
+    await firstObservation(redis, keys, store, users, 'snapshot');
+    // While still `low`: some users change (their snapshots move to the outbox stream ahead of the transitions).
+    const before = users.slice(0, 20);
+    expect((await observe(store, before, 'F', T0 + 2_000)).events).toBe(before.length);
+
+    // Every process restarts with `normal`: nothing moves a waiting snapshot ahead any more; users with one change.
+    const normalStore = createStateStore(redis, normal);
+    const after = users.filter((_, i) => i % 50 === 25);
+    expect((await observe(normalStore, after, 'F', T0 + 3_000)).events).toBe(after.length);
+    expect(await redis.hget(keys.lowPendingOf(0), after[0]!)).not.toBeNull();
+    expect(await redis.xlen(keys.lowOutboxShard(0))).toBe(users.length - before.length);
+
+    const relay = await startRelay(redis, normal, 'low-switch');
+    const received = await allOnce(relay.events, users.length + before.length + after.length);
+    const byUser = kindsByUser(received);
+    for (const user of users) {
+      const changed = before.includes(user) || after.includes(user);
+      expect(byUser.get(user), user).toEqual(changed ? ['snapshot:1', 'transition:2'] : ['snapshot:1']);
+    }
+    expect(await redis.xlen(keys.lowOutboxShard(0))).toBe(0);
+    expect(await redis.hlen(keys.lowPendingOf(0))).toBe(0);
+    expect(await outboxLength(redis, normal)).toBe(0);
+  }, 120_000);
+
+  it("moves a user's pending snapshot ahead of a replayed dead letter of the same user", async () => {
+    const { keys, redis, store } = lowSetup('low-replay');
+    const [user, other] = ['replayed', 'bystander'];
+    await firstObservation(redis, keys, store, [user, other], 'snapshot');
+    // The user's transition (its snapshot moved ahead of it) is refused by Kafka and dead-lettered.
+    await observe(store, [user], 'F', T0 + 2_000);
+    const high = async () =>
+      ((await redis.xrange(keys.outbox, '-', '+')) as Array<[string, string[]]>).map(
+        ([, fields]) => `${fields[1]}:${fields[3]}:${fields[9]}`,
+      );
+    expect(await high()).toEqual([`${user}:snapshot:1`, `${user}:transition:2`]);
+    const [transitionId, transitionFields] = (
+      (await redis.xrange(keys.outbox, '-', '+')) as Array<[string, string[]]>
+    )[1]!;
+    const token = 'relay-host:1:replay';
+    await redis.set(keys.relayLease, token, 'PX', 60_000);
+    const { deadLetter } = defineScripts(redis, { deadLetter: { source: 'relay/dead-letter' } });
+    const deadLetterKeys = [keys.relayLease, keys.outbox, keys.deadLetters, keys.relayState];
+    await deadLetter(4, ...deadLetterKeys, token, transitionId, 'e', 'too large', ...transitionFields);
+    // A snapshot of the user re-published since waits in the low stream.
+    expect(await store.emitSnapshots([user])).toBe(1);
+    expect(await redis.hget(keys.lowPendingOf(0), user)).not.toBeNull();
+
+    expect(await replayDeadLetters(redis, keys)).toBe(1);
+    // The waiting snapshot went ahead of the replayed transition (appended after it); the other user's stayed.
+    expect(await high()).toEqual([`${user}:snapshot:1`, `${user}:snapshot:3`, `${user}:transition:2`]);
+    expect(await redis.hget(keys.lowPendingOf(0), user)).toBeNull();
+    expect(await redis.hget(keys.lowPendingOf(0), other)).not.toBeNull();
+    expect(await redis.xlen(keys.lowOutboxShard(0))).toBe(1);
+    expect(await redis.xlen(keys.deadLetters)).toBe(0);
+  });
 });

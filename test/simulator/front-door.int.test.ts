@@ -2,11 +2,14 @@
  * The simulator's front-door thread (src/simulator/front-door.ts): calls are answered as in process, the call cap
  * holds, faults pass through, and arrivals are stamped when they arrive even while the main thread is stalled.
  */
+import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFrontDoor } from '../../src/simulator/front-door.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { createTencentClient } from '../../src/tencent/client.js';
 import { generateUserSig } from '../../src/tencent/usersig.js';
+import { onTeardown } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const APP = {
@@ -170,5 +173,77 @@ describe('simulator front door in a thread', () => {
       await sender.terminate();
       await sim.close();
     }
+  });
+});
+
+describe('a front-door thread that dies after it started', () => {
+  /** A front door whose calls are answered `ok`, with what it reported since. */
+  async function okDoor(maxRestartsPerMinute?: number) {
+    const reported = { restarted: [] as string[], failed: [] as string[] };
+    const door = await openFrontDoor(
+      { host: '127.0.0.1', port: 0, keepAliveTimeoutMs: 1_000 },
+      // `/crash`: an answer the thread cannot write (no such HTTP status) throws there, uncaught: the thread dies.
+      (call, reply) => reply.send(call.url === '/crash' ? 1_000 : 200, 'text/plain', 'ok'),
+      {
+        restarted: (reason) => reported.restarted.push(reason),
+        failed: (message) => reported.failed.push(message),
+      },
+      maxRestartsPerMinute,
+    );
+    onTeardown(() => door.close());
+    const call = async (path = '/') =>
+      (await fetch(`http://127.0.0.1:${door.address.port}${path}`, { method: 'POST' })).text();
+    return { door, reported, call };
+  }
+
+  it('is replaced by a thread listening on the same port: counted, reported, and calls succeed again', async () => {
+    const { door, reported, call } = await okDoor();
+    expect(await call()).toBe('ok');
+    const first = door.thread;
+    await first.terminate();
+    await waitFor(() => reported.restarted.length === 1, { timeoutMs: 15_000, description: 'the restart' });
+    expect(door.thread).not.toBe(first);
+    expect(door.restarts).toBe(1);
+    expect(reported.restarted[0]).toMatch(/front-door thread exited/);
+    expect(await call()).toBe('ok');
+    // Again: each death is replaced.
+    await door.thread.terminate();
+    await waitFor(() => door.restarts === 2, { timeoutMs: 15_000, description: 'the second restart' });
+    expect(await call()).toBe('ok');
+    expect(reported.failed).toEqual([]);
+  });
+
+  it('is replaced after an uncaught error in the thread, and the call that killed it fails alone', async () => {
+    const { door, reported, call } = await okDoor();
+    await expect(call('/crash')).rejects.toThrow();
+    await waitFor(() => door.restarts === 1, { timeoutMs: 15_000, description: 'the restart' });
+    expect(reported.restarted[0]).toMatch(/front-door thread failed: .*status code/i);
+    expect(await call()).toBe('ok');
+  });
+
+  it('gives up loudly when threads keep dying', async () => {
+    const { door, reported, call } = await okDoor(1);
+    await door.thread.terminate();
+    await waitFor(() => door.restarts === 1, { timeoutMs: 15_000, description: 'the restart' });
+    await door.thread.terminate();
+    await waitFor(() => reported.failed.length === 1, { timeoutMs: 15_000, description: 'the failure' });
+    expect(reported.failed[0]).toMatch(/died 2 times within a minute/);
+    await expect(call()).rejects.toThrow();
+  });
+
+  it('gives up loudly when a new thread cannot listen on the port again', async () => {
+    const { door, reported } = await okDoor();
+    const port = door.address.port;
+    await door.thread.terminate();
+    // The port is taken before the new thread (which loads its module first) listens.
+    const squatter = createServer();
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen(port, '127.0.0.1', resolve);
+    });
+    onTeardown(() => new Promise((resolve) => squatter.close(resolve)));
+    await waitFor(() => reported.failed.length === 1, { timeoutMs: 15_000, description: 'the failure' });
+    expect(reported.failed[0]).toMatch(/could not listen again: .*EADDRINUSE/);
+    expect(door.restarts).toBe(0);
   });
 });
