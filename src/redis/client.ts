@@ -20,8 +20,9 @@ export interface RedisTarget {
  * wait and retry, as they wait for a single Redis's reconnection, rather than fail. 150 tries 200 ms apart cover
  * about 30 s of CLUSTERDOWN, more than a replica's promotion (cluster-node-timeout plus an election). A master that
  * is simply gone costs two tries per round (another master's MOVED, then the refused connection): about 20 s
- * (measured: 19.5 s), enough for a restart with AOF; after that the command fails and is retried by its caller
- * like any Redis failure, and the shard's outage shows in its apps' outage log (ops/watch-redis.ts).
+ * (measured 19 to 22 s on a local three-master cluster), enough for a restart with AOF; after that the command
+ * fails and is retried by its caller like any Redis failure, and the shard's outage shows in its apps' outage log
+ * (ops/watch-redis.ts).
  */
 const CLUSTER_RETRIES: ClusterOptions = {
   retryDelayOnClusterDown: 200,
