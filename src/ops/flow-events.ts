@@ -35,6 +35,8 @@ export interface FlowEventMap {
   sweepCompleted: { app: string; watchlist: string; durationMs: number };
   /** The watchdog re-created a job scheduler that had stopped ticking. */
   schedulerRepaired: { app: string; watchlist: string };
+  /** The poller's watchdog replaced a BullMQ worker that took no job while jobs were ready (schedule/kept-worker.ts). */
+  workerReplaced: { app: string; queue: string };
   /** Kafka acknowledged a batch of events. */
   eventsPublished: {
     app: string;

@@ -39,6 +39,7 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
       metrics.sweepDuration.observe({ app, watchlist }, durationMs / 1000),
     ),
     events.on('schedulerRepaired', ({ app, watchlist }) => metrics.schedulerRepairs.inc({ app, watchlist })),
+    events.on('workerReplaced', ({ app, queue }) => metrics.workerReplacements.inc({ app, queue })),
     events.on('eventsPublished', ({ app, kinds, latenciesMs, transitions }) => {
       for (const kind of kinds) metrics.eventsPublished.inc({ app, kind });
       for (const latencyMs of latenciesMs) metrics.publishLatency.observe({ app }, latencyMs / 1000);

@@ -42,6 +42,7 @@ export interface Metrics {
   chunksGivenUp: CounterOf<'app' | 'watchlist'>;
   chunksObsolete: CounterOf<'app' | 'watchlist'>;
   schedulerRepairs: CounterOf<'app' | 'watchlist'>;
+  workerReplacements: CounterOf<'app' | 'queue'>;
   eventsPublished: CounterOf<'app' | 'kind'>;
   publishLatency: HistogramOf<'app'>;
   transitionLatency: HistogramOf<'app' | 'detected_by'>;
@@ -309,6 +310,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'Job schedulers re-created by the watchdog',
     ['sdk_app_id', 'watchlist'],
   );
+  const workerReplacements = counter(
+    'presence_worker_replacements_total',
+    'BullMQ workers replaced by the poller watchdog after taking no job while jobs were ready',
+    ['sdk_app_id', 'queue'],
+  );
   const eventsPublished = counter(
     'presence_events_published_total',
     'Events acknowledged by Kafka, by kind',
@@ -431,6 +437,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     chunksGivenUp: counterOf(chunksGivenUp),
     chunksObsolete: counterOf(chunksObsolete),
     schedulerRepairs: counterOf(schedulerRepairs),
+    workerReplacements: counterOf(workerReplacements),
     eventsPublished: counterOf(eventsPublished),
     publishLatency: histogramOf(
       appHistogram('presence_publish_latency_seconds', 'From the API answer to the Kafka acknowledgement'),

@@ -20,14 +20,22 @@ export interface RedisTarget {
  * wait and retry, as they wait for a single Redis's reconnection, rather than fail. 150 tries 200 ms apart cover
  * about 30 s of CLUSTERDOWN, more than a replica's promotion (cluster-node-timeout plus an election). A master that
  * is simply gone costs two tries per round (another master's MOVED, then the refused connection): about 20 s
- * (measured: 19.5 s), enough for a restart with AOF; after that the command fails and is retried by its caller
- * like any Redis failure, and the shard's outage shows in its apps' outage log (ops/watch-redis.ts).
+ * (measured 19 to 22 s on a local three-master cluster), enough for a restart with AOF; after that the command
+ * fails and is retried by its caller like any Redis failure, and the shard's outage shows in its apps' outage log
+ * (ops/watch-redis.ts).
  */
 const CLUSTER_RETRIES: ClusterOptions = {
   retryDelayOnClusterDown: 200,
   retryDelayOnFailover: 200,
   retryDelayOnTryAgain: 200,
   maxRedirections: 150,
+  // No ready check after connecting. ioredis's check (CLUSTER INFO) goes to any node; while a master is gone it
+  // can go to that one and fail, and the client then reconnects by itself but never settles the promise `connect()`
+  // returned (about one connect in four with one master of three down: test/redis/cluster-connect.int.test.ts).
+  // BullMQ reconnects a worker's blocking connection with `connect()` and waits for it: the worker then took no job
+  // again and could not be closed. Without the check the client is ready once it has the slots; a shard that is
+  // down answers CLUSTERDOWN or refuses, which the retries above cover.
+  enableReadyCheck: false,
 };
 
 /**

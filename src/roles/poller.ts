@@ -1,16 +1,15 @@
-import { Worker } from 'bullmq';
 import type { LoadedApp } from '../config/index.js';
 import { createPacedTransport } from '../cap/paced-transport.js';
 import { createChunkProcessor } from '../schedule/chunk-job.js';
-import {
-  followUpSweep,
-  POLL_QUEUE,
-  SWEEP_QUEUE,
-  type ChunkJobData,
-  type SweepJobData,
-} from '../schedule/jobs.js';
+import { followUpSweep, type ChunkJobData, type SweepJobData } from '../schedule/jobs.js';
 import { startHintCalls } from '../schedule/hint-calls.js';
 import { createHintQueue } from '../schedule/hint-queue.js';
+import {
+  DEFAULT_WORKER_CLOSE_TIMEOUT_MS,
+  startKeptWorker,
+  type KeptWorker,
+  type WorkerWatchdogOptions,
+} from '../schedule/kept-worker.js';
 import { stallSettingsFor } from '../schedule/stall-settings.js';
 import { createSweepProcessor } from '../schedule/sweep-job.js';
 import {
@@ -51,6 +50,12 @@ export interface PollerRoleOptions {
    * `transport`, the app's paced one, or its calls ignore the cap.
    */
   createClient?: (app: LoadedApp, transport: Transport) => OnlineStatusClient;
+  /**
+   * The watchdog of the chunk and sweep workers and the bound on their close (schedule/kept-worker.ts). Defaults:
+   * checked every 5 s, replaced after 30 s of ready jobs none taken, closed within 10 s or twice the app's
+   * `requestTimeout`, whichever is longer.
+   */
+  workerWatchdog?: WorkerWatchdogOptions;
   /**
    * One call before the workers start, refusing to start on rejected credentials (roles/preflight.ts). Default
    * false for embedders and tests; `run` turns it on unless `--no-preflight`.
@@ -114,9 +119,21 @@ export async function startPoller(
   // Never more chunks in flight than connections: a call must not wait for a socket after its slot.
   const callsInFlight = Math.min(options.pollConcurrency ?? app.connections, app.connections);
   const jobsInFlight = Math.max(1, Math.floor(callsInFlight / chunksPerJob));
-  const pollWorker: Worker<ChunkJobData> = new Worker<ChunkJobData>(
-    POLL_QUEUE,
-    createChunkProcessor({
+  const kept = {
+    app: label,
+    logger,
+    events,
+    onError: runtime.reportBullError('worker error'),
+    ...options.workerWatchdog,
+    // Time for an in-flight chunk's calls to answer or time out.
+    closeTimeoutMs:
+      options.workerWatchdog?.closeTimeoutMs ??
+      Math.max(DEFAULT_WORKER_CLOSE_TIMEOUT_MS, 2 * app.requestTimeoutMs),
+  };
+  const pollWorker: KeptWorker<ChunkJobData, unknown> = startKeptWorker<ChunkJobData, unknown>({
+    ...kept,
+    queue: queues.pollQueue,
+    processor: createChunkProcessor({
       app: label,
       registry: runtime.registry,
       client,
@@ -125,23 +142,24 @@ export async function startPoller(
       events,
       logger,
       penalize: (ms) => transport.penalize(ms),
-      pauseQueue: (ms) => pollWorker.rateLimit(ms),
+      pauseQueue: (ms) => pollWorker.current.rateLimit(ms),
       callsPerJob: Math.max(1, Math.floor(callsInFlight / jobsInFlight)),
       startFollowUpSweep: async (watchlist) => {
         const { name, data, opts } = followUpSweep(watchlist, Date.now());
         await queues.sweepQueue.add(name, data, opts);
       },
     }),
-    {
+    workerOptions: {
       connection: redis,
       prefix: keys.bullPrefix,
       concurrency: jobsInFlight,
       ...stallSettings,
     },
-  );
-  const sweepWorker = new Worker<SweepJobData>(
-    SWEEP_QUEUE,
-    createSweepProcessor({
+  });
+  const sweepWorker = startKeptWorker<SweepJobData, unknown>({
+    ...kept,
+    queue: queues.sweepQueue,
+    processor: createSweepProcessor({
       app: label,
       registry: runtime.registry,
       sweeps: runtime.sweeps,
@@ -152,8 +170,8 @@ export async function startPoller(
       outbox: { maxEntries: config.redis.outboxMaxEntries, length: () => outboxLength(redis, keys) },
       logger,
     }),
-    { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
-  );
+    workerOptions: { connection: redis, prefix: keys.bullPrefix, concurrency: 4, ...stallSettings },
+  });
   if (app.hintShare > 0) {
     closers.push(
       startHintCalls({
@@ -169,11 +187,9 @@ export async function startPoller(
       }),
     );
   }
-  for (const worker of [pollWorker, sweepWorker]) {
-    worker.on('error', runtime.reportBullError('worker error'));
-  }
+  // Each close is bounded (a stuck worker would otherwise hold the shutdown until its deadline).
   closers.push(() => Promise.all([pollWorker.close(), sweepWorker.close()]));
-  runtime.poller = { takingJobs: () => pollWorker.isRunning() && !pollWorker.closing };
+  runtime.poller = { takingJobs: () => pollWorker.takingJobs() };
 }
 
 /** The Tencent client's options for a configured app (the one mapping from config to client). */
