@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
 import { countObserved, toObservations } from '../state/observations.js';
-import type { CodedObservations, Observation, StateStore } from '../state/state-store.js';
+import type { ChunkProgress, CodedObservations, Observation, StateStore } from '../state/state-store.js';
 import type { WatchlistDefinition, WatchlistRegistry } from '../state/watchlist-registry.js';
 import {
   isTencentError,
@@ -87,6 +87,7 @@ export function createChunkProcessor(
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     let definition: WatchlistDefinition | undefined;
     let currentSweep: string | undefined;
+    let members: Map<number, string[]>;
     try {
       // A job that ran before (a retry, a stalled or rate-limited run) skips the chunks it already finished: they
       // are set in the sweep's done bitmap, given-up ones included. Calling them again would only spend the cap
@@ -99,6 +100,11 @@ export function createChunkProcessor(
         ranBefore ? sweeps.doneChunks(data.watchlist, Math.max(...chunks) + 1) : undefined,
       ]);
       if (done && currentSweep === data.sweepId) chunks = chunks.filter((chunk) => !done.has(chunk));
+      // The member lists of all the job's chunks in one read (they lie side by side in the version's list).
+      members =
+        definition && currentSweep === data.sweepId
+          ? await registry.readChunks(data.watchlist, data.version, chunks)
+          : new Map();
     } catch (error) {
       // Redis failed before any call: the job's chunks are each handled as failed, as one chunk was before.
       return settle(job, await Promise.all(chunks.map((chunk) => failure(data, chunk, error, lastAttempt))));
@@ -106,7 +112,7 @@ export function createChunkProcessor(
     const current = definition && currentSweep === data.sweepId ? definition : undefined;
     const results = await mapLimited(chunks, deps.callsPerJob, async (chunk): Promise<ChunkResult> => {
       try {
-        return await observeChunk(data, chunk, current);
+        return await observeChunk(data, chunk, current, members.get(chunk));
       } catch (error) {
         // Every failure, Tencent's or Redis's, goes through one policy, so a chunk's last attempt is always
         // counted for its sweep (else the sweep would never complete and later ticks would be skipped).
@@ -120,8 +126,8 @@ export function createChunkProcessor(
     data: ChunkJobData,
     chunk: number,
     definition: WatchlistDefinition | undefined,
+    userIds: string[] | undefined,
   ): Promise<ChunkResult> {
-    const userIds = definition && (await registry.readChunk(data.watchlist, data.version, chunk));
     if (!definition || !userIds) {
       // The watchlist changed or went away after this job was queued (the new version has its own sweep), or its
       // sweep was abandoned for a newer one: calling Tencent for it would only spend the cap twice.
@@ -153,6 +159,7 @@ export function createChunkProcessor(
       firstObservation: definition.firstObservation,
       deviceEvents: definition.deviceEvents,
       observations,
+      countDoneFor: data.sweepId,
     });
     events.emit('chunkObserved', {
       app,
@@ -161,7 +168,7 @@ export function createChunkProcessor(
       events: applied.events,
       stale: applied.stale,
     });
-    await recordSweepProgress(data, chunk);
+    await recordSweepProgress(data, chunk, applied.chunkProgress);
     return { status: 'observed', users: answer.users, events: applied.events, stale: applied.stale };
   }
 
@@ -182,13 +189,20 @@ export function createChunkProcessor(
     return { observations, otherAccountErrors, quarantined: result.quarantined, users: observations.length };
   }
 
-  async function recordSweepProgress(data: ChunkJobData, chunk: number): Promise<void> {
-    const { startNext, durationMs } = await sweeps.finishChunk({
-      watchlist: data.watchlist,
-      sweepId: data.sweepId,
-      chunk,
-      nowMs: Date.now(),
-    });
+  /** Counts the chunk done for its sweep, unless the diff did (`counted`), and acts on what that came to. */
+  async function recordSweepProgress(
+    data: ChunkJobData,
+    chunk: number,
+    counted?: ChunkProgress,
+  ): Promise<void> {
+    const { startNext, durationMs } =
+      counted ??
+      (await sweeps.finishChunk({
+        watchlist: data.watchlist,
+        sweepId: data.sweepId,
+        chunk,
+        nowMs: Date.now(),
+      }));
     if (durationMs !== undefined) {
       events.emit('sweepCompleted', { app, watchlist: data.watchlist, durationMs });
     }

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
+import { chunkProgressOf, type ChunkProgress } from '../state/state-store.js';
 
 export type SweepDecision = 'start' | 'resume' | 'skip';
 
@@ -37,7 +38,7 @@ export interface SweepTracker {
     sweepId: string;
     chunk: number;
     nowMs: number;
-  }): Promise<{ remaining: number; startNext: boolean; durationMs?: number }>;
+  }): Promise<ChunkProgress>;
   /** Records a scheduler tick that started no sweep and changed nothing else (the watchdog's heartbeat). */
   recordTick(watchlist: string, nowMs: number): Promise<void>;
   stats(watchlist: string): Promise<SweepStats>;
@@ -67,14 +68,15 @@ export function createSweepTracker(redis: RedisClient, keys: AppKeys): SweepTrac
       )) as SweepDecision;
     },
     async finishChunk({ watchlist, sweepId, chunk, nowMs }) {
-      const [remaining, startNext, durationMs] = (await scripts.presenceFinishChunk(
-        keys.sweep(watchlist),
-        keys.sweepDone(watchlist),
-        sweepId,
-        chunk,
-        nowMs,
-      )) as [number, number, number?];
-      return { remaining, startNext: startNext === 1, ...(durationMs === undefined ? {} : { durationMs }) };
+      return chunkProgressOf(
+        (await scripts.presenceFinishChunk(
+          keys.sweep(watchlist),
+          keys.sweepDone(watchlist),
+          sweepId,
+          chunk,
+          nowMs,
+        )) as number[],
+      );
     },
     async recordTick(watchlist, nowMs) {
       await redis.hset(keys.sweep(watchlist), 'lastTickAt', nowMs);

@@ -29,11 +29,31 @@ export interface CodedObservations {
   codes: string;
 }
 
+/**
+ * What counting a chunk done for its sweep came to (schedule/lua/include/finish-chunk.lua): by the diff of an
+ * observed chunk in the same step, or by SweepTracker.finishChunk for a chunk that was not observed.
+ */
+export interface ChunkProgress {
+  /** Chunks of the sweep still outstanding; -1 when the chunk was counted already or belongs to an old sweep. */
+  remaining: number;
+  /** This completed a sweep that had a tick deferred meanwhile: start the follow-up sweep now. */
+  startNext: boolean;
+  /** The sweep's duration, when this chunk completed it. */
+  durationMs?: number;
+}
+
+/** Reads the reply of finish-chunk.lua: {remaining, startNext[, durationMs]}. */
+export function chunkProgressOf([remaining = -1, startNext, durationMs]: readonly number[]): ChunkProgress {
+  return { remaining, startNext: startNext === 1, ...(durationMs === undefined ? {} : { durationMs }) };
+}
+
 export interface ApplyResult {
   applied: number;
   events: number;
   stale: number;
   untracked: number;
+  /** With `countDoneFor`: what counting the chunk done for its sweep came to. */
+  chunkProgress?: ChunkProgress;
 }
 
 export interface MembershipResult {
@@ -53,6 +73,11 @@ export interface StateStore {
     firstObservation: FirstObservationPolicy;
     deviceEvents: boolean;
     observations: readonly Observation[] | CodedObservations;
+    /**
+     * A sweep's chunk: the id of its sweep, to count the chunk done for it in the same step (as
+     * SweepTracker.finishChunk would, at the answer's time): one script call per observed chunk, not two.
+     */
+    countDoneFor?: string;
   }): Promise<ApplyResult>;
   /** Adds users to, or removes them from, one watchlist (untracked events for users left in none). */
   updateMembership(input: {
@@ -69,7 +94,7 @@ export interface StateStore {
 }
 
 const SCRIPTS = {
-  presenceApplyObservations: { source: 'state/apply-observations', numberOfKeys: 6 },
+  presenceApplyObservations: { source: 'state/apply-observations', numberOfKeys: 8 },
   presenceUpdateMembership: { source: 'state/update-membership', numberOfKeys: 2 },
   presenceEmitSnapshots: { source: 'state/emit-snapshots', numberOfKeys: 1 },
 } satisfies Record<string, ScriptSpec>;
@@ -113,7 +138,14 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
   }
 
   return {
-    async applyObservations({ source, observedAtMs, firstObservation, deviceEvents, observations }) {
+    async applyObservations({
+      source,
+      observedAtMs,
+      firstObservation,
+      deviceEvents,
+      observations,
+      countDoneFor,
+    }) {
       // The script's per-user arguments (see apply-observations.lua): the UserIDs, a letter and a bucket id each,
       // and for an answer read whole the device detail of each. An answer read as codes passes the chunk's IDs
       // and letters as they are: nothing is built per user but the bucket ids.
@@ -133,28 +165,40 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
         bucketIds = bucketIdsOf(observations.map((o) => o.userId));
         details = observations.map((o) => `${o.deviceHash}\t${o.devicesJson}`).join('\n');
       }
-      const [applied = 0, events = 0, stale = 0, untracked = 0] = (await commands.presenceApplyObservations(
-        keys.outbox,
-        // Without a chunk (hint call, trusted callback) the watermark key is passed but never read (the script's
-        // chunk field is '').
-        typeof source === 'string' ? keys.hints : keys.chunkWatermarks(source.watchlist),
-        keys.detailWatchlistIds,
-        keys.deviceEventWatchlistIds,
-        keys.watchlists,
-        keys.stateWrites,
-        observedAtMs,
-        firstObservation,
-        deviceEvents ? '1' : '0',
-        typeof source === 'string' ? '' : `${source.version}:${source.chunk}`,
-        userIds,
-        letters,
-        typeof source === 'string' ? '' : source.watchlist,
-        DETECTION_LETTERS[typeof source === 'string' ? source : 'sweep'],
-        keys.keySpace,
-        bucketIds,
-        details,
-      )) as number[];
-      return { applied, events, stale, untracked };
+      const sweep = typeof source !== 'string' && countDoneFor !== undefined ? source.watchlist : undefined;
+      const [applied = 0, events = 0, stale = 0, untracked = 0, ...progress] =
+        (await commands.presenceApplyObservations(
+          keys.outbox,
+          // Without a chunk (hint call, trusted callback) the watermark key is passed but never read (the script's
+          // chunk field is '').
+          typeof source === 'string' ? keys.hints : keys.chunkWatermarks(source.watchlist),
+          keys.detailWatchlistIds,
+          keys.deviceEventWatchlistIds,
+          keys.watchlists,
+          keys.stateWrites,
+          // Without a sweep to count the chunk for, any key of the app: never read.
+          sweep === undefined ? keys.hints : keys.sweep(sweep),
+          sweep === undefined ? keys.hints : keys.sweepDone(sweep),
+          observedAtMs,
+          firstObservation,
+          deviceEvents ? '1' : '0',
+          typeof source === 'string' ? '' : `${source.version}:${source.chunk}`,
+          userIds,
+          letters,
+          typeof source === 'string' ? '' : source.watchlist,
+          DETECTION_LETTERS[typeof source === 'string' ? source : 'sweep'],
+          keys.keySpace,
+          bucketIds,
+          details,
+          sweep === undefined ? '' : countDoneFor!,
+        )) as number[];
+      return {
+        applied,
+        events,
+        stale,
+        untracked,
+        ...(sweep === undefined ? {} : { chunkProgress: chunkProgressOf(progress) }),
+      };
     },
 
     async updateMembership({ op, watchlistId, userIds, nowMs }) {

@@ -33,6 +33,11 @@ export interface WatchlistRegistry {
   get(name: string): Promise<WatchlistDefinition | undefined>;
   /** The UserIDs of one chunk, or undefined when that version is gone (the watchlist changed meanwhile). */
   readChunk(name: string, version: string, index: number): Promise<string[] | undefined>;
+  /**
+   * Several chunks of one version in one read (a chunk job's): index -> UserIDs, for the indexes that exist. The
+   * list is read from the lowest to the highest index asked, so the indexes should lie close together.
+   */
+  readChunks(name: string, version: string, indexes: readonly number[]): Promise<Map<number, string[]>>;
   readMembers(definition: WatchlistDefinition): Promise<string[]>;
   /** The same members in order, `chunksPerPiece` chunks at a time: a long list is never read whole. */
   memberPieces(
@@ -79,6 +84,21 @@ export function createWatchlistRegistry(redis: RedisClient, keys: AppKeys): Watc
     async readChunk(name, version, index) {
       const blob = await redis.lindexBuffer(keys.watchlistChunks(name, version), index);
       return blob === null ? undefined : decodeChunk(blob);
+    },
+    async readChunks(name, version, indexes) {
+      const chunks = new Map<number, string[]>();
+      if (indexes.length === 0) return chunks;
+      const first = Math.min(...indexes);
+      const blobs = await redis.lrangeBuffer(
+        keys.watchlistChunks(name, version),
+        first,
+        Math.max(...indexes),
+      );
+      for (const index of indexes) {
+        const blob = blobs[index - first];
+        if (blob) chunks.set(index, decodeChunk(blob));
+      }
+      return chunks;
     },
     async readMembers(definition) {
       const blobs = await redis.lrangeBuffer(

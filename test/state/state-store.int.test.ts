@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOutboxEntry } from '../../src/events/outbox-entry.js';
 import { appKeys } from '../../src/redis/keys.js';
+import { createSweepTracker } from '../../src/schedule/sweep-tracker.js';
 import { createStateStore, type Observation } from '../../src/state/state-store.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
 
@@ -81,6 +82,41 @@ describe('apply-observations (one atomic script per chunk)', () => {
       observedAtMs: 3_000,
       watchlistIds: [1],
     });
+  });
+
+  it("counts a sweep's chunk done in the same step, once, a stale answer too, and completes the sweep", async () => {
+    const { redis, keys, store } = setup();
+    const sweeps = createSweepTracker(redis, keys);
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b'], nowMs: 500 });
+    const begin = { watchlist: 'w', version: 'v1', nowMs: 600, staleAfterMs: 60_000 };
+    expect(await sweeps.begin({ ...begin, sweepId: 's1', chunks: 2 })).toBe('start');
+    const chunk = (index: number, observedAtMs: number, sweepId = 's1') =>
+      store.applyObservations({
+        source: { watchlist: 'w', version: 'v1', chunk: index },
+        observedAtMs,
+        firstObservation: 'snapshot',
+        deviceEvents: false,
+        observations: { userIds: [index === 0 ? 'a' : 'b'], codes: 'N' },
+        countDoneFor: sweepId,
+      });
+    expect((await chunk(0, 1_000)).chunkProgress).toEqual({ remaining: 1, startNext: false });
+    // The same chunk again (a retried attempt whose answer is older): stale, and not counted twice.
+    const again = await chunk(0, 900);
+    expect([again.stale, again.chunkProgress]).toEqual([1, { remaining: -1, startNext: false }]);
+    // A chunk of another sweep is not counted for this one.
+    expect((await chunk(1, 1_100, 'old')).chunkProgress).toEqual({ remaining: -1, startNext: false });
+    const last = await chunk(1, 1_200);
+    expect(last.chunkProgress).toEqual({ remaining: 0, startNext: false, durationMs: 600 });
+    expect((await sweeps.stats('w')).completed).toBe(1);
+    // Without a sweep to count for (a hint call), nothing is counted.
+    const hint = await store.applyObservations({
+      source: 'hint',
+      observedAtMs: 1_300,
+      firstObservation: 'snapshot',
+      deviceEvents: false,
+      observations: [see('a', 'F')],
+    });
+    expect([hint.events, hint.chunkProgress]).toEqual([1, undefined]);
   });
 
   it('never applies an observation older than (or as old as) the stored one: stale', async () => {

@@ -17,6 +17,8 @@
   KEYS[4]       ids of the watchlists with deviceEvents (the same)
   KEYS[5]       the watchlist definitions (hash: name -> JSON with id and version)
   KEYS[6]       state writes per watchlist id (see "Packed states" below)
+  KEYS[7]       the sweep hash of the chunk's watchlist, and
+  KEYS[8]       the done bitmap of its current sweep (see ARGV[12]; any key of the app when ARGV[12] is '')
   ARGV[1]       observedAtMs of this answer
   ARGV[2]       first-observation policy: 'snapshot' | 'silent'
   ARGV[3]       '1' to emit `devices` events on device-only changes, else '0' (used only without KEYS[4])
@@ -33,6 +35,8 @@
                 bucket id width
   ARGV[11]      for an answer read whole (with detail, a hint call, a callback): one line per UserID, device hash
                 \t devices JSON (both '' without detail); '' for an answer read as codes
+  ARGV[12]      the id of the sweep the chunk belongs to: the chunk is counted done for it in the same step
+                (schedule/lua/include/finish-chunk.lua, with the answer's time); '' for none (a hint call, a callback)
 
   Packed states. An unchanged user costs no record read when its chunk knows the user's stored state: the chunk's
   field `<chunk field>|s` holds the count of KEYS[6] for its watchlist, '|', and one letter per asked ID: the state
@@ -45,7 +49,8 @@
   calls and answers read whole take the per-user path and count every watchlist, so their writes invalidate the
   current version's packed states.
 
-  Returns {applied, events, stale, untracked}
+  Returns {applied, events, stale, untracked}, followed when ARGV[12] names a sweep by what counting the chunk done
+  came to ({remaining, startNext, durationMs when it completed the sweep}, see finish-chunk.lua)
     applied     users compared with this observation (written or unchanged)
     events      outbox entries appended
     stale       observations not applied because a newer one was already applied
@@ -54,6 +59,7 @@
 ]]
 --- @include "include/record.lua"
 --- @include "../../events/lua/include/outbox-entry.lua"
+--- @include "../../schedule/lua/include/finish-chunk.lua"
 
 local observedAt = tonumber(ARGV[1])
 local policy = ARGV[2]
@@ -61,6 +67,17 @@ local deviceEvents = ARGV[3] == '1'
 local detectedBy = ARGV[8]
 useKeySpace(ARGV[9])
 local applied, events, stale, untracked = 0, 0, 0, 0
+
+-- The script's reply: its counts, and what counting the chunk done for its sweep came to. A stale answer counts it
+-- too: its chunk was answered (by the newer attempt that applied first).
+local function reply()
+  local counts = {applied, events, stale, untracked}
+  if ARGV[12] == '' then return counts end
+  for _, value in ipairs(finishChunk(KEYS[7], KEYS[8], ARGV[12], string.match(ARGV[4], '(%d+)$'), ARGV[1])) do
+    counts[#counts + 1] = value
+  end
+  return counts
+end
 
 -- The UserIDs, their letters, bucket ids and detail lines must pair up one to one; checked before anything is
 -- written.
@@ -78,7 +95,8 @@ local watermark = 0
 if ARGV[4] ~= '' then
   watermark = tonumber(redis.call('HGET', KEYS[2], ARGV[4])) or 0
   if watermark >= observedAt then
-    return {0, 0, select(2, string.gsub(letters, OBSERVED_LETTERS, '')), 0}
+    stale = select(2, string.gsub(letters, OBSERVED_LETTERS, ''))
+    return reply()
   end
   redis.call('HSET', KEYS[2], ARGV[4], observedAt)
 end
@@ -137,7 +155,7 @@ end
 -- Every chunk answer without a change costs no record read at all.
 if packed ~= nil and packed == letters then
   applied = select(2, string.gsub(letters, OBSERVED_LETTERS, ''))
-  return {applied, events, stale, untracked}
+  return reply()
 end
 
 -- The watchlists whose packed states this script's record writes invalidate.
@@ -246,4 +264,4 @@ if ownId then
   redis.call('HSET', KEYS[2], packedField, writesSeen .. '|' .. table.concat(parts))
 end
 
-return {applied, events, stale, untracked}
+return reply()
