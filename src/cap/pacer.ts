@@ -82,6 +82,8 @@ interface Waiter {
 }
 
 const PRIORITIES = 10;
+/** The longest a start report waits for the next reservation to ride on (see reportStart). */
+const REPORT_FLUSH_MS = 50;
 
 export function createPacer(redis: RedisClient, pacerKey: string, options: PacerOptions): Pacer {
   const {
@@ -103,6 +105,9 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
   const queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
   let activeLanes = 0;
   const clock = createRedisClock();
+  /** Starts not reported yet, flat pairs: seq, start (µs on the Redis clock). */
+  const unreportedStarts: number[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
 
   /** Callers queued and not yet served (ten short arrays: counted when needed rather than kept in step). */
   const waiting = (): number => queues.reduce((count, queue) => count + queue.length, 0);
@@ -126,6 +131,8 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
         windowCalls,
         windowUs,
         provisionalLatenessUs,
+        // Starts not reported yet ride on this reservation (lost with it if it fails: see reportStart).
+        ...unreportedStarts.splice(0),
       )) as [string, string, number];
       const answeredAt = performance.now();
       const slotMs = Number(slotUs) / 1000;
@@ -145,11 +152,21 @@ export function createPacer(redis: RedisClient, pacerKey: string, options: Pacer
   }
 
   /**
-   * Not awaited: the caller starts now. A report that fails or arrives late leaves the provisional start (slot +
-   * maxLatenessMs) in place, which only ever spaces later slots further apart.
+   * Not awaited: the caller starts now. The report rides on the process's next reservation (at the cap a few ms
+   * later), or goes on its own after REPORT_FLUSH_MS without one. Only the reservation `windowCalls` later (about a
+   * second) reads it; a report that fails or arrives late leaves the provisional start (slot + maxLatenessMs) in
+   * place, which only ever spaces later slots further apart.
    */
   function reportStart(seq: number, startUs: number): void {
-    scripts.presenceReportStart(pacerKey, seq, startUs, windowCalls).catch(() => undefined);
+    unreportedStarts.push(seq, startUs);
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      if (unreportedStarts.length === 0) return;
+      scripts
+        .presenceReportStart(pacerKey, windowCalls, ...unreportedStarts.splice(0))
+        .catch(() => undefined);
+    }, REPORT_FLUSH_MS);
+    flushTimer.unref();
   }
 
   /**

@@ -72,6 +72,28 @@ describe('the global pacer', () => {
     expect(maxInAnyWindow(starts, 1_000 / 0.98 - 5 - 1)).toBeLessThanOrEqual(cap);
   });
 
+  it('records every actual start, the last one too when no reservation follows to carry it', async () => {
+    const redis = testRedis();
+    const key = uniqueName('pacer');
+    const pacer = createPacer(redis, key, { callsPerSecond: 50 });
+    // Ring field of reservation `seq` (reserve-call.lua): the provisional start (slot + 10 ms) until the report.
+    const startOf = async (seq: number) => Number(await redis.hget(key, `s${seq % 50}`));
+    await pacer.acquire();
+    const provisionalFirst = await startOf(1);
+    await pacer.acquire();
+    const provisionalSecond = await startOf(2);
+    // The first start rides on the second reservation (or goes alone after 50 ms): either way it is recorded,
+    // earlier than the provisional start. The last one goes alone, with no reservation after it.
+    await waitFor(async () => (await startOf(1)) < provisionalFirst, {
+      timeoutMs: 5_000,
+      description: "the first call's start recorded",
+    });
+    await waitFor(async () => (await startOf(2)) < provisionalSecond, {
+      timeoutMs: 5_000,
+      description: "the last call's start recorded without a reservation after it",
+    });
+  });
+
   it('pauses everyone after a rate-limit answer and runs slower until it recovers', async () => {
     const key = uniqueName('pacer');
     const pacer = createPacer(testRedis(), key, { callsPerSecond: 100, recoveryPerSecond: 0.01 });

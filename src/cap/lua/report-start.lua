@@ -1,19 +1,13 @@
 --[[
-  report-start: a caller started the call of reservation `seq`; record the actual start in its ring field (see
-  reserve-call.lua), which until now held the provisional latest start. Only ever moves the field earlier, and only
-  while the field still belongs to this reservation (fewer than windowCalls reservations since).
+  report-start: callers started the calls of these reservations; record the actual starts in their ring fields (see
+  reserve-call.lua and include/record-start.lua). Most reports ride on the process's next reserve-call instead; this
+  script sends the ones left when no reservation follows soon.
 
   KEYS[1]   pacer hash (see reserve-call.lua)
-  ARGV[1]   seq returned by reserve-call
-  ARGV[2]   the start, µs on the Redis clock (slot + measured lateness)
-  ARGV[3]   windowCalls, as given to reserve-call
-  Returns   1 when recorded, 0 when the field had moved on or already held an earlier time
+  ARGV[1]   windowCalls, as given to reserve-call
+  ARGV[2..] pairs: seq returned by reserve-call, the start (µs on the Redis clock: slot + measured lateness)
+  Returns   how many were recorded (see include/record-start.lua)
 ]]
-local seq, startUs, windowCalls = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local latest = tonumber(redis.call('HGET', KEYS[1], 'seq')) or 0
-if latest - seq >= windowCalls then return 0 end
-local ringField = 's' .. (seq % windowCalls)
-local current = tonumber(redis.call('HGET', KEYS[1], ringField))
-if current == nil or startUs >= current then return 0 end
-redis.call('HSET', KEYS[1], ringField, string.format('%.0f', startUs))
-return 1
+--- @include "include/record-start.lua"
+
+return recordStarts(KEYS[1], 2, tonumber(ARGV[1]))

@@ -17,12 +17,17 @@
   ARGV[3]   windowCalls: calls allowed per window (the cap per second)
   ARGV[4]   windowUs: the shortest span that may hold windowCalls + 1 starts, in µs
   ARGV[5]   provisional lateness in µs: the latest a caller starts after its slot (it gives the slot back otherwise)
+  ARGV[6..] pairs: starts of earlier reservations of this process not reported yet (seq, start µs), recorded first
+            (include/record-start.lua): a report rides on the next reservation instead of a script call of its own
   Returns   {waitUs, slotUs, seq}  µs to wait from now (Redis clock), the slot's absolute time, its sequence number
 ]]
+--- @include "include/record-start.lua"
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local spacing, recovery = tonumber(ARGV[1]), tonumber(ARGV[2])
 local windowCalls, windowUs, provisional = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+recordStarts(KEYS[1], 6, windowCalls)
 
 local state = redis.call('HMGET', KEYS[1], 'next', 'factor', 'adjustedAt')
 local nextSlot = tonumber(state[1]) or 0
