@@ -1,7 +1,10 @@
-import type { CodedObservations, Observation } from './state-store.js';
+import type { Observation } from './state-store.js';
+// Counting coded observations sits beside their type (the state store needs it too); re-exported for the callers
+// that read answers.
+export { countObserved } from './state-store.js';
 import { fnv1a32 } from '../redis/keys.js';
 import type { DeviceStatus, OnlineStatusResult } from '../tencent/types.js';
-import { ACCOUNT_NOT_FOUND, STATE_CODES, codeOfState, isObservedCode } from '../vocabulary.js';
+import { ACCOUNT_NOT_FOUND, STATE_CODES, codeOfState } from '../vocabulary.js';
 
 export interface ChunkObservations {
   observations: Observation[];
@@ -34,13 +37,6 @@ export function toObservations(result: OnlineStatusResult, detail: boolean): Chu
     }
   }
   return { observations, otherAccountErrors };
-}
-
-/** How many users coded observations observe: the letters that are observed codes (the same users `toObservations` keeps). */
-export function countObserved({ codes }: CodedObservations): number {
-  let count = 0;
-  for (let i = 0; i < codes.length; i += 1) if (isObservedCode(codes[i]!)) count += 1;
-  return count;
 }
 
 /**

@@ -101,9 +101,11 @@ const SCRIPTS = {
 /** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
 
-function hasObservedCode(codes: string): boolean {
-  for (let i = 0; i < codes.length; i += 1) if (isObservedCode(codes[i]!)) return true;
-  return false;
+/** How many users coded observations observe: the letters that are observed codes (the same users `toObservations` keeps). */
+export function countObserved({ codes }: CodedObservations): number {
+  let count = 0;
+  for (let i = 0; i < codes.length; i += 1) if (isObservedCode(codes[i]!)) count += 1;
+  return count;
 }
 
 /** The per-app state store: every change goes through one of the Lua scripts in ./lua. */
@@ -154,15 +156,16 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
       let bucketIds: string;
       let details = '';
       if ('codes' in observations) {
-        if (!hasObservedCode(observations.codes)) return { applied: 0, events: 0, stale: 0, untracked: 0 };
+        if (countObserved(observations) === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
         userIds = observations.userIds.join('\n');
         letters = observations.codes;
         bucketIds = bucketIdsOf(observations.userIds);
       } else {
         if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-        userIds = observations.map((o) => o.userId).join('\n');
+        const ids = observations.map((o) => o.userId);
+        userIds = ids.join('\n');
         letters = observations.map((o) => o.code).join('');
-        bucketIds = bucketIdsOf(observations.map((o) => o.userId));
+        bucketIds = bucketIdsOf(ids);
         details = observations.map((o) => `${o.deviceHash}\t${o.devicesJson}`).join('\n');
       }
       const sweep = typeof source !== 'string' && countDoneFor !== undefined ? source.watchlist : undefined;

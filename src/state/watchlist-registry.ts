@@ -72,6 +72,18 @@ export function decodeChunk(blob: Buffer): string[] {
 
 export function createWatchlistRegistry(redis: RedisClient, keys: AppKeys): WatchlistRegistry {
   const parse = (json: string) => JSON.parse(json) as WatchlistDefinition;
+  const readChunks: WatchlistRegistry['readChunks'] = async (name, version, indexes) => {
+    const chunks = new Map<number, string[]>();
+    if (indexes.length === 0) return chunks;
+    const first = Math.min(...indexes);
+    const blobs = await redis.lrangeBuffer(keys.watchlistChunks(name, version), first, Math.max(...indexes));
+    for (const index of indexes) {
+      const blob = blobs[index - first];
+      if (blob) chunks.set(index, decodeChunk(blob));
+    }
+    return chunks;
+  };
+
   return {
     async list() {
       const all = await redis.hvals(keys.watchlists);
@@ -82,24 +94,9 @@ export function createWatchlistRegistry(redis: RedisClient, keys: AppKeys): Watc
       return json === null ? undefined : parse(json);
     },
     async readChunk(name, version, index) {
-      const blob = await redis.lindexBuffer(keys.watchlistChunks(name, version), index);
-      return blob === null ? undefined : decodeChunk(blob);
+      return (await readChunks(name, version, [index])).get(index);
     },
-    async readChunks(name, version, indexes) {
-      const chunks = new Map<number, string[]>();
-      if (indexes.length === 0) return chunks;
-      const first = Math.min(...indexes);
-      const blobs = await redis.lrangeBuffer(
-        keys.watchlistChunks(name, version),
-        first,
-        Math.max(...indexes),
-      );
-      for (const index of indexes) {
-        const blob = blobs[index - first];
-        if (blob) chunks.set(index, decodeChunk(blob));
-      }
-      return chunks;
-    },
+    readChunks,
     async readMembers(definition) {
       const blobs = await redis.lrangeBuffer(
         keys.watchlistChunks(definition.name, definition.version),
