@@ -5,6 +5,7 @@
  *
  *   KAFKA_BROKERS=127.0.0.1:19092 npx tsx bench/relay-drain.ts [--events 100000] [--fencing]
  *     [--snapshot-priority low]   (the snapshots in the low-priority stream, as `redis.snapshotPriority: low` writes)
+ *     [--read-entries 4000]        (outbox entries per relay read; the relay's default when absent)
  *
  * Not part of `npm run bench`; figures in BENCHMARKS.md ("Relay bursts").
  */
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '100000' },
     fencing: { type: 'boolean', default: false },
     'snapshot-priority': { type: 'string', default: 'normal' },
+    'read-entries': { type: 'string' },
   },
 });
 const low = values['snapshot-priority'] === 'low';
@@ -96,7 +98,12 @@ try {
       events: createFlowEvents(),
       logger,
     },
-    { sdkAppId, ...{ transitionsTopic: topics.transitions, stateTopic: topics.state } },
+    {
+      sdkAppId,
+      transitionsTopic: topics.transitions,
+      stateTopic: topics.state,
+      batchSize: values['read-entries'] === undefined ? undefined : Number(values['read-entries']),
+    },
   );
   const started = performance.now();
   void relay.run();
@@ -111,7 +118,7 @@ try {
   const relayRate = events / relaySeconds;
   const rawRate = raw.eventsPerSecond;
   console.log(
-    `${events} events${low ? ' (low priority)' : ''}, ${raw.batches + 1} batches, fencing ${values.fencing ? 'on' : 'off'}: relay ${relayRate.toFixed(0)}/s, ` +
+    `${events} events${low ? ' (low priority)' : ''}, ${raw.batches + 1} batches, fencing ${values.fencing ? 'on' : 'off'}, reads of ${values['read-entries'] ?? 'default'}: relay ${relayRate.toFixed(0)}/s, ` +
       `raw kafkajs ${rawRate.toFixed(0)}/s, relay/raw ${(relayRate / rawRate).toFixed(2)}`,
   );
 } finally {

@@ -17,12 +17,13 @@ import { appKeys, DEFAULT_STATE_BUCKETS, type SnapshotPriority } from '../src/re
 import {
   deploy,
   idWidthFor,
+  KAFKA_PARTITIONS,
   type BenchWatchlist,
   type Deployment,
   type WorkerMetrics,
 } from './deployment.js';
 import type { Infra, SimStats, SimulatorProcess } from './infra.js';
-import { summarizeLatency, type LatencySummary } from './latency.js';
+import { createTimedTopics, summarizeLatency, type LatencySummary } from './latency.js';
 import { median } from './report.js';
 import { redisTimeUs, watchStarts } from './start-window.js';
 import { cpuDelta, machineCpu, snapshotCpu, type CpuSnapshot } from './proc.js';
@@ -625,9 +626,20 @@ export interface BurstResult {
   intervalMs: number;
   firstSweep: BurstPhase;
   massChange: BurstPhase & { usersChanged: number };
-  raw: RawClientResult;
-  /** Relay events/s during the first-sweep burst ÷ raw client events/s (same records, same broker, same run). */
+  /**
+   * The raw client while the deployment still runs (the poller sweeping at the cap with churn, the relay idle but
+   * for the churn), on topics of its own: the CPU it gets is the CPU the relay got during the burst.
+   */
+  rawUnderLoad: RawClientResult & { cpu: CpuReport; sweepsDuring: number };
+  /** The raw client after the deployment stopped: the machine's best for these records. */
+  rawIdle: RawClientResult;
+  /**
+   * Relay events/s during the first-sweep burst ÷ raw client events/s under the same load (same records, same
+   * broker, same run): the relay's own overhead.
+   */
   relayToRaw: number;
+  /** Relay events/s during the first-sweep burst ÷ raw client events/s on the idle machine. */
+  relayToIdleRaw: number;
 }
 
 /**
@@ -861,11 +873,33 @@ export async function runBurstScenario(
       sampler.samples[firstFrom]!.atMs,
       sampler.samples[firstTo]!.atMs,
     );
+    // The raw client under the load the relay had: the poller keeps sweeping meanwhile. Topics of its own, so the
+    // latency consumer does not count copies of old events.
+    const rawTopics = {
+      transitions: `${deployment.topics.transitions}-raw`,
+      state: `${deployment.topics.state}-raw`,
+    };
+    await createTimedTopics(ctx.infra.kafka, rawTopics, KAFKA_PARTITIONS);
+    const sweepsBeforeRaw = await sweepsCompleted();
+    const rawStartedAt = Date.now();
+    const cpuRaw0 = snapshotAll(pids);
+    const underLoad = await runRawClient(ctx.infra.kafka, app.sdkAppId, rawTopics, name, rawRows);
+    const rawUnderLoad = {
+      ...underLoad,
+      cpu: cpuReport(cpuRaw0, snapshotAll(pids), (Date.now() - rawStartedAt) / 1000),
+      sweepsDuring: (await sweepsCompleted()) - sweepsBeforeRaw,
+    };
+    ctx.log(
+      `burst: raw kafkajs under load ${rawUnderLoad.eventsPerSecond.toFixed(0)} events/s over ${rawUnderLoad.events} ` +
+        `events (${rawUnderLoad.sweepsDuring} sweeps completed meanwhile)`,
+    );
     await sampler.stop();
     await deployment.stop();
 
-    const raw = await runRawClient(ctx.infra.kafka, app.sdkAppId, deployment.topics, name, rawRows);
-    ctx.log(`burst: raw kafkajs ${raw.eventsPerSecond.toFixed(0)} events/s over ${raw.events} events`);
+    const rawIdle = await runRawClient(ctx.infra.kafka, app.sdkAppId, deployment.topics, name, rawRows);
+    ctx.log(
+      `burst: raw kafkajs idle ${rawIdle.eventsPerSecond.toFixed(0)} events/s over ${rawIdle.events} events`,
+    );
     return {
       users,
       changedShare: options.changedShare,
@@ -876,8 +910,10 @@ export async function runBurstScenario(
       intervalMs,
       firstSweep,
       massChange,
-      raw,
-      relayToRaw: firstSweep.eventsPerSecond / raw.eventsPerSecond,
+      rawUnderLoad,
+      rawIdle,
+      relayToRaw: firstSweep.eventsPerSecond / rawUnderLoad.eventsPerSecond,
+      relayToIdleRaw: firstSweep.eventsPerSecond / rawIdle.eventsPerSecond,
     };
   } finally {
     await sampler.stop();
@@ -894,7 +930,7 @@ export interface RawBatch {
 
 /**
  * The records the relay builds from `rows` (outbox entries), encoded as it encodes them and cut into its batches
- * (at most 1,000 entries and 512 KiB each), built up front so sending them measures the client alone.
+ * (at most `RELAY_BATCH_ENTRIES` entries and 512 KiB each), built up front so sending them measures the client alone.
  */
 export function relayBatchesOf(
   rows: ReadonlyArray<[string, string[]]>,
