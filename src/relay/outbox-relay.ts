@@ -19,8 +19,8 @@ export const DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
 /**
  * Outbox entries the relay reads and publishes at a time: one trim and, fenced, one transaction each (the byte cap
  * splits them into requests). Large because those are fixed costs per read: fenced, a read of 4,000 instead of
- * 1,000 entries drained a backlog ~25 % faster (BENCHMARKS.md "Relay bursts"); a read is only as large as what
- * waits, so without a backlog nothing waits longer.
+ * 1,000 entries drained a backlog ~20 % faster (BENCHMARKS.md "Reads of 4,000 entries"); a read is only as large as
+ * what waits, so without a backlog nothing waits longer.
  */
 export const RELAY_BATCH_ENTRIES = 4_000;
 
