@@ -218,9 +218,10 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   } = options;
   const { share, outboxWarnings = { lastAt: 0 } } = deps;
   const outbox = keys.outboxShard(shard);
-  // Low-priority snapshots (redis.snapshotPriority: low): the shard's second stream and its hash, published only
-  // while `outbox` is empty (events/lua/include/outbox-entry.lua, "Low-priority snapshots"). With `normal` the relay
-  // still drains what a time with `low` left there, merged with `outbox` by time (relay/lua/claim-low-batch.lua).
+  // Low-priority snapshots (redis.snapshotPriority: low): the shard's second stream and its hash, one batch of it
+  // published between two reads of `outbox` (events/lua/include/outbox-entry.lua, "Low-priority snapshots"). With
+  // `normal` the relay still drains what a time with `low` left there, merged with `outbox` by time
+  // (relay/lua/claim-low-batch.lua).
   const lowPriority = keys.snapshotPriority === 'low';
   const lowOutbox = keys.lowOutboxShard(shard);
   const lowPending = keys.lowPendingOf(shard);
@@ -289,8 +290,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
 
   /**
    * The low-priority batch to publish now (relay/lua/claim-low-batch.lua): a batch claimed earlier and not trimmed
-   * yet, else, with `low` only while the outbox stream is empty, the next one; with `normal` the snapshots left in
-   * the low stream appended before the outbox stream's head. Empty when there is none to publish now.
+   * yet, else the next snapshots appended before the outbox stream's head. Empty when there is none to publish now.
    */
   async function claimLow(): Promise<PendingEntry[] | 'leaseLost'> {
     const rows = (await scripts.presenceClaimLowBatch(
@@ -300,7 +300,6 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       lowPending,
       lease.token,
       batchSize,
-      keys.snapshotPriority,
     )) as OutboxRow[] | number;
     if (rows === -1) return 'leaseLost';
     return toBatch(rows as OutboxRow[]);
@@ -311,7 +310,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * `batchSize` entries) after the other, so every user's events keep their order. While a batch is in flight,
    * the next one is fetched and built, so Redis and record building stay off the path between two sends. Only
    * entries after the ones read are fetched ahead: the outbox only grows at its end, and nothing is sent before the
-   * batch ahead of it was acknowledged and trimmed.
+   * batch ahead of it was acknowledged and trimmed. With `low`, it returns after a batch while the low stream holds
+   * snapshots, so that the loop takes one low batch between two outbox batches.
    */
   async function drain(first: PendingEntry[], upTo: string): Promise<void> {
     let current = first;
@@ -321,7 +321,10 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       const ahead = read(current.at(-1)!.entry.id, upTo);
       // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
       ahead.catch(() => undefined);
+      const lowWaiting = lowPriority ? redis.xlen(lowOutbox) : Promise.resolve(0);
+      lowWaiting.catch(() => undefined);
       if (!(await publishBatch(current, 'high'))) return;
+      if ((await lowWaiting) > 0) return;
       current = await ahead;
     }
   }
@@ -550,9 +553,11 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
             await yieldLease();
             continue;
           }
-          // With `normal`, the low stream is read only while a switch from `low` left snapshots there: up to the
-          // millisecond of its oldest, `outbox` goes first; they follow before anything newer of `outbox`.
+          // With `low`: one low batch, then one read of `outbox`, in turn, so neither stream waits for the other
+          // to empty. With `normal`, the low stream is read only while a switch from `low` left snapshots there: up
+          // to the millisecond of its oldest, `outbox` goes first; they follow before anything newer of `outbox`.
           const upTo = lowPriority ? '+' : await leftLowBound();
+          let lowPublished = false;
           if (lowPriority || upTo !== '+') {
             // A claimed low batch first (it may be a crashed relay's), else a new one (see claimLow).
             const low = await claimLow();
@@ -561,19 +566,18 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
               continue;
             }
             if (low.length > 0) {
-              await publishBatch(low, 'low');
-              continue;
+              if (!(await publishBatch(low, 'low')) || !lowPriority) continue;
+              lowPublished = true;
             }
           }
           const head = await read('-', upTo);
-          if (head.length === 0) {
+          if (head.length > 0) await drain(head, upTo);
+          else if (!lowPublished) {
             // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
             // From 0-0: an entry appended since the XRANGE above wakes it at once (the streams hold only unpublished
             // ones). The low stream too whatever the setting: a process still on `low` may write there.
             await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, lowOutbox, '0-0', '0-0');
-            continue;
           }
-          await drain(head, upTo);
         } catch (error) {
           if (signal.aborted) break;
           logger.error({ ...where, err: error }, 'relay iteration failed; retrying');

@@ -6,14 +6,18 @@
   must publish a claimed batch before anything else of the shard: a claim left by a relay that crashed is returned
   again first (published at most once more, with the same eventIds).
 
-  Which batch, by ARGV[3]:
-    low     (redis.snapshotPriority: low) the oldest entries, only while the shard's outbox stream is empty.
-    normal  (a switch back to `normal` with snapshots still waiting in the low stream, which nothing appends to
-            any more) the oldest entries appended in an earlier millisecond than the head of the outbox stream (all
-            of them while it is empty): the relay then merges the two streams by time, reading the outbox stream
-            only up to the millisecond of the low stream's head. A user's entries of the outbox stream written
-            before its pending snapshot go first and the ones written after it (after the switch, when nothing
-            moves it ahead any more) follow it; in one millisecond the outbox stream's go first.
+  Which batch: the oldest entries appended in an earlier millisecond than the head of the outbox stream (all of them
+  while it is empty), whatever redis.snapshotPriority is now.
+    - This keeps each user's order: a user's entry written to the outbox stream before its snapshot has an id of the
+      same or an earlier millisecond, so while it is unpublished (at or after the head) the snapshot is not taken;
+      in one millisecond the outbox stream's entries go first. Entries written after the snapshot moved it ahead
+      (promotePending) unless it was claimed, and a claimed batch is published before anything else.
+    - With `low` the relay alternates: one batch from here, one read of the outbox stream. So a transition waits
+      behind at most one low batch, and the snapshots still drain while new transitions keep the outbox stream
+      from ever being empty (claiming only while it is empty starved them under steady churn).
+    - With `normal` (after a switch back, snapshots still wait here and nothing appends any more) the relay merges
+      the two streams by time: it reads the outbox stream only up to the millisecond of this stream's head, then
+      takes from here. A user's entries written after the switch (nothing moves the snapshot any more) follow it.
 
   KEYS[1]   relay lease (of the shard)
   KEYS[2]   outbox stream (of the shard)
@@ -21,7 +25,6 @@
   KEYS[4]   its hash (UserID -> pending entry id, `@claim` -> last id of the claimed batch)
   ARGV[1]   lease token of this relay
   ARGV[2]   entries per batch
-  ARGV[3]   `low` (the default) or `normal`, see above
   Returns   the batch as XRANGE rows (empty: no claim left and nothing to publish from the low stream now), or -1
             when the lease is not ours
 ]]
@@ -35,7 +38,6 @@ end
 local upTo = '+'
 local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 if #head > 0 then
-  if ARGV[3] ~= 'normal' then return {} end
   upTo = '(' .. string.match(head[1][1], '^(%d+)-') .. '-0'
 end
 local rows = redis.call('XRANGE', KEYS[3], '-', upTo, 'COUNT', tonumber(ARGV[2]))

@@ -15,8 +15,9 @@
   Low-priority snapshots (redis.snapshotPriority: low). Each shard then has, beside its outbox stream, a low stream
   for `snapshot` entries and a hash: UserID -> id of the user's pending entry in the low stream (at most one per
   user), and `@claim` -> the last id of the low batch the relay is publishing (src/relay/lua/claim-low-batch.lua).
-  The relay publishes the low stream only while the outbox stream of the shard is empty, so a burst of snapshots
-  never holds up another user's transition. A user's order is kept here:
+  The relay alternates one low batch with one read of the outbox stream, taking only snapshots appended before the
+  outbox stream's head (src/relay/lua/claim-low-batch.lua), so a burst of snapshots holds up another user's
+  transition by at most one batch. A user's order is kept here:
     - any entry for a user with a pending low entry first moves that entry to the end of the outbox stream (same
       fields, new id); then a snapshot goes to the low stream (and is the user's pending entry), anything else to
       the outbox stream. So a user has at most one pending low entry, and nothing of it waits in the outbox stream
