@@ -310,8 +310,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * `batchSize` entries) after the other, so every user's events keep their order. While a batch is in flight,
    * the next one is fetched and built, so Redis and record building stay off the path between two sends. Only
    * entries after the ones read are fetched ahead: the outbox only grows at its end, and nothing is sent before the
-   * batch ahead of it was acknowledged and trimmed. With `low`, it returns after a batch while the low stream holds
-   * snapshots, so that the loop takes one low batch between two outbox batches.
+   * batch ahead of it was acknowledged and trimmed.
    */
   async function drain(first: PendingEntry[], upTo: string): Promise<void> {
     let current = first;
@@ -321,12 +320,43 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       const ahead = read(current.at(-1)!.entry.id, upTo);
       // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
       ahead.catch(() => undefined);
-      const lowWaiting = lowPriority ? redis.xlen(lowOutbox) : Promise.resolve(0);
-      lowWaiting.catch(() => undefined);
       if (!(await publishBatch(current, 'high'))) return;
-      if ((await lowWaiting) > 0) return;
       current = await ahead;
     }
+  }
+
+  /**
+   * With `low`: publishes a low batch and an outbox batch in turn until both streams are empty (`idle`), or the
+   * lease is lost, the process must yield the shard, or it stops (`stopped`). So a transition waits behind at most
+   * one low batch, and snapshots keep draining while transitions keep the outbox stream busy.
+   *
+   * Each step is fetched while the one before is being sent: the next outbox batch while a low batch is sent, the
+   * next claim and the outbox entries after the batch while an outbox batch is sent. Each user's order holds,
+   * because nothing is ever sent ahead of a claimed batch except outbox entries read before the claim was made:
+   * an eligible snapshot has no earlier entry of its user unpublished in the outbox stream (claim-low-batch.lua),
+   * and a later one, written before the claim, would have moved it out of the low stream.
+   */
+  async function alternate(): Promise<'idle' | 'stopped'> {
+    const ignoreUntilAwaited = <T>(promise: Promise<T>) => (promise.catch(() => undefined), promise);
+    let nextLow = ignoreUntilAwaited(claimLow());
+    let nextHigh = ignoreUntilAwaited(read('-'));
+    while (!stopController.signal.aborted) {
+      // Between batches: a newly started relay process gets the shards this one holds beyond its share.
+      if (share?.mustYield(shard)) return 'stopped';
+      const low = await nextLow;
+      if (low === 'leaseLost') {
+        leaseLost('before claiming a low-priority batch');
+        return 'stopped';
+      }
+      if (low.length > 0 && !(await publishBatch(low, 'low'))) return 'stopped';
+      const high = await nextHigh;
+      if (low.length === 0 && high.length === 0) return 'idle';
+      // Issued only now: a claim made while `high` was still unread could be overtaken by an entry in it.
+      nextLow = ignoreUntilAwaited(claimLow());
+      nextHigh = ignoreUntilAwaited(read(high.length > 0 ? high.at(-1)!.entry.id : '-'));
+      if (high.length > 0 && !(await publishBatch(high, 'high'))) return 'stopped';
+    }
+    return 'stopped';
   }
 
   /**
@@ -515,6 +545,15 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     return leader;
   }
 
+  /**
+   * Sleeps in Redis until an entry arrives (or a second passes, to renew and re-check). From 0-0: an entry appended
+   * since the last read wakes it at once (the streams hold only unpublished ones). The low stream too whatever the
+   * setting: a process still on `low` may write there.
+   */
+  async function waitForEntries(): Promise<void> {
+    await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, lowOutbox, '0-0', '0-0');
+  }
+
   async function loop(): Promise<void> {
     const signal = stopController.signal;
     const renew = setInterval(
@@ -553,12 +592,14 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
             await yieldLease();
             continue;
           }
-          // With `low`: one low batch, then one read of `outbox`, in turn, so neither stream waits for the other
-          // to empty. With `normal`, the low stream is read only while a switch from `low` left snapshots there: up
-          // to the millisecond of its oldest, `outbox` goes first; they follow before anything newer of `outbox`.
-          const upTo = lowPriority ? '+' : await leftLowBound();
-          let lowPublished = false;
-          if (lowPriority || upTo !== '+') {
+          if (lowPriority) {
+            if ((await alternate()) === 'idle') await waitForEntries();
+            continue;
+          }
+          // With `normal`, the low stream is read only while a switch from `low` left snapshots there: up to the
+          // millisecond of its oldest, `outbox` goes first; they follow before anything newer of `outbox`.
+          const upTo = await leftLowBound();
+          if (upTo !== '+') {
             // A claimed low batch first (it may be a crashed relay's), else a new one (see claimLow).
             const low = await claimLow();
             if (low === 'leaseLost') {
@@ -566,18 +607,16 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
               continue;
             }
             if (low.length > 0) {
-              if (!(await publishBatch(low, 'low')) || !lowPriority) continue;
-              lowPublished = true;
+              await publishBatch(low, 'low');
+              continue;
             }
           }
           const head = await read('-', upTo);
-          if (head.length > 0) await drain(head, upTo);
-          else if (!lowPublished) {
-            // Sleep in Redis until an entry arrives (or a second passes, to renew and re-check).
-            // From 0-0: an entry appended since the XRANGE above wakes it at once (the streams hold only unpublished
-            // ones). The low stream too whatever the setting: a process still on `low` may write there.
-            await blockingRedis.xread('COUNT', 1, 'BLOCK', 1_000, 'STREAMS', outbox, lowOutbox, '0-0', '0-0');
+          if (head.length === 0) {
+            await waitForEntries();
+            continue;
           }
+          await drain(head, upTo);
         } catch (error) {
           if (signal.aborted) break;
           logger.error({ ...where, err: error }, 'relay iteration failed; retrying');

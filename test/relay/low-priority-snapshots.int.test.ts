@@ -88,18 +88,26 @@ async function startRelay(redis: Redis, keys: AppKeys, label: string, batchSize 
   });
   void relay.run();
   onTeardown(() => relay.stop());
-  return { events: () => collector.events(topic) };
+  return { events: () => collector.events(topic), redis, keys };
 }
 
 const published = async (redis: Redis, keys: AppKeys) =>
   Number((await redis.hget(keys.relayState, 'published')) ?? 0);
 
-/** Waits until `count` events were consumed, then checks each was published exactly once. */
-async function allOnce(events: () => PresenceEvent[], count: number): Promise<PresenceEvent[]> {
+/**
+ * Waits until `count` events were consumed and the outbox (both streams) trimmed, then checks each event was
+ * published exactly once. The trim follows Kafka's acknowledgement, so a consumer may see a batch before its trim.
+ */
+async function allOnce(
+  relay: { events: () => PresenceEvent[]; redis: Redis; keys: AppKeys },
+  count: number,
+): Promise<PresenceEvent[]> {
+  const { events, redis, keys } = relay;
   await waitFor(() => events().length >= count, {
     timeoutMs: 60_000,
     description: `${count} events consumed`,
   });
+  await waitFor(async () => (await outboxLength(redis, keys)) === 0, { description: 'the outbox trimmed' });
   const received = events();
   expect(new Set(received.map((event) => event.eventId)).size).toBe(received.length);
   expect(received).toHaveLength(count);
@@ -132,7 +140,7 @@ describe('low-priority snapshots', () => {
     expect(publishedBefore).toBeLessThan(BACKLOG);
     expect((await observe(store, ['other'], 'F', T0 + 2_000)).events).toBe(1);
 
-    const received = await allOnce(relay.events, BACKLOG + 1);
+    const received = await allOnce(relay, BACKLOG + 1);
     const at = received.findIndex((event) => event.userId === 'other');
     expect(received[at]).toMatchObject({ kind: 'transition', seq: 1 });
     // Behind at most the low batch in flight when it was written and one more claimed meanwhile (100 each), not
@@ -181,7 +189,7 @@ describe('low-priority snapshots', () => {
     // The churn really kept the outbox stream busy meanwhile (a writer that fell behind would prove nothing).
     expect(roundsWhileDraining).toBeGreaterThan(3);
 
-    const received = await allOnce(relay.events, backlog.length + rounds * churn.length);
+    const received = await allOnce(relay, backlog.length + rounds * churn.length);
     const byUser = kindsByUser(received);
     for (const user of backlog) expect(byUser.get(user), user).toEqual(['snapshot:1']);
     const expected = Array.from({ length: rounds }, (_, i) => `transition:${i + 1}`);
@@ -217,7 +225,7 @@ describe('low-priority snapshots', () => {
     ]);
 
     const relay = await startRelay(redis, keys, 'low-order');
-    const received = await allOnce(relay.events, backlog.length + changing.length + 1);
+    const received = await allOnce(relay, backlog.length + changing.length + 1);
     const byUser = kindsByUser(received);
     for (const user of changing) expect(byUser.get(user), user).toEqual(['snapshot:1', 'transition:2']);
     expect(byUser.get(twice)).toEqual(['snapshot:1', 'snapshot:2']);
@@ -267,7 +275,7 @@ describe('low-priority snapshots', () => {
     // The stopped relay's lease ran out; a new relay takes over.
     await redis.del(keys.relayLease);
     const relay = await startRelay(redis, keys, 'low-claim');
-    const received = await allOnce(relay.events, users.length + 2);
+    const received = await allOnce(relay, users.length + 2);
     expect(received.slice(0, 100).map((event) => event.userId)).toEqual(claimed.map(([, f]) => f[1]));
     const byUser = kindsByUser(received);
     expect(byUser.get(inClaim)).toEqual(['snapshot:1', 'transition:2']);
@@ -368,7 +376,7 @@ describe('low-priority snapshots', () => {
     expect(await redis.xlen(keys.lowOutboxShard(0))).toBe(users.length - before.length);
 
     const relay = await startRelay(redis, normal, 'low-switch');
-    const received = await allOnce(relay.events, users.length + before.length + after.length);
+    const received = await allOnce(relay, users.length + before.length + after.length);
     const byUser = kindsByUser(received);
     for (const user of users) {
       const changed = before.includes(user) || after.includes(user);
