@@ -297,11 +297,12 @@ export const redisSchema = z
       .enum(['normal', 'low'])
       .default('normal')
       .describe(
-        'low: `snapshot` events (a first sweep writes one per member) wait in a second outbox stream per shard ' +
-          'that the relay publishes only while the first is empty, so the transitions of other users are not ' +
-          "held up behind a burst of snapshots. A user's events keep their order: a user's pending snapshot moves " +
-          'ahead of its next event. It must be the same in every process; change it only with the outbox empty, as ' +
-          'outboxShards. Default: normal (one stream per shard, every event in the order written).',
+        'low: `snapshot` events (a first sweep writes one per member) wait in a second outbox stream per shard, ' +
+          'published one batch between two batches of the first, so the transitions of other users wait behind ' +
+          "at most one batch of snapshots, not a whole burst. A user's events keep their order: a user's pending " +
+          'snapshot moves ahead of its next event. It must be the same in every process: change it by restarting ' +
+          'every process (README "Low-priority snapshots"). Default: normal (one stream per shard, every event in ' +
+          'the order written).',
       ),
   })
   .describe('Redis: shared state, outbox, job queues.');
