@@ -299,7 +299,7 @@ export const redisSchema = z
       .describe(
         'low: `snapshot` events (a first sweep writes one per member) wait in a second outbox stream per shard, ' +
           'published one batch between two batches of the first, so the transitions of other users wait behind ' +
-          "at most one batch of snapshots, not a whole burst. A user's events keep their order: a user's pending " +
+          "at most two batches of snapshots, not a whole burst. A user's events keep their order: a user's pending " +
           'snapshot moves ahead of its next event. It must be the same in every process: change it by restarting ' +
           'every process (README "Low-priority snapshots"). Default: normal (one stream per shard, every event in ' +
           'the order written).',

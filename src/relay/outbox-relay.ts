@@ -328,7 +328,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   /**
    * With `low`: publishes a low batch and an outbox batch in turn until both streams are empty (`idle`), or the
    * lease is lost, the process must yield the shard, or it stops (`stopped`). So a transition waits behind at most
-   * one low batch, and snapshots keep draining while transitions keep the outbox stream busy.
+   * two low batches (the one being sent, and the one claimed while the outbox batch before it was sent), and
+   * snapshots keep draining while transitions keep the outbox stream busy.
    *
    * Each step is fetched while the one before is being sent: the next outbox batch while a low batch is sent, the
    * next claim and the outbox entries after the batch while an outbox batch is sent. Each user's order holds,

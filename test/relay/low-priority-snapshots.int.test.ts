@@ -136,15 +136,16 @@ describe('low-priority snapshots', () => {
 
     const relay = await startRelay(redis, keys, 'low-burst');
     await waitFor(async () => (await published(redis, keys)) > 0, { description: 'the backlog draining' });
+    expect((await observe(store, ['other'], 'F', T0 + 2_000)).events).toBe(1);
+    // Read after the write: at least this much was published before the transition was written.
     const publishedBefore = await published(redis, keys);
     expect(publishedBefore).toBeLessThan(BACKLOG);
-    expect((await observe(store, ['other'], 'F', T0 + 2_000)).events).toBe(1);
 
     const received = await allOnce(relay, BACKLOG + 1);
     const at = received.findIndex((event) => event.userId === 'other');
     expect(received[at]).toMatchObject({ kind: 'transition', seq: 1 });
     // Behind at most the low batch in flight when it was written and one more claimed meanwhile (100 each), not
-    // behind the rest of the backlog.
+    // behind the rest of the backlog (`publishedBefore` may count one of them already).
     expect(at).toBeLessThanOrEqual(publishedBefore + 200);
     expect(at).toBeLessThan(BACKLOG - 1_000);
     expect(await redis.xlen(keys.lowOutboxShard(0))).toBe(0);
@@ -155,9 +156,11 @@ describe('low-priority snapshots', () => {
   it('drains the snapshots while new transitions keep the outbox stream from ever emptying', async () => {
     const { keys, redis, store } = lowSetup('low-churn');
     const backlog = userIds(2_000);
-    const churn = userIds(100).map((user) => `churn-${user}`);
+    // Half the churn has a snapshot waiting (the first change moves it ahead), half was tracked silently.
+    const fresh = userIds(50).map((user) => `churn-${user}`);
+    const churn = [...backlog.filter((_, i) => i % 40 === 39), ...fresh];
     await firstObservation(redis, keys, store, backlog, 'snapshot');
-    await firstObservation(redis, keys, store, churn, 'silent');
+    await firstObservation(redis, keys, store, fresh, 'silent');
     const relay = await startRelay(redis, keys, 'low-churn');
 
     // Churn: the churn users all change whenever fewer than 300 entries wait in the outbox stream, so the relay
@@ -191,10 +194,38 @@ describe('low-priority snapshots', () => {
 
     const received = await allOnce(relay, backlog.length + rounds * churn.length);
     const byUser = kindsByUser(received);
-    for (const user of backlog) expect(byUser.get(user), user).toEqual(['snapshot:1']);
-    const expected = Array.from({ length: rounds }, (_, i) => `transition:${i + 1}`);
-    for (const user of churn) expect(byUser.get(user), user).toEqual(expected);
+    const transitions = (firstSeq: number) =>
+      Array.from({ length: rounds }, (_, i) => `transition:${firstSeq + i}`);
+    for (const user of backlog) {
+      const expected = churn.includes(user) ? ['snapshot:1', ...transitions(2)] : ['snapshot:1'];
+      expect(byUser.get(user), user).toEqual(expected);
+    }
+    for (const user of fresh) expect(byUser.get(user), user).toEqual(transitions(1));
     expect(await redis.hlen(keys.lowPendingOf(0))).toBe(0);
+  }, 120_000);
+
+  it('keeps a user in order when the Redis clock is behind the outbox stream (a clock step back, a failover)', async () => {
+    const { keys, redis, store } = lowSetup('low-clock');
+    const [user, other] = ['stepped', 'earlier'];
+    await firstObservation(redis, keys, store, [user, other], 'silent');
+    // An entry written while the server's clock was ten minutes ahead: every later entry of the outbox stream takes
+    // its millisecond, while a new stream (the low one) follows the clock.
+    const aheadMs = Date.now() + 600_000;
+    await redis.xadd(
+      keys.outbox,
+      `${aheadMs}-0`,
+      ...['u', other, 'k', 'transition', 'f', 'N', 't', 'F', 's', '1', 'o', String(T0 + 1_500)],
+      ...['p', String(T0 + 1_000), 'w', '1', 'd', '', 'e', 'epoch1'],
+    );
+    expect((await observe(store, [user], 'F', T0 + 2_000)).events).toBe(1);
+    expect(await store.emitSnapshots([user])).toBe(1);
+    const [lowId] = ((await redis.xrange(keys.lowOutboxShard(0), '-', '+')) as Array<[string, string[]]>)[0]!;
+    expect(Number(lowId.split('-')[0])).toBeGreaterThanOrEqual(aheadMs);
+
+    const relay = await startRelay(redis, keys, 'low-clock');
+    const byUser = kindsByUser(await allOnce(relay, 3));
+    expect(byUser.get(user)).toEqual(['transition:1', 'snapshot:2']);
+    expect(byUser.get(other)).toEqual(['transition:1']);
   }, 120_000);
 
   it("moves a user's pending snapshot ahead of its next event: snapshot then transition, each once", async () => {

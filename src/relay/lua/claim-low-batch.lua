@@ -13,7 +13,7 @@
       in one millisecond the outbox stream's entries go first. Entries written after the snapshot moved it ahead
       (promotePending) unless it was claimed, and a claimed batch is published before anything else.
     - With `low` the relay alternates: one batch from here, one read of the outbox stream. So a transition waits
-      behind at most one low batch, and the snapshots still drain while new transitions keep the outbox stream
+      behind at most two low batches, and the snapshots still drain while new transitions keep the outbox stream
       from ever being empty (claiming only while it is empty starved them under steady churn).
     - With `normal` (after a switch back, snapshots still wait here and nothing appends any more) the relay merges
       the two streams by time: it reads the outbox stream only up to the millisecond of this stream's head, then

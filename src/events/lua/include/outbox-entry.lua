@@ -17,7 +17,7 @@
   user), and `@claim` -> the last id of the low batch the relay is publishing (src/relay/lua/claim-low-batch.lua).
   The relay alternates one low batch with one read of the outbox stream, taking only snapshots appended before the
   outbox stream's head (src/relay/lua/claim-low-batch.lua), so a burst of snapshots holds up another user's
-  transition by at most one batch. A user's order is kept here:
+  transition by at most two batches. A user's order is kept here:
     - any entry for a user with a pending low entry first moves that entry to the end of the outbox stream (same
       fields, new id); then a snapshot goes to the low stream (and is the user's pending entry), anything else to
       the outbox stream. So a user has at most one pending low entry, and nothing of it waits in the outbox stream
@@ -52,18 +52,50 @@ local function promotePending(outbox, low, user)
   redis.call('HDEL', low[2], user)
 end
 
+--[[
+  The id of a new entry of a low stream. The relay takes a low entry only while its millisecond is earlier than the
+  outbox stream's head (src/relay/lua/claim-low-batch.lua), which keeps a user's order only if no entry written to
+  the outbox stream before the snapshot has a later millisecond. Each stream's ids follow the Redis server's clock
+  (never going below the stream's own last id), so after the clock stepped back, or a failover to a node whose
+  clock is behind, a snapshot would get an earlier millisecond than the outbox entries written just before it: it
+  then takes the millisecond of the outbox stream's last entry instead ('*' when the clock is ahead of it).
+]]
+local function lowEntryId(outbox, lowStream)
+  local last = redis.call('XREVRANGE', outbox, '+', '-', 'COUNT', 1)
+  if #last == 0 then return '*' end
+  local lastMs = tonumber(string.match(last[1][1], '^(%d+)-'))
+  local time = redis.call('TIME')
+  if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > lastMs then return '*' end
+  local top = redis.call('XREVRANGE', lowStream, '+', '-', 'COUNT', 1)
+  if #top > 0 and tonumber(string.match(top[1][1], '^(%d+)-')) >= lastMs then return '*' end
+  return lastMs .. '-*'
+end
+
+-- XADD with `id`; an explicit id the stream refuses (below an id it generated before, already trimmed) falls back
+-- to '*', which is then at least as late.
+local function addEntry(stream, id, ...)
+  if id ~= '*' then
+    local added = redis.pcall('XADD', stream, id, ...)
+    if type(added) ~= 'table' or not added.err then return added end
+  end
+  return redis.call('XADD', stream, '*', ...)
+end
+
 local function appendEvent(outbox, user, kind, from, to, seq, observedAt, previousAt, members, devices, epoch, by)
   local low = lowOutboxes[outbox]
+  local id = '*'
   if low then
     promotePending(outbox, low, user)
-    if kind == 'snapshot' then outbox = low[1] end
+    if kind == 'snapshot' then
+      id = lowEntryId(outbox, low[1])
+      outbox = low[1]
+    end
   end
-  local id
   if by == '' then
-    id = redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
+    id = addEntry(outbox, id, 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
       'p', previousAt, 'w', members, 'd', devices, 'e', epoch)
   else
-    id = redis.call('XADD', outbox, '*', 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
+    id = addEntry(outbox, id, 'u', user, 'k', kind, 'f', from, 't', to, 's', seq, 'o', observedAt,
       'p', previousAt, 'w', members, 'd', devices, 'e', epoch, 'b', by)
   end
   if low and outbox == low[1] then redis.call('HSET', low[2], user, id) end
