@@ -89,9 +89,9 @@ describe('the relay draining a growing outbox', () => {
       timeoutMs: 60_000,
       description: 'all published',
     });
-    await waitFor(() => collector.events(topic).length >= total, {
+    await waitFor(() => collector.events(topic).length >= total && collector.events(state).length >= total, {
       timeoutMs: 30_000,
-      description: 'every event consumed',
+      description: 'every event and every state record consumed',
     });
 
     expect(await redis.xlen(keys.outbox)).toBe(0);
