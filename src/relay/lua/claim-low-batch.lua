@@ -9,8 +9,9 @@
   Which batch: the oldest entries appended in an earlier millisecond than the head of the outbox stream (all of them
   while it is empty), whatever redis.snapshotPriority is now.
     - This keeps each user's order: a user's entry written to the outbox stream before its snapshot has an id of the
-      same or an earlier millisecond, so while it is unpublished (at or after the head) the snapshot is not taken;
-      in one millisecond the outbox stream's entries go first. Entries written after the snapshot moved it ahead
+      same or an earlier millisecond (even with the server's clock behind: lowEntryId in outbox-entry.lua), so while
+      it is unpublished (at or after the head) the snapshot is not taken; in one millisecond the outbox stream's
+      entries go first. Entries written after the snapshot moved it ahead
       (promotePending) unless it was claimed, and a claimed batch is published before anything else.
     - With `low` the relay alternates: one batch from here, one read of the outbox stream. So a transition waits
       behind at most two low batches, and the snapshots still drain while new transitions keep the outbox stream
