@@ -2,7 +2,7 @@
 # The product end to end on this machine: local Redis and Kafka, the Tencent simulator, the poller with the
 # example config, and a live view of the transitions arriving in Kafka. Ctrl-C stops everything it started.
 #   npm run demo                      # runs until Ctrl-C
-#   DEMO_SECONDS=40 npm run demo      # stops by itself after 40 s
+#   DEMO_SECONDS=90 npm run demo      # stops by itself after 90 s
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
