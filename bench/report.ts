@@ -270,6 +270,17 @@ export function buildRows(runs: RunResult[]): Row[] {
       )}/s`,
     });
     rows.push({
+      figure: `${label}: the same, the relay's drain after the first sweep ended`,
+      value: median(pick((r) => of(r)?.relayToRawAfterFirstSweep)),
+      unit: 'x',
+      bar: '',
+      note: `relay ${fmt(median(pick((r) => of(r)?.afterFirstSweep?.eventsPerSecond)), 1, 0)}/s over ${fmt(
+        median(pick((r) => of(r)?.afterFirstSweep?.seconds)),
+        1,
+        0,
+      )} s, both windows under steady sweeps`,
+    });
+    rows.push({
       figure: `${label}: relay events/s ÷ raw kafkajs events/s, machine idle`,
       value: median(pick((r) => of(r)?.relayToIdleRaw)),
       unit: 'x',

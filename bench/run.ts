@@ -268,7 +268,9 @@ async function main(): Promise<void> {
         log(
           `burst (fencing ${fencing ? 'on' : 'off'}): relay ${result.firstSweep.eventsPerSecond.toFixed(0)} events/s ÷ raw ` +
             `under the same load ${result.rawUnderLoad.eventsPerSecond.toFixed(0)} = ${result.relayToRaw.toFixed(2)} ` +
-            `(÷ raw idle ${result.rawIdle.eventsPerSecond.toFixed(0)} = ${result.relayToIdleRaw.toFixed(2)}); ` +
+            `(÷ raw idle ${result.rawIdle.eventsPerSecond.toFixed(0)} = ${result.relayToIdleRaw.toFixed(2)}; ` +
+            `after the first sweep ended ${result.afterFirstSweep.eventsPerSecond.toFixed(0)} ÷ raw under load = ` +
+            `${result.relayToRawAfterFirstSweep.toFixed(2)}); ` +
             `${result.users.toLocaleString('en-US')} snapshots drained in ${result.firstSweep.drainSeconds.toFixed(1)} s; ` +
             `transition p99 ${fmtMs(result.firstSweep.transitions.ackP99Ms)} during it, ` +
             `${fmtMs(result.massChange.transitions.ackP99Ms)} in the mass change ` +
