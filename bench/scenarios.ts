@@ -728,19 +728,16 @@ function phaseOf(
   latency: LatencySummary,
   cpu: CpuReport,
 ): BurstPhase {
-  const first = samples[from]!;
-  const last = samples[to]!;
-  const seconds = (last.atMs - first.atMs) / 1000;
+  const { seconds, eventsPerSecond } = rateBetween(samples[from]!, samples[to]!);
   const window = samples.slice(from, to + 1);
   const backlogEverySecond = window
     .filter((_, i) => i % Math.round(1000 / BACKLOG_SAMPLE_MS) === 0)
     .map((s) => s.outbox);
-  const eventsPublished = last.published - first.published;
   return {
     label,
     drainSeconds: seconds,
-    eventsPublished,
-    eventsPerSecond: eventsPublished / seconds,
+    eventsPublished: samples[to]!.published - samples[from]!.published,
+    eventsPerSecond,
     peakBacklog: Math.max(...window.map((s) => s.outbox)),
     transitions: latency,
     cpu,

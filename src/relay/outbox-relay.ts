@@ -84,6 +84,15 @@ export function createRecordEncoder(): (record: ProducedRecord) => { message: Me
   };
 }
 
+/**
+ * A read started ahead of its use: its failure is reported where it is awaited; this only keeps it from counting as
+ * unhandled meanwhile (or when it is dropped because the relay stopped first).
+ */
+function ignoreUntilAwaited<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /** The id right after `id` in a stream: the smallest id XTRIM MINID keeps when `id` and everything before go. */
 export function nextStreamId(id: string): string {
   const dash = id.indexOf('-');
@@ -317,9 +326,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     while (current.length > 0 && !stopController.signal.aborted) {
       // Between batches: a newly started relay process gets the shards this one holds beyond its share.
       if (share?.mustYield(shard)) return;
-      const ahead = read(current.at(-1)!.entry.id, upTo);
-      // A failed read ahead is reported by the await below; this only keeps it from counting as unhandled meanwhile.
-      ahead.catch(() => undefined);
+      const ahead = ignoreUntilAwaited(read(current.at(-1)!.entry.id, upTo));
       if (!(await publishBatch(current, 'high'))) return;
       current = await ahead;
     }
@@ -338,7 +345,6 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * and a later one, written before the claim, would have moved it out of the low stream.
    */
   async function alternate(): Promise<'idle' | 'stopped'> {
-    const ignoreUntilAwaited = <T>(promise: Promise<T>) => (promise.catch(() => undefined), promise);
     let nextLow = ignoreUntilAwaited(claimLow());
     let nextHigh = ignoreUntilAwaited(read('-'));
     while (!stopController.signal.aborted) {

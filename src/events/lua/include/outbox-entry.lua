@@ -30,6 +30,11 @@
 ]]
 local lowOutboxes = {}
 
+-- The millisecond part of a stream id.
+local function streamIdMs(id)
+  return tonumber(string.match(id, '^(%d+)-'))
+end
+
 -- Stream ids compare as (ms, seq) pairs; both parts fit a Lua number exactly.
 local function streamIdAtMost(a, b)
   local aMs, aSeq = string.match(a, '^(%d+)-(%d+)$')
@@ -63,11 +68,11 @@ end
 local function lowEntryId(outbox, lowStream)
   local last = redis.call('XREVRANGE', outbox, '+', '-', 'COUNT', 1)
   if #last == 0 then return '*' end
-  local lastMs = tonumber(string.match(last[1][1], '^(%d+)-'))
+  local lastMs = streamIdMs(last[1][1])
   local time = redis.call('TIME')
   if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > lastMs then return '*' end
   local top = redis.call('XREVRANGE', lowStream, '+', '-', 'COUNT', 1)
-  if #top > 0 and tonumber(string.match(top[1][1], '^(%d+)-')) >= lastMs then return '*' end
+  if #top > 0 and streamIdMs(top[1][1]) >= lastMs then return '*' end
   return lastMs .. '-*'
 end
 
