@@ -5,7 +5,8 @@
  * hot reload that adds a watchlist — then judged against the simulator's ground truth (bench/chaos-oracle.ts).
  * RELIABILITY.md describes it; bench/chaos.ts is the command, test/chaos/chaos.int.test.ts the CI version.
  */
-import { webhookSchema } from '../src/config/schema.js';
+import { kafkaSchema, pollerSchema, webhookSchema } from '../src/config/schema.js';
+import { parseDurationMs } from '../src/config/duration.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -208,11 +209,13 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
       compression: 'none',
       fencing: true,
       maxBatchBytes: 512 * 1024,
+      lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 2_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
     // The schema's defaults, on a free loopback port.
     webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
+    poller: pollerSchema.parse({}),
     heartbeat: { intervalMs: 0 },
     maxRemovedShare: 0.5,
     watchlistsDir: '/dev/null',

@@ -3,7 +3,8 @@
  * timestamps for the latency figure), one or more worker processes running every role, and a consumer that
  * records transition latency.
  */
-import { webhookSchema } from '../src/config/schema.js';
+import { kafkaSchema, pollerSchema, webhookSchema } from '../src/config/schema.js';
+import { parseDurationMs } from '../src/config/duration.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -151,12 +152,14 @@ export async function deploy(
         createTopics: true,
         compression: 'none',
         fencing: options.fencing ?? false,
+        lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
       } as WorkerSpec['config']['kafka'],
       defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation },
       http: { host: '127.0.0.1', port: 0 },
       heartbeat: { intervalMs: 0 },
       // The schema's defaults, on a free loopback port.
       webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
+      poller: pollerSchema.parse({}),
       watchlistsDir: '/dev/null',
       maxRemovedShare: 0.5,
       logLevel: 'warn',

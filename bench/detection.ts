@@ -15,7 +15,8 @@
  * window counted calls over the cap that the service never sent. The service and the bench's Kafka consumer run in
  * this process; on a small machine they still share cores with the simulator, Redis and Kafka.
  */
-import { webhookSchema } from '../src/config/schema.js';
+import { kafkaSchema, pollerSchema, webhookSchema } from '../src/config/schema.js';
+import { parseDurationMs } from '../src/config/duration.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -150,11 +151,13 @@ async function runMode(
       compression: 'none',
       fencing: true,
       maxBatchBytes: 512 * 1024,
+      lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
     http: { host: '127.0.0.1', port: 0 },
     // The schema's defaults, on a free loopback port.
     webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
+    poller: pollerSchema.parse({}),
     heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',
     maxRemovedShare: 0.5,

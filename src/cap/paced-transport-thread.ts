@@ -2,6 +2,7 @@
  * The sending thread of paced-transport.ts: for each call, wait for a send slot (pacer.ts), send it, post the
  * answer back. Nothing else runs here, so a slot's timer fires on time.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDirectTransport, TransportError } from '../tencent/transport.js';
 import type { CallTiming, FromThread, ThreadSettings, ToThread } from './paced-transport.js';
@@ -11,6 +12,16 @@ import { createRedisClient } from '../redis/client.js';
 const port = parentPort!;
 const settings = workerData as ThreadSettings;
 const post = (message: FromThread): void => port.postMessage(message);
+
+// Before anything else runs here. On Linux a nice value belongs to a thread, and pid 0 names the calling one: only
+// this thread's priority changes, not the main thread's.
+if (settings.nice) {
+  try {
+    setPriority(0, settings.nice);
+  } catch (error) {
+    post({ type: 'nice-refused', message: (error as Error).message });
+  }
+}
 
 const redis = createRedisClient(settings.redis, {
   maxRetriesPerRequest: null,

@@ -47,10 +47,17 @@ export interface PacedTransportOptions {
   connectTimeoutMs?: number;
   /** Names the thread's Redis connection (CLIENT LIST). */
   connectionName?: string;
+  /**
+   * Nice value the thread asks for itself (Linux: per thread; `poller.sendingThreadNice`): a thread that waits for
+   * a core starts its calls late. 0 or absent: the process's own.
+   */
+  nice?: number;
   /** Told after every call that got a slot and was sent (answered or not, awaited or not). */
   onCall?: (timing: CallTiming) => void;
   /** Told each time the pacer gave a slot back for lateness. */
   onLateSlot?: () => void;
+  /** Told when the thread could not take the `nice` value asked for (no CAP_SYS_NICE): why, redacted. */
+  onNiceRefused?: (message: string) => void;
   /** Told when the thread failed, or its Redis connection reports an error. Messages are redacted. */
   onError?: (message: string) => void;
 }
@@ -61,7 +68,10 @@ export interface PacedTransport extends Transport {
 }
 
 /** Data the thread starts with: the options without the hooks (functions cannot cross to a thread). */
-export type ThreadSettings = Omit<PacedTransportOptions, 'onCall' | 'onLateSlot' | 'onError'>;
+export type ThreadSettings = Omit<
+  PacedTransportOptions,
+  'onCall' | 'onLateSlot' | 'onNiceRefused' | 'onError'
+>;
 
 export type ToThread =
   | { type: 'send'; id: number; request: Omit<TransportRequest, 'signal'> }
@@ -81,6 +91,7 @@ export type FromThread =
     }
   | { type: 'penalized'; id: number; factor: number }
   | { type: 'late-slot' }
+  | { type: 'nice-refused'; message: string }
   | { type: 'error'; message: string };
 
 interface Pending {
@@ -100,7 +111,7 @@ const CLOSE_GRACE_MS = 5_000;
  * given up) and stops it; the poller closes it only after its chunk jobs have finished.
  */
 export function createPacedTransport(options: PacedTransportOptions): PacedTransport {
-  const { onCall, onLateSlot, onError, ...settings } = options;
+  const { onCall, onLateSlot, onNiceRefused, onError, ...settings } = options;
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let thread: Worker | undefined = startThread();
@@ -120,6 +131,9 @@ export function createPacedTransport(options: PacedTransportOptions): PacedTrans
     switch (message.type) {
       case 'late-slot':
         onLateSlot?.();
+        return;
+      case 'nice-refused':
+        onNiceRefused?.(redactSecrets(message.message));
         return;
       case 'error':
         onError?.(redactSecrets(message.message));

@@ -147,6 +147,7 @@ function buildConfig(
     defaults,
     http: parsed.http,
     webhook: parsed.webhook,
+    poller: parsed.poller,
     heartbeat: { intervalMs: parseDurationMs(parsed.heartbeat.interval)! },
     watchlistsDir,
     maxRemovedShare: parsed.watchlists.maxRemovedShare,

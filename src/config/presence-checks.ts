@@ -292,7 +292,10 @@ export function checkKafka(rawKafka: unknown, context: CheckContext): LoadedKafk
       );
     }
   }
-  return ok ? { ...kafka, sasl, tls: tls === 'invalid' ? undefined : tls } : undefined;
+  const { linger, ...rest } = kafka;
+  return ok
+    ? { ...rest, lingerMs: parseDurationMs(linger)!, sasl, tls: tls === 'invalid' ? undefined : tls }
+    : undefined;
 }
 
 type TlsFileField = 'caFile' | 'certFile' | 'keyFile';

@@ -451,6 +451,15 @@ export const kafkaSchema = z
           'still refuses as too large is split in halves; one event too large alone goes to the dead-letter stream. ' +
           'Default: 524288 (512 KiB).',
       ),
+    linger: duration({ minMs: 0, maxMs: 1_000 })
+      .default('50ms')
+      .describe(
+        'How long the relay lets events gather after a read that did not fill a batch before it reads again (like ' +
+          "a producer's linger.ms): a steady trickle goes out as one batch (one transaction with fencing) per " +
+          'linger instead of one per Kafka round trip, which at the cap took the broker from 0.26 to 0.15 of a core; an event ' +
+          'after a quiet time is read at once, and a backlog is read without waiting. Adds at most this much to ' +
+          'the latency of an event. 0ms: read again as soon as a batch is acknowledged. Default: 50ms.',
+      ),
   })
   .describe('Kafka: where transitions are published.');
 
@@ -539,6 +548,24 @@ export const webhookSchema = z
   })
   .describe("The webhook role: receives Tencent's State.StateChange callbacks and turns them into hints.");
 
+export const pollerSchema = z
+  .strictObject({
+    sendingThreadNice: z
+      .int()
+      .min(-20)
+      .max(19)
+      .default(-10)
+      .describe(
+        'Scheduling priority (Linux nice value, -20..19; lower runs first) the poller asks for its sending ' +
+          'threads, the ones that start each call on its send slot. On a busy machine a thread waiting for a ' +
+          'core starts calls late and late slots are given back (presence_pacer_late_slots_total): measured on ' +
+          "2 shared cores, -10 took them from 2-3 a second to 7-49 a minute. Below the process's own value it needs " +
+          'CAP_SYS_NICE (Kubernetes: securityContext.capabilities.add [SYS_NICE]); without it the thread keeps ' +
+          "the process's priority and the start logs that once. 0: leave it. Default: -10.",
+      ),
+  })
+  .describe('The poller role of this process.');
+
 export const presenceFileSchema = z
   .strictObject({
     apps: z.array(appSchema).min(1).describe('Tencent Cloud Chat apps to poll. Required: at least one.'),
@@ -547,6 +574,7 @@ export const presenceFileSchema = z
     defaults: defaultsSchema.prefault({}),
     http: httpSchema.prefault({}),
     webhook: webhookSchema.prefault({}),
+    poller: pollerSchema.prefault({}),
     watchlists: z
       .strictObject({
         dir: z

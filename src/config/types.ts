@@ -63,7 +63,9 @@ export interface LoadedKafkaTls {
   files: { ca?: string; cert?: string; key?: string };
 }
 
-export interface LoadedKafka extends Omit<KafkaFile, 'sasl' | 'tls'> {
+export interface LoadedKafka extends Omit<KafkaFile, 'sasl' | 'tls' | 'linger'> {
+  /** `kafka.linger` in ms. */
+  lingerMs: number;
   sasl: { mechanism: SaslMechanism; username: string; password: string } | undefined;
   /** `undefined`: plaintext. */
   tls: LoadedKafkaTls | undefined;
@@ -93,6 +95,8 @@ export interface LoadedConfig {
   http: HttpConfig;
   /** The webhook role's server and bounds. */
   webhook: WebhookConfig;
+  /** `poller`: the settings of this process's poller role. */
+  poller: { sendingThreadNice: number };
   /** How often the relay publishes each app's heartbeat, in ms (0: never). */
   heartbeat: { intervalMs: number };
   /** Absolute path of the watchlist directory. */

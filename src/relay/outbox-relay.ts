@@ -145,6 +145,12 @@ export interface RelayOptions {
    * least one entry whatever its size. Default 512 KiB (`kafka.maxBatchBytes`).
    */
   maxBatchBytes?: number;
+  /**
+   * After a read that did not fill a batch, the next read of the same stream waits until this long after it
+   * (`kafka.linger`): a steady trickle of events then goes out as one batch (one transaction, fenced) per
+   * `lingerMs` instead of one per Kafka round trip, and a backlog (full reads) is read without waiting. Default 0.
+   */
+  lingerMs?: number;
   /** Lease time; renewed every third of it. Default 10 s. */
   leaseMs?: number;
   /** Longest wait between publish retries while Kafka is unavailable. Default 5 s. */
@@ -224,6 +230,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     maxBackoffMs = 5_000,
     outboxWarnEntries = DEFAULT_OUTBOX_WARN_ENTRIES,
     shard = 0,
+    lingerMs = 0,
   } = options;
   const { share, outboxWarnings = { lastAt: 0 } } = deps;
   const outbox = keys.outboxShard(shard);
@@ -273,12 +280,34 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   /**
+   * When each stream may be read next (performance.now() ms): `lingerMs` after a read that came back short of a
+   * full batch, at once after a full one. A lone event after a quiet time is read at once (its stream's last
+   * read is long past); the events behind it gather for `lingerMs`, so the batches per second of a stream stay
+   * at most 1000 / `lingerMs` unless there is a backlog.
+   */
+  const nextReadAt: Record<Stream, number> = { high: 0, low: 0 };
+
+  /** Reads one stream after its linger (see nextReadAt); `stop()` cuts the wait short. */
+  async function lingered(stream: Stream, readRows: () => Promise<OutboxRow[] | number>) {
+    const waitMs = nextReadAt[stream] - performance.now();
+    if (waitMs > 0) {
+      await sleep(waitMs, undefined, { signal: stopController.signal }).catch(() => undefined);
+      if (stopController.signal.aborted) return [];
+    }
+    const startedAt = performance.now();
+    const rows = await readRows();
+    nextReadAt[stream] = typeof rows !== 'number' && rows.length >= batchSize ? 0 : startedAt + lingerMs;
+    return rows;
+  }
+
+  /**
    * Up to `batchSize` entries after `after` (exclusive; `-` for the head) and up to `upTo` (inclusive), parsed and
    * with their records built.
    */
   async function read(after: string, upTo = '+'): Promise<PendingEntry[]> {
     const start = after === '-' ? '-' : `(${after}`;
-    return toBatch((await redis.xrange(outbox, start, upTo, 'COUNT', batchSize)) as OutboxRow[]);
+    const rows = await lingered('high', () => redis.xrange(outbox, start, upTo, 'COUNT', batchSize));
+    return toBatch(rows as OutboxRow[]);
   }
 
   async function toBatch(rows: OutboxRow[]): Promise<PendingEntry[]> {
@@ -302,13 +331,17 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * yet, else the next snapshots appended before the outbox stream's head. Empty when there is none to publish now.
    */
   async function claimLow(): Promise<PendingEntry[] | 'leaseLost'> {
-    const rows = (await scripts.presenceClaimLowBatch(
-      leaseKey,
-      outbox,
-      lowOutbox,
-      lowPending,
-      lease.token,
-      batchSize,
+    const rows = (await lingered(
+      'low',
+      () =>
+        scripts.presenceClaimLowBatch(
+          leaseKey,
+          outbox,
+          lowOutbox,
+          lowPending,
+          lease.token,
+          batchSize,
+        ) as Promise<OutboxRow[] | number>,
     )) as OutboxRow[] | number;
     if (rows === -1) return 'leaseLost';
     return toBatch(rows as OutboxRow[]);

@@ -90,8 +90,15 @@ export async function startPoller(
     maxAnswerBytes: app.maxAnswerBytes,
     connectTimeoutMs: app.requestTimeoutMs,
     connectionName: `presence:${label}:pacer`,
+    nice: config.poller.sendingThreadNice,
     onCall: (timing) => events.emit('callTiming', { app: label, ...timing }),
     onLateSlot: () => events.emit('lateSlot', { app: label }),
+    onNiceRefused: (message) =>
+      logger.info(
+        { app: label, nice: config.poller.sendingThreadNice, error: message },
+        'the sending thread keeps the process priority (poller.sendingThreadNice needs CAP_SYS_NICE); on a busy ' +
+          'machine its calls may start late (presence_pacer_late_slots_total)',
+      ),
     onError: (message) => {
       // The thread's connection fails with the others; it carries only a message, so it joins an open outage
       // rather than starting one.

@@ -117,6 +117,7 @@ export async function startRelay(
           transitionsTopic: config.kafka.topics.transitions,
           stateTopic: config.kafka.topics.state,
           maxBatchBytes: config.kafka.maxBatchBytes,
+          lingerMs: config.kafka.lingerMs,
           outboxWarnEntries: config.redis.outboxWarnEntries,
           leaseMs,
         },

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   createPacedTransport,
@@ -187,5 +189,22 @@ describe('the paced transport (send slots and sockets in their own thread)', () 
     });
     await expect(transport.penalize(100)).rejects.toMatchObject({ message: 'transport is closed' });
     expect(requests).toEqual(['first']);
+  });
+
+  it('lowers the priority of its own thread only, when asked for a nice value (Linux: nice is per thread)', async () => {
+    // A value this process does not use otherwise, and a higher one (lower priority), which needs no privilege.
+    const nice = 7;
+    const threadsWithNice = () =>
+      readdirSync('/proc/self/task').filter(
+        (tid) =>
+          Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]) === nice,
+      ).length;
+    const processNice = getPriority(process.pid);
+    expect(threadsWithNice()).toBe(0);
+    const refused: string[] = [];
+    pacedTransport({ nice, onNiceRefused: (message) => refused.push(message) });
+    await waitFor(() => threadsWithNice() === 1, { description: 'the sending thread at nice 7' });
+    expect(getPriority(process.pid)).toBe(processNice);
+    expect(refused).toEqual([]);
   });
 });

@@ -108,7 +108,9 @@ describe('loadConfig', () => {
       compression: 'none',
       fencing: true,
       maxBatchBytes: 512 * 1024,
+      lingerMs: 50,
     });
+    expect(config.poller).toEqual({ sendingThreadNice: -10 });
     expect(config.defaults).toEqual({
       intervalMs: 60_000,
       detail: false,
@@ -131,6 +133,22 @@ describe('loadConfig', () => {
     await expect(loadConfig({ configPath: join(bad, 'presence.yaml'), env: SECRET_ENV })).rejects.toThrow(
       /presence\.yaml:\d+:\d+ +heartbeat\.interval +a duration needs a unit/,
     );
+  });
+
+  it('reads kafka.linger as a duration up to 1s and poller.sendingThreadNice as a nice value', async () => {
+    const root = writeTree({
+      'presence.yaml': `${BASE_PRESENCE}kafka:\n  linger: 0ms\npoller:\n  sendingThreadNice: 0\n`,
+    });
+    const { config } = await loadConfig({ configPath: join(root, 'presence.yaml'), env: SECRET_ENV });
+    expect(config.kafka.lingerMs).toBe(0);
+    expect(config.poller).toEqual({ sendingThreadNice: 0 });
+
+    const bad = writeTree({
+      'presence.yaml': `${BASE_PRESENCE}kafka:\n  linger: 2s\npoller:\n  sendingThreadNice: -21\n`,
+    });
+    const error = loadConfig({ configPath: join(bad, 'presence.yaml'), env: SECRET_ENV });
+    await expect(error).rejects.toThrow(/presence\.yaml:\d+:\d+ +kafka\.linger +must be at most 1s/);
+    await expect(error).rejects.toThrow(/presence\.yaml:\d+:\d+ +poller\.sendingThreadNice +.*-20/);
   });
 
   it('takes a call margin other than the default', async () => {

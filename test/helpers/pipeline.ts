@@ -1,4 +1,5 @@
-import { webhookSchema } from '../../src/config/schema.js';
+import { kafkaSchema, pollerSchema, webhookSchema } from '../../src/config/schema.js';
+import { parseDurationMs } from '../../src/config/duration.js';
 import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from '../../src/config/index.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createSilentLogger, type Logger } from '../../src/ops/logger.js';
@@ -84,11 +85,13 @@ export function testConfig(
       compression: 'none',
       fencing: true,
       maxBatchBytes: 512 * 1024,
+      lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
     // The schema's defaults, on a free loopback port.
     webhook: { ...webhookSchema.parse({}), host: '127.0.0.1', port: 0 },
+    poller: pollerSchema.parse({}),
     // Off unless a test turns it on: a heartbeat topic per test would only slow the shared broker.
     heartbeat: { intervalMs: 0 },
     watchlistsDir: '/dev/null',

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { createFlowEvents } from '../../src/ops/flow-events.js';
+import { createSilentLogger } from '../../src/ops/logger.js';
+import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
+import { appKeys, type AppKeys } from '../../src/redis/keys.js';
+import type { RedisClient } from '../../src/redis/client.js';
+import { collectRecords } from '../helpers/kafka-events.js';
+import { testRelayDeps } from '../helpers/relay.js';
+import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
+import { testProducerSession } from '../helpers/producer-session.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const SDK_APP_ID = 1400000000;
+
+/** Appends one transition of `user` with `seq` to the app's outbox. */
+async function appendTransition(redis: RedisClient, keys: AppKeys, user: string, seq: number): Promise<void> {
+  const at = 1_764_000_000_000 + seq * 1_000;
+  await redis.xadd(
+    keys.outbox,
+    '*',
+    ...['u', user, 'k', 'transition', 'f', seq % 2 ? 'F' : 'N', 't', seq % 2 ? 'N' : 'F', 's', String(seq)],
+    ...['o', String(at), 'p', String(at - 1_000), 'w', '1', 'd', '', 'e', 'epoch1'],
+  );
+}
+
+/** A relay on the test services with `lingerMs` and `batchSize`, and the batches it published (entries each). */
+async function startRelay(name: string, options: { lingerMs: number; batchSize: number }) {
+  const keys = appKeys(uniqueName(name), SDK_APP_ID);
+  const topic = uniqueName(`${name}.transitions`);
+  const state = uniqueName(`${name}.state`);
+  const redis = testRedis();
+  await redis.hset(keys.watchlistIds, { 1: JSON.stringify({ name: 'all' }) });
+  const logger = createSilentLogger();
+  const session = testProducerSession(name, {
+    partitions: 1,
+    initialTopics: [
+      { topic, numPartitions: 1, replicationFactor: 1 },
+      { topic: state, numPartitions: 1, replicationFactor: 1, cleanupPolicy: 'compact' },
+    ],
+    logger,
+    transactionalId: uniqueName(`${name}-relay`),
+  });
+  expect(await session.tryConnect()).toBe(true);
+  const collector = await collectRecords(testKafka(), [topic]);
+  const events = createFlowEvents();
+  const batches: number[] = [];
+  events.on('eventsPublished', ({ kinds }) => batches.push(kinds.length));
+  const relay = createOutboxRelay(testRelayDeps(keys, session, { redis, logger, events }), {
+    sdkAppId: SDK_APP_ID,
+    transitionsTopic: topic,
+    stateTopic: state,
+    ...options,
+  });
+  return { keys, redis, topic, collector, batches, relay };
+}
+
+describe('the relay lingering between short reads (kafka.linger)', () => {
+  it('gathers a trickle of events into one batch instead of one batch per event', async () => {
+    const { keys, redis, topic, collector, batches, relay } = await startRelay('linger-trickle', {
+      lingerMs: 5_000,
+      batchSize: 100,
+    });
+    void relay.run();
+    onTeardown(() => relay.stop());
+    await waitFor(() => relay.isLeader, { description: 'the relay holds its lease' });
+
+    // Six events 100 ms apart: each one alone would be its own batch without the linger (a batch goes out in a
+    // few ms here). The relay reads the outbox at least once a second while it is empty, so the first event waits
+    // out the linger of such a read and the rest join it.
+    for (let seq = 1; seq <= 6; seq++) {
+      await appendTransition(redis, keys, 'u1', seq);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await waitFor(() => collector.events(topic).length >= 6, {
+      timeoutMs: 30_000,
+      description: 'all six events consumed',
+    });
+    expect(collector.events(topic).map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(batches.reduce((sum, size) => sum + size, 0)).toBe(6);
+    expect(batches.length).toBeLessThanOrEqual(2);
+  });
+
+  it('reads a backlog batch after batch without lingering, and stop() cuts a linger short', async () => {
+    const { keys, redis, topic, collector, batches, relay } = await startRelay('linger-backlog', {
+      // Far longer than the test may take: every read after a short one would wait this long.
+      lingerMs: 600_000,
+      batchSize: 10,
+    });
+    for (let seq = 1; seq <= 35; seq++) await appendTransition(redis, keys, `u${seq % 4}`, seq);
+    void relay.run();
+
+    await waitFor(() => collector.events(topic).length >= 35, {
+      timeoutMs: 60_000,
+      description: 'the whole backlog consumed',
+    });
+    // Full reads are followed at once by the next read; only the short last one starts a linger.
+    expect(batches).toEqual([10, 10, 10, 5]);
+    await waitFor(async () => (await redis.xlen(keys.outbox)) === 0, { description: 'the outbox trimmed' });
+
+    // An event after the short read waits for the linger (ten minutes); stopping does not.
+    await appendTransition(redis, keys, 'u0', 36);
+    await relay.stop();
+    expect(relay.isLeader).toBe(false);
+    expect(await redis.xlen(keys.outbox)).toBe(1);
+    expect(collector.events(topic)).toHaveLength(35);
+  });
+});
