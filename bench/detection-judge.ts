@@ -27,6 +27,12 @@ export interface Percentiles {
 }
 
 /**
+ * The longest a call may take (the service's default `requestTimeout`): a transition observed up to this long after
+ * a short state ended may still have been read while it lasted.
+ */
+const MAX_CALL_MS = 5_000;
+
+/**
  * Pairs each change of the window with the first transition to the same state observed after it, for its user.
  * A change replaced by another change of the same user within `minLastingMs` (before a sweep was certain to see it)
  * is not counted.
@@ -63,8 +69,12 @@ export function matchChanges(
     for (let p = previousChange.get(i); p !== undefined; p = previousChange.get(p)) {
       const blip = changes[p]!;
       if (later.atMs - blip.atMs >= minLastingMs) return false;
-      // Any publication of the short state after it began counts as seen (on the safe side: it may be a later one).
-      if (published.some((a) => a.to === blip.to && a.observedMs >= blip.atMs)) return false;
+      // A publication of the short state observed while it lasted (or within a call's time after) saw it. Not a
+      // later one: the same state reached again after the return is a change of its own, and counting it here
+      // made the return look lost.
+      const seen = (a: Appended) =>
+        a.to === blip.to && a.observedMs >= blip.atMs && a.observedMs < later.atMs + MAX_CALL_MS;
+      if (published.some(seen)) return false;
       if (blip.from === change.to) return true;
       later = blip;
     }

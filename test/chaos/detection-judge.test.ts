@@ -42,6 +42,18 @@ describe('detection bench judge', () => {
     expect(matchChanges(changes, [published('u3', 'Offline', 1_500)], WINDOW).lost).toBe(1);
   });
 
+  it('does not count a return when the short state was published only later, when reached again', () => {
+    // Online (published) -> PushOnline for 8.3 s -> Online for 27.4 s -> PushOnline, published 11.5 s after that:
+    // the publication is of the third change, not of the blip (a 1M-user detection run counted this as lost).
+    const changes = [
+      change('u5', 'Online', 'PushOnline', 1_000),
+      change('u5', 'PushOnline', 'Online', 9_300),
+      change('u5', 'Online', 'PushOnline', 36_700),
+    ];
+    const minLasting = { ...WINDOW, minLastingMs: 24_000 };
+    expect(matchChanges(changes, [published('u5', 'PushOnline', 48_200)], minLasting).lost).toBe(0);
+  });
+
   it('pairs a published change with its transition and measures it', () => {
     const result = matchChanges(
       [change('u4', 'Offline', 'Online', 1_000)],
