@@ -280,23 +280,29 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   /**
-   * When each stream may be read next (performance.now() ms): `lingerMs` after a read that came back short of a
-   * full batch, at once after a full one. A lone event after a quiet time is read at once (its stream's last
-   * read is long past); the events behind it gather for `lingerMs`, so the batches per second of a stream stay
-   * at most 1000 / `lingerMs` unless there is a backlog.
+   * The linger's state per stream: whether its last read filled a batch, and when its last short read started
+   * (performance.now() ms). A stream is read at once while either stream's last read was full (a backlog: with
+   * `low` the relay takes turns between them, and a short read of the idle one must not pace the other's backlog),
+   * else `lingerMs` after its own last short read. A lone event after a quiet time is read at once (that read is
+   * long past); the events behind it gather for `lingerMs`, so without a backlog each stream is read at most
+   * 1000 / `lingerMs` times a second. Each stream's state changes only with its own reads, so replies that come
+   * back in another order than asked (a script loaded on first use) change nothing.
    */
-  const nextReadAt: Record<Stream, number> = { high: 0, low: 0 };
+  const lastReadFull: Record<Stream, boolean> = { high: false, low: false };
+  const lastShortReadAt: Record<Stream, number> = { high: -Infinity, low: -Infinity };
 
-  /** Reads one stream after its linger (see nextReadAt); `stop()` cuts the wait short. */
+  /** Reads one stream after its linger (see lastReadFull); `stop()` cuts the wait short (and nothing is read). */
   async function lingered(stream: Stream, readRows: () => Promise<OutboxRow[] | number>) {
-    const waitMs = nextReadAt[stream] - performance.now();
+    const backlog = lastReadFull.high || lastReadFull.low;
+    const waitMs = backlog ? 0 : lastShortReadAt[stream] + lingerMs - performance.now();
     if (waitMs > 0) {
       await sleep(waitMs, undefined, { signal: stopController.signal }).catch(() => undefined);
       if (stopController.signal.aborted) return [];
     }
     const startedAt = performance.now();
     const rows = await readRows();
-    nextReadAt[stream] = typeof rows !== 'number' && rows.length >= batchSize ? 0 : startedAt + lingerMs;
+    lastReadFull[stream] = typeof rows !== 'number' && rows.length >= batchSize;
+    if (!lastReadFull[stream]) lastShortReadAt[stream] = startedAt;
     return rows;
   }
 
@@ -390,7 +396,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       }
       if (low.length > 0 && !(await publishBatch(low, 'low'))) return 'stopped';
       const high = await nextHigh;
-      if (low.length === 0 && high.length === 0) return 'idle';
+      if (low.length === 0 && high.length === 0) return stopController.signal.aborted ? 'stopped' : 'idle';
       // Issued only now: a claim made while `high` was still unread could be overtaken by an entry in it.
       nextLow = ignoreUntilAwaited(claimLow());
       nextHigh = ignoreUntilAwaited(read(high.length > 0 ? high.at(-1)!.entry.id : '-'));

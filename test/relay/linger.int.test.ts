@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
-import { appKeys, type AppKeys } from '../../src/redis/keys.js';
+import { appKeys, DEFAULT_STATE_BUCKETS, type AppKeys } from '../../src/redis/keys.js';
 import type { RedisClient } from '../../src/redis/client.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { testRelayDeps } from '../helpers/relay.js';
@@ -27,8 +27,12 @@ async function appendTransition(redis: RedisClient, keys: AppKeys, user: string,
 const published = (batches: readonly number[]): number => batches.reduce((sum, size) => sum + size, 0);
 
 /** A relay on the test services with `lingerMs` and `batchSize`, and the batches it published (entries each). */
-async function startRelay(name: string, options: { lingerMs: number; batchSize: number }) {
-  const keys = appKeys(uniqueName(name), SDK_APP_ID);
+async function startRelay(
+  name: string,
+  options: { lingerMs: number; batchSize: number },
+  snapshotPriority: 'normal' | 'low' = 'normal',
+) {
+  const keys = appKeys(uniqueName(name), SDK_APP_ID, DEFAULT_STATE_BUCKETS, 1, snapshotPriority);
   const topic = uniqueName(`${name}.transitions`);
   const state = uniqueName(`${name}.state`);
   const redis = testRedis();
@@ -92,6 +96,7 @@ describe('the relay lingering between short reads (kafka.linger)', () => {
     });
     for (let seq = 1; seq <= 35; seq++) await appendTransition(redis, keys, `u${seq % 4}`, seq);
     void relay.run();
+    onTeardown(() => relay.stop());
 
     await waitFor(() => collector.events(topic).length >= 35, {
       timeoutMs: 60_000,
@@ -108,5 +113,25 @@ describe('the relay lingering between short reads (kafka.linger)', () => {
     expect(relay.isLeader).toBe(false);
     expect(await redis.xlen(keys.outbox)).toBe(1);
     expect(collector.events(topic)).toHaveLength(35);
+  });
+
+  it('with low-priority snapshots, does not let the empty low stream pace the outbox backlog', async () => {
+    const { keys, redis, topic, collector, batches, relay } = await startRelay(
+      'linger-low',
+      { lingerMs: 600_000, batchSize: 10 },
+      'low',
+    );
+    for (let seq = 1; seq <= 35; seq++) await appendTransition(redis, keys, `u${seq % 4}`, seq);
+    void relay.run();
+    onTeardown(() => relay.stop());
+
+    // Every turn claims from the empty low stream (a short read) before the next outbox batch: only a full read of
+    // the outbox clearing both streams' lingers lets the backlog go on.
+    await waitFor(() => published(batches) === 35, { timeoutMs: 60_000, description: 'every batch trimmed' });
+    expect(batches).toEqual([10, 10, 10, 5]);
+    await waitFor(() => collector.events(topic).length >= 35, { description: 'the backlog consumed' });
+    expect(collector.events(topic).map((event) => event.seq)).toEqual(
+      Array.from({ length: 35 }, (_, i) => i + 1),
+    );
   });
 });
