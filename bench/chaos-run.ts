@@ -5,8 +5,7 @@
  * hot reload that adds a watchlist — then judged against the simulator's ground truth (bench/chaos-oracle.ts).
  * RELIABILITY.md describes it; bench/chaos.ts is the command, test/chaos/chaos.int.test.ts the CI version.
  */
-import { kafkaSchema, pollerSchema, webhookSchema } from '../src/config/schema.js';
-import { parseDurationMs } from '../src/config/duration.js';
+import { DEFAULT_KAFKA_LINGER_MS, pollerSchema, webhookSchema } from '../src/config/schema.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -209,7 +208,7 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
       compression: 'none',
       fencing: true,
       maxBatchBytes: 512 * 1024,
-      lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
+      lingerMs: DEFAULT_KAFKA_LINGER_MS,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 2_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },

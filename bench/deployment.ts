@@ -3,8 +3,7 @@
  * timestamps for the latency figure), one or more worker processes running every role, and a consumer that
  * records transition latency.
  */
-import { kafkaSchema, pollerSchema, webhookSchema } from '../src/config/schema.js';
-import { parseDurationMs } from '../src/config/duration.js';
+import { DEFAULT_KAFKA_LINGER_MS, pollerSchema, webhookSchema } from '../src/config/schema.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -152,7 +151,7 @@ export async function deploy(
         createTopics: true,
         compression: 'none',
         fencing: options.fencing ?? false,
-        lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
+        lingerMs: DEFAULT_KAFKA_LINGER_MS,
       } as WorkerSpec['config']['kafka'],
       defaults: { intervalMs: 60_000, detail: false, deviceEvents: false, firstObservation },
       http: { host: '127.0.0.1', port: 0 },

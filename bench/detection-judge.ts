@@ -2,6 +2,8 @@
  * The detection bench's judge (bench/detection.ts): pairs each change of the simulator's ground truth with the
  * transition that published it, and counts the changes that lasted long enough to be seen and never were.
  */
+import { parseDurationMs } from '../src/config/duration.js';
+import { appSchema } from '../src/config/schema.js';
 import type { GroundTruthEntry } from '../src/simulator/index.js';
 import { percentile } from './latency.js';
 
@@ -27,10 +29,10 @@ export interface Percentiles {
 }
 
 /**
- * The longest a call may take (the service's default `requestTimeout`): a transition observed up to this long after
- * a short state ended may still have been read while it lasted.
+ * The longest a call may take (the service's default `requestTimeout`, which the detection bench keeps): a
+ * transition observed up to this long after a short state ended may still have been read while it lasted.
  */
-const MAX_CALL_MS = 5_000;
+const MAX_CALL_MS = parseDurationMs(appSchema.shape.requestTimeout.parse(undefined))!;
 
 /**
  * Pairs each change of the window with the first transition to the same state observed after it, for its user.

@@ -15,8 +15,7 @@
  * window counted calls over the cap that the service never sent. The service and the bench's Kafka consumer run in
  * this process; on a small machine they still share cores with the simulator, Redis and Kafka.
  */
-import { kafkaSchema, pollerSchema, webhookSchema } from '../src/config/schema.js';
-import { parseDurationMs } from '../src/config/duration.js';
+import { DEFAULT_KAFKA_LINGER_MS, pollerSchema, webhookSchema } from '../src/config/schema.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -151,7 +150,7 @@ async function runMode(
       compression: 'none',
       fencing: true,
       maxBatchBytes: 512 * 1024,
-      lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
+      lingerMs: DEFAULT_KAFKA_LINGER_MS,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'silent' },
     http: { host: '127.0.0.1', port: 0 },

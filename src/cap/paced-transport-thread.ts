@@ -14,12 +14,16 @@ const settings = workerData as ThreadSettings;
 const post = (message: FromThread): void => port.postMessage(message);
 
 // Before anything else runs here. On Linux a nice value belongs to a thread, and pid 0 names the calling one: only
-// this thread's priority changes, not the main thread's.
+// this thread's priority changes, not the main thread's. Elsewhere it would change the whole process: left alone.
 if (settings.nice) {
-  try {
-    setPriority(0, settings.nice);
-  } catch (error) {
-    post({ type: 'nice-refused', message: (error as Error).message });
+  if (process.platform !== 'linux') {
+    post({ type: 'nice-refused', message: `a per-thread nice value needs Linux, not ${process.platform}` });
+  } else {
+    try {
+      setPriority(0, settings.nice);
+    } catch (error) {
+      post({ type: 'nice-refused', message: (error as Error).message });
+    }
   }
 }
 

@@ -463,6 +463,9 @@ export const kafkaSchema = z
   })
   .describe('Kafka: where transitions are published.');
 
+/** `kafka.linger`'s default in ms, for configurations built in code (benchmarks, tests). */
+export const DEFAULT_KAFKA_LINGER_MS = parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!;
+
 export const defaultsSchema = z
   .strictObject({
     interval: intervalSchema
@@ -561,7 +564,7 @@ export const pollerSchema = z
           'core starts calls late and late slots are given back (presence_pacer_late_slots_total): measured on ' +
           "2 shared cores, -10 took them from 2-3 a second to 7-49 a minute. Below the process's own value it needs " +
           'CAP_SYS_NICE (Kubernetes: securityContext.capabilities.add [SYS_NICE]); without it the thread keeps ' +
-          "the process's priority and the start logs that once. 0: leave it. Default: -10.",
+          "the process's priority and logs that at info when it starts. Linux only. 0: leave it. Default: -10.",
       ),
   })
   .describe('The poller role of this process.');

@@ -11,6 +11,7 @@ import type {
   HttpConfig,
   KafkaFile,
   LogLevel,
+  PresenceFile,
   RedisConfig,
   SaslMechanism,
   WebhookConfig,
@@ -96,7 +97,7 @@ export interface LoadedConfig {
   /** The webhook role's server and bounds. */
   webhook: WebhookConfig;
   /** `poller`: the settings of this process's poller role. */
-  poller: { sendingThreadNice: number };
+  poller: PresenceFile['poller'];
   /** How often the relay publishes each app's heartbeat, in ms (0: never). */
   heartbeat: { intervalMs: number };
   /** Absolute path of the watchlist directory. */

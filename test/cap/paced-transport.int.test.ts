@@ -194,11 +194,15 @@ describe('the paced transport (send slots and sockets in their own thread)', () 
   it('lowers the priority of its own thread only, when asked for a nice value (Linux: nice is per thread)', async () => {
     // A value this process does not use otherwise, and a higher one (lower priority), which needs no privilege.
     const nice = 7;
-    const threadsWithNice = () =>
-      readdirSync('/proc/self/task').filter(
-        (tid) =>
-          Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]) === nice,
-      ).length;
+    // Field 19 of a task's stat is its nice value (counted after the command name, which ends with ") ").
+    const niceOf = (tid: string): number | undefined => {
+      try {
+        return Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+      } catch {
+        return undefined; // the thread ended meanwhile
+      }
+    };
+    const threadsWithNice = () => readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === nice).length;
     const processNice = getPriority(process.pid);
     expect(threadsWithNice()).toBe(0);
     const refused: string[] = [];

@@ -1,5 +1,4 @@
-import { kafkaSchema, pollerSchema, webhookSchema } from '../../src/config/schema.js';
-import { parseDurationMs } from '../../src/config/duration.js';
+import { DEFAULT_KAFKA_LINGER_MS, pollerSchema, webhookSchema } from '../../src/config/schema.js';
 import type { LoadedApp, LoadedConfig, ResolvedWatchlist } from '../../src/config/index.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createSilentLogger, type Logger } from '../../src/ops/logger.js';
@@ -85,7 +84,7 @@ export function testConfig(
       compression: 'none',
       fencing: true,
       maxBatchBytes: 512 * 1024,
-      lingerMs: parseDurationMs(kafkaSchema.shape.linger.parse(undefined))!,
+      lingerMs: DEFAULT_KAFKA_LINGER_MS,
     } as LoadedConfig['kafka'],
     defaults: { intervalMs: 1_000, detail: false, deviceEvents: false, firstObservation: 'snapshot' },
     http: { host: '127.0.0.1', port: 0 },
