@@ -98,6 +98,9 @@ const SCRIPTS = {
   presenceUpdateMembership: { source: 'state/update-membership', numberOfKeys: 2 },
   presenceEmitSnapshots: { source: 'state/emit-snapshots', numberOfKeys: 1 },
 } satisfies Record<string, ScriptSpec>;
+/** Sweep chunks whose bucket ids a state store keeps (~1.5 KB each): 20,000 chunks are 10,000,000 members. */
+const MAX_CACHED_CHUNKS = 20_000;
+
 /** Users per membership / snapshot script call: keeps each script short so Redis never blocks long. */
 const MEMBERSHIP_BATCH = 1_000;
 
@@ -123,6 +126,24 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
   const bucketIdsOf = (userIds: readonly string[]): string => {
     let ids = '';
     for (const userId of userIds) ids += paddedBucketIdOf(userId);
+    return ids;
+  };
+  // A sweep chunk's members are fixed by its watchlist's version (a hash of the member list), so its bucket ids
+  // are worked out once per chunk rather than per call: ~3 bytes a user, bounded by starting over when full.
+  const chunkBucketIds = new Map<string, string>();
+  const chunkBucketIdsOf = (
+    { watchlist, version, chunk }: { watchlist: string; version: string; chunk: number },
+    userIds: readonly string[],
+  ): string => {
+    // The count and the first and last member in the key guard against a chunk whose members are not those of its
+    // version (they always should be).
+    const key = `${watchlist}\n${version}\n${chunk}\n${userIds.length}\n${userIds[0]}\n${userIds.at(-1)}`;
+    let ids = chunkBucketIds.get(key);
+    if (ids === undefined) {
+      ids = bucketIdsOf(userIds);
+      if (chunkBucketIds.size >= MAX_CACHED_CHUNKS) chunkBucketIds.clear();
+      chunkBucketIds.set(key, ids);
+    }
     return ids;
   };
 
@@ -159,7 +180,10 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
         if (countObserved(observations) === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
         userIds = observations.userIds.join('\n');
         letters = observations.codes;
-        bucketIds = bucketIdsOf(observations.userIds);
+        bucketIds =
+          typeof source === 'string'
+            ? bucketIdsOf(observations.userIds)
+            : chunkBucketIdsOf(source, observations.userIds);
       } else {
         if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
         const ids = observations.map((o) => o.userId);

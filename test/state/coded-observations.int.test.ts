@@ -218,6 +218,50 @@ describe('coded observations (the compact reading of an answer without detail)',
     ]);
   });
 
+  it("write each user's record in its own bucket when a chunk's members differ from before (bucket ids kept per chunk)", async () => {
+    const redis = testRedis();
+    const keys = appKeys(uniqueName('coded-buckets'), 1400000000, 64);
+    const deps = {
+      redis,
+      keys,
+      registry: createWatchlistRegistry(redis, keys),
+      stateStore: createStateStore(redis, keys),
+    };
+    const first = ['u1', 'u2', 'u3'];
+    const second = ['x7', 'x8', 'x9'];
+    await syncWatchlists(deps, [
+      {
+        name: 'w',
+        userIds: [...first, ...second],
+        intervalMs: 1_000,
+        detail: false,
+        deviceEvents: false,
+        firstObservation: 'snapshot',
+        priority: 5,
+      },
+    ]);
+    const { version } = (await deps.registry.get('w'))!;
+    const answer = (userIds: string[], code: string, observedAtMs: number) =>
+      deps.stateStore.applyObservations({
+        source: { watchlist: 'w', version, chunk: 0 },
+        observedAtMs,
+        firstObservation: 'snapshot',
+        deviceEvents: false,
+        observations: { userIds, codes: code.repeat(userIds.length) },
+      });
+    // The same chunk with other members (a chunk's members never change within a version; the store must not
+    // take the earlier members' bucket ids for them if they ever did): each record lands in its own bucket. Other
+    // letters than before, so that the packed chunk state reads the records.
+    expect(await answer(first, STATE_CODES.Online, 1_000)).toMatchObject({ events: 3 });
+    expect(await answer(first, STATE_CODES.Online, 2_000)).toMatchObject({ events: 0 });
+    expect(await answer(second, STATE_CODES.Offline, 3_000)).toMatchObject({ events: 3 });
+    const states = await deps.stateStore.readStates([...first, ...second]);
+    expect(states.map((state) => state?.state)).toEqual([
+      ...Array(3).fill('Online'),
+      ...Array(3).fill('Offline'),
+    ]);
+  });
+
   it('are void for a user that left the watchlist while its chunks still run', async () => {
     const { store: s, publish } = store();
     await s.updateMembership({ op: 'add', watchlistId: 3, userIds: ['a', 'b'], nowMs: 100 });
