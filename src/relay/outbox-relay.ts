@@ -292,7 +292,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   const lastShortReadAt: Record<Stream, number> = { high: -Infinity, low: -Infinity };
 
   /** Reads one stream after its linger (see lastReadFull); `stop()` cuts the wait short (and nothing is read). */
-  async function lingered(stream: Stream, readRows: () => Promise<OutboxRow[] | number>) {
+  async function lingered<T>(stream: Stream, readRows: () => Promise<T>): Promise<T | []> {
     const backlog = lastReadFull.high || lastReadFull.low;
     const waitMs = backlog ? 0 : lastShortReadAt[stream] + lingerMs - performance.now();
     if (waitMs > 0) {
@@ -301,7 +301,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     }
     const startedAt = performance.now();
     const rows = await readRows();
-    lastReadFull[stream] = typeof rows !== 'number' && rows.length >= batchSize;
+    lastReadFull[stream] = Array.isArray(rows) && rows.length >= batchSize;
     if (!lastReadFull[stream]) lastShortReadAt[stream] = startedAt;
     return rows;
   }
@@ -337,17 +337,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * yet, else the next snapshots appended before the outbox stream's head. Empty when there is none to publish now.
    */
   async function claimLow(): Promise<PendingEntry[] | 'leaseLost'> {
-    const rows = (await lingered(
-      'low',
-      () =>
-        scripts.presenceClaimLowBatch(
-          leaseKey,
-          outbox,
-          lowOutbox,
-          lowPending,
-          lease.token,
-          batchSize,
-        ) as Promise<OutboxRow[] | number>,
+    const rows = (await lingered('low', () =>
+      scripts.presenceClaimLowBatch(leaseKey, outbox, lowOutbox, lowPending, lease.token, batchSize),
     )) as OutboxRow[] | number;
     if (rows === -1) return 'leaseLost';
     return toBatch(rows as OutboxRow[]);

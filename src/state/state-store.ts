@@ -98,6 +98,7 @@ const SCRIPTS = {
   presenceUpdateMembership: { source: 'state/update-membership', numberOfKeys: 2 },
   presenceEmitSnapshots: { source: 'state/emit-snapshots', numberOfKeys: 1 },
 } satisfies Record<string, ScriptSpec>;
+
 /** Sweep chunks whose bucket ids a state store keeps (~1.5 KB each): 20,000 chunks are 10,000,000 members. */
 const MAX_CACHED_CHUNKS = 20_000;
 

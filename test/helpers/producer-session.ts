@@ -33,3 +33,26 @@ export function testProducerSession(
   onTeardown(() => session.close());
   return session;
 }
+
+/**
+ * A fenced relay session connected to the test broker, with its own transitions and (compacted) state topics of
+ * `partitions` partitions, named after `label`. Throws when the broker cannot be reached.
+ */
+export async function connectedRelaySession(
+  label: string,
+  partitions = 1,
+): Promise<{ session: ProducerSession; topic: string; state: string }> {
+  const topic = uniqueName(`${label}.transitions`);
+  const state = uniqueName(`${label}.state`);
+  const session = testProducerSession(label, {
+    partitions,
+    initialTopics: [
+      { topic, numPartitions: partitions, replicationFactor: 1 },
+      { topic: state, numPartitions: partitions, replicationFactor: 1, cleanupPolicy: 'compact' },
+    ],
+    transactionalId: uniqueName(`${label}-relay`),
+  });
+  if (!(await session.tryConnect()))
+    throw new Error(`relay session ${label}: the test broker is not reachable`);
+  return { session, topic, state };
+}

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
-import { testProducerSession } from '../helpers/producer-session.js';
+import { connectedRelaySession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
@@ -16,21 +15,9 @@ const PER_ROUND = 700;
 describe('the relay draining a growing outbox', () => {
   it('publishes every entry once, each user in seq order, while entries keep arriving during reads ahead', async () => {
     const keys = appKeys(uniqueName('drain'), SDK_APP_ID);
-    const topic = uniqueName('drain.transitions');
-    const state = uniqueName('drain.state');
     const redis = testRedis();
     await redis.hset(keys.watchlistIds, { 1: JSON.stringify({ name: 'all' }) });
-    const logger = createSilentLogger();
-    const session = testProducerSession('drain', {
-      partitions: 3,
-      initialTopics: [
-        { topic, numPartitions: 3, replicationFactor: 1 },
-        { topic: state, numPartitions: 3, replicationFactor: 1, cleanupPolicy: 'compact' },
-      ],
-      logger,
-      transactionalId: uniqueName('drain-relay'),
-    });
-    expect(await session.tryConnect()).toBe(true);
+    const { session, topic, state } = await connectedRelaySession('drain', 3);
     const collector = await collectRecords(testKafka(), [topic, state]);
 
     const seqs = new Map<string, number>();
@@ -68,7 +55,7 @@ describe('the relay draining a growing outbox', () => {
     await appendRound();
 
     const relay = createOutboxRelay(
-      testRelayDeps(keys, session, { logger }),
+      testRelayDeps(keys, session),
       // Small requests: every read of 1,000 entries is several requests of one transaction.
       { sdkAppId: SDK_APP_ID, transitionsTopic: topic, stateTopic: state, maxBatchBytes: 64 * 1024 },
     );

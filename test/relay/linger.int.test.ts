@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createFlowEvents } from '../../src/ops/flow-events.js';
-import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
 import { appKeys, DEFAULT_STATE_BUCKETS, type AppKeys } from '../../src/redis/keys.js';
 import type { RedisClient } from '../../src/redis/client.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
-import { testProducerSession } from '../helpers/producer-session.js';
+import { connectedRelaySession } from '../helpers/producer-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
@@ -33,26 +32,14 @@ async function startRelay(
   snapshotPriority: 'normal' | 'low' = 'normal',
 ) {
   const keys = appKeys(uniqueName(name), SDK_APP_ID, DEFAULT_STATE_BUCKETS, 1, snapshotPriority);
-  const topic = uniqueName(`${name}.transitions`);
-  const state = uniqueName(`${name}.state`);
   const redis = testRedis();
   await redis.hset(keys.watchlistIds, { 1: JSON.stringify({ name: 'all' }) });
-  const logger = createSilentLogger();
-  const session = testProducerSession(name, {
-    partitions: 1,
-    initialTopics: [
-      { topic, numPartitions: 1, replicationFactor: 1 },
-      { topic: state, numPartitions: 1, replicationFactor: 1, cleanupPolicy: 'compact' },
-    ],
-    logger,
-    transactionalId: uniqueName(`${name}-relay`),
-  });
-  expect(await session.tryConnect()).toBe(true);
+  const { session, topic, state } = await connectedRelaySession(name);
   const collector = await collectRecords(testKafka(), [topic]);
   const events = createFlowEvents();
   const batches: number[] = [];
   events.on('eventsPublished', ({ kinds }) => batches.push(kinds.length));
-  const relay = createOutboxRelay(testRelayDeps(keys, session, { redis, logger, events }), {
+  const relay = createOutboxRelay(testRelayDeps(keys, session, { redis, events }), {
     sdkAppId: SDK_APP_ID,
     transitionsTopic: topic,
     stateTopic: state,

@@ -1,6 +1,5 @@
 import type { PresenceEvent } from '@presence-poller/events';
 import { describe, expect, it } from 'vitest';
-import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
 import { replayDeadLetters } from '../../src/relay/dead-letters.js';
 import { outboxLength, readOutboxView } from '../../src/relay/outbox-view.js';
@@ -9,7 +8,7 @@ import { defineScripts } from '../../src/redis/scripts.js';
 import { createStateStore, type StateStore } from '../../src/state/state-store.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { simulatorApp, startTestSimulator, testConfig, userIds } from '../helpers/pipeline.js';
-import { testProducerSession } from '../helpers/producer-session.js';
+import { connectedRelaySession } from '../helpers/producer-session.js';
 import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
 import { spawnWorker } from '../helpers/spawn-worker.js';
@@ -66,21 +65,9 @@ async function observe(
 
 /** An in-process relay of shard 0 on topics of one partition, and a consumer of its transitions topic. */
 async function startRelay(redis: Redis, keys: AppKeys, label: string, batchSize = 100) {
-  const topic = uniqueName(`${label}.transitions`);
-  const state = uniqueName(`${label}.state`);
-  const logger = createSilentLogger();
-  const session = testProducerSession(label, {
-    partitions: 1,
-    initialTopics: [
-      { topic, numPartitions: 1, replicationFactor: 1 },
-      { topic: state, numPartitions: 1, replicationFactor: 1, cleanupPolicy: 'compact' },
-    ],
-    logger,
-    transactionalId: uniqueName(`${label}-relay`),
-  });
-  expect(await session.tryConnect()).toBe(true);
+  const { session, topic, state } = await connectedRelaySession(label);
   const collector = await collectRecords(testKafka(), [topic]);
-  const relay = createOutboxRelay(testRelayDeps(keys, session, { logger }), {
+  const relay = createOutboxRelay(testRelayDeps(keys, session), {
     sdkAppId: SDK_APP_ID,
     transitionsTopic: topic,
     stateTopic: state,
