@@ -25,6 +25,7 @@ import { MAX_IDS_PER_CALL, STATE_CODES } from '../src/vocabulary.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { BENCH_DIR } from './build.js';
 import { machineInfo } from './proc.js';
+import { UserIdList } from '../src/tencent/user-id-list.js';
 
 const { values } = parseArgs({
   options: {
@@ -78,7 +79,7 @@ for (let chunk = 0; chunk < definition.chunkCount; chunk += 1) {
     observedAtMs: observedAtMs + chunk * 5,
     firstObservation: 'snapshot',
     deviceEvents: false,
-    observations: { userIds: ids, codes },
+    observations: { userIds: UserIdList.of(ids), codes },
   });
 }
 // The relay would have published and trimmed these.

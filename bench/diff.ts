@@ -26,6 +26,7 @@ import { startRedisServer } from '../test/helpers/redis-server.js';
 import { BENCH_DIR } from './build.js';
 import { cpuSecondsOf, machineInfo } from './proc.js';
 import { median } from './report.js';
+import { UserIdList } from '../src/tencent/user-id-list.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +85,7 @@ async function applyRound(
     } else {
       let codes = '';
       for (let i = 0; i < userIds.length; i += 1) codes += codeOfState(truth[offset + i]!);
-      observations = { userIds, codes };
+      observations = { userIds: UserIdList.of(userIds), codes };
     }
     const pending = store.applyObservations({
       source: { watchlist: 'w', version: 'v1', chunk: index },

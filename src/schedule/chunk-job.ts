@@ -10,6 +10,7 @@ import {
   type AccountError,
   type OnlineStatusClient,
   type QuarantinedEntry,
+  type UserIdList,
 } from '../tencent/index.js';
 import { classifyChunkFailure, unrecoverable } from './job-errors.js';
 import { chunksOf, type ChunkJobData } from './jobs.js';
@@ -87,7 +88,7 @@ export function createChunkProcessor(
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     let definition: WatchlistDefinition | undefined;
     let currentSweep: string | undefined;
-    let members: Map<number, string[]>;
+    let members: Map<number, UserIdList>;
     try {
       // A job that ran before (a retry, a stalled or rate-limited run) skips the chunks it already finished: they
       // are set in the sweep's done bitmap, given-up ones included. Calling them again would only spend the cap
@@ -126,7 +127,7 @@ export function createChunkProcessor(
     data: ChunkJobData,
     chunk: number,
     definition: WatchlistDefinition | undefined,
-    userIds: string[] | undefined,
+    userIds: UserIdList | undefined,
   ): Promise<ChunkResult> {
     if (!definition || !userIds) {
       // The watchlist changed or went away after this job was queued (the new version has its own sweep), or its
@@ -176,7 +177,7 @@ export function createChunkProcessor(
    * One call. Without detail the answer is read as codes when the client can (no object per user on the hot path);
    * both readings validate alike and observe the same users.
    */
-  async function query(userIds: string[], detail: boolean, priority: number): Promise<ChunkAnswer> {
+  async function query(userIds: UserIdList, detail: boolean, priority: number): Promise<ChunkAnswer> {
     if (!detail && client.queryOnlineStatusCodes) {
       const { codes, otherAccountErrors, quarantined } = await client.queryOnlineStatusCodes(userIds, {
         priority,
@@ -184,7 +185,7 @@ export function createChunkProcessor(
       const observations = { userIds, codes };
       return { observations, otherAccountErrors, quarantined, users: countObserved(observations) };
     }
-    const result = await client.queryOnlineStatus(userIds, { detail, priority });
+    const result = await client.queryOnlineStatus(userIds.ids(), { detail, priority });
     const { observations, otherAccountErrors } = toObservations(result, detail);
     return { observations, otherAccountErrors, quarantined: result.quarantined, users: observations.length };
   }

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis/client.js';
+import type { UserIdList } from '../tencent/user-id-list.js';
 import type { AppKeys } from '../redis/keys.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
 import {
@@ -25,7 +26,7 @@ export interface Observation {
  * untouched, exactly as `toObservations` leaves them out.
  */
 export interface CodedObservations {
-  userIds: readonly string[];
+  userIds: UserIdList;
   codes: string;
 }
 
@@ -134,14 +135,15 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
   const chunkBucketIds = new Map<string, string>();
   const chunkBucketIdsOf = (
     { watchlist, version, chunk }: { watchlist: string; version: string; chunk: number },
-    userIds: readonly string[],
+    userIds: UserIdList,
   ): string => {
     // The count and the first and last member in the key guard against a chunk whose members are not those of its
     // version (they always should be).
-    const key = `${watchlist}\n${version}\n${chunk}\n${userIds.length}\n${userIds[0]}\n${userIds.at(-1)}`;
+    const last = userIds.count - 1;
+    const key = `${watchlist}\n${version}\n${chunk}\n${userIds.count}\n${userIds.idAt(0)}\n${userIds.idAt(last)}`;
     let ids = chunkBucketIds.get(key);
     if (ids === undefined) {
-      ids = bucketIdsOf(userIds);
+      ids = bucketIdsOf(userIds.ids());
       if (chunkBucketIds.size >= MAX_CACHED_CHUNKS) chunkBucketIds.clear();
       chunkBucketIds.set(key, ids);
     }
@@ -179,11 +181,11 @@ export function createStateStore(redis: RedisClient, keys: AppKeys): StateStore 
       let details = '';
       if ('codes' in observations) {
         if (countObserved(observations) === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };
-        userIds = observations.userIds.join('\n');
+        userIds = observations.userIds.text;
         letters = observations.codes;
         bucketIds =
           typeof source === 'string'
-            ? bucketIdsOf(observations.userIds)
+            ? bucketIdsOf(observations.userIds.ids())
             : chunkBucketIdsOf(source, observations.userIds);
       } else {
         if (observations.length === 0) return { applied: 0, events: 0, stale: 0, untracked: 0 };

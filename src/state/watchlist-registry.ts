@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { RedisClient } from '../redis/client.js';
 import type { AppKeys } from '../redis/keys.js';
+import { UserIdList } from '../tencent/user-id-list.js';
 import type { WatchlistSettings } from '../vocabulary.js';
 
 /**
@@ -34,10 +35,11 @@ export interface WatchlistRegistry {
   /** The UserIDs of one chunk, or undefined when that version is gone (the watchlist changed meanwhile). */
   readChunk(name: string, version: string, index: number): Promise<string[] | undefined>;
   /**
-   * Several chunks of one version in one read (a chunk job's): index -> UserIDs, for the indexes that exist. The
-   * list is read from the lowest to the highest index asked, so the indexes should lie close together.
+   * Several chunks of one version in one read (a chunk job's): index -> UserIDs, for the indexes that exist, as
+   * stored (one text per chunk, no string per user). The list is read from the lowest to the highest index asked,
+   * so the indexes should lie close together.
    */
-  readChunks(name: string, version: string, indexes: readonly number[]): Promise<Map<number, string[]>>;
+  readChunks(name: string, version: string, indexes: readonly number[]): Promise<Map<number, UserIdList>>;
   readMembers(definition: WatchlistDefinition): Promise<string[]>;
   /** The same members in order, `chunksPerPiece` chunks at a time: a long list is never read whole. */
   memberPieces(
@@ -66,20 +68,24 @@ export function encodeChunk(userIds: readonly string[]): Buffer {
 
 /** The UserIDs of a stored chunk: deflated, or plain (newline-joined, as the first format wrote them). */
 export function decodeChunk(blob: Buffer): string[] {
-  const text = blob[0] === DEFLATED ? inflateRawSync(blob.subarray(1)).toString() : blob.toString();
-  return text.split('\n');
+  return decodeChunkText(blob).split('\n');
+}
+
+/** The same UserIDs, newline-joined as stored. */
+function decodeChunkText(blob: Buffer): string {
+  return blob[0] === DEFLATED ? inflateRawSync(blob.subarray(1)).toString() : blob.toString();
 }
 
 export function createWatchlistRegistry(redis: RedisClient, keys: AppKeys): WatchlistRegistry {
   const parse = (json: string) => JSON.parse(json) as WatchlistDefinition;
   const readChunks: WatchlistRegistry['readChunks'] = async (name, version, indexes) => {
-    const chunks = new Map<number, string[]>();
+    const chunks = new Map<number, UserIdList>();
     if (indexes.length === 0) return chunks;
     const first = Math.min(...indexes);
     const blobs = await redis.lrangeBuffer(keys.watchlistChunks(name, version), first, Math.max(...indexes));
     for (const index of indexes) {
       const blob = blobs[index - first];
-      if (blob) chunks.set(index, decodeChunk(blob));
+      if (blob) chunks.set(index, UserIdList.fromText(decodeChunkText(blob)));
     }
     return chunks;
   };
@@ -94,7 +100,7 @@ export function createWatchlistRegistry(redis: RedisClient, keys: AppKeys): Watc
       return json === null ? undefined : parse(json);
     },
     async readChunk(name, version, index) {
-      return (await readChunks(name, version, [index])).get(index);
+      return (await readChunks(name, version, [index])).get(index)?.ids().slice();
     },
     readChunks,
     async readMembers(definition) {

@@ -9,6 +9,7 @@ import { redactSecrets, registerSecret } from '../ops/redact.js';
 import { TencentError } from './errors.js';
 import { parseOnlineStatusResponse } from './parse.js';
 import { parseOnlineStatusCodes } from './parse-codes.js';
+import { UserIdList } from './user-id-list.js';
 import { resolveEndpoint } from './regions.js';
 import { createDirectTransport, TransportError, type Transport } from './transport.js';
 import { MAX_IDS_PER_CALL, type OnlineStatusClient, type QueryOptions } from './types.js';
@@ -90,7 +91,7 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
 
   /** Sends one call and reads its answer with `read`. */
   async function callOnce<T>(
-    userIds: readonly string[],
+    userIds: UserIdList,
     query: QueryOptions,
     read: (text: string) => T,
   ): Promise<T> {
@@ -98,7 +99,7 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
     const search =
       `?sdkappid=${options.sdkAppId}&identifier=${encodeURIComponent(options.identifier)}` +
       `&usersig=${encodeURIComponent(userSig)}&random=${randomInt(0, 2 ** 32)}&contenttype=json`;
-    const body = JSON.stringify({ To_Account: userIds, IsNeedDetail: query.detail ? 1 : 0 });
+    const body = `{"To_Account":${userIds.toJsonArray()},"IsNeedDetail":${query.detail ? 1 : 0}}`;
     let response;
     try {
       response = await transport.send({
@@ -112,7 +113,7 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
     } catch (error) {
       throw transportFailure(error, timeoutMs, base.host);
     }
-    logger.debug({ ids: userIds.length, status: response.statusCode }, 'query_online_status answered');
+    logger.debug({ ids: userIds.count, status: response.statusCode }, 'query_online_status answered');
     if (response.statusCode !== 200) {
       throw new TencentError(
         `HTTP ${response.statusCode} from ${base.host}: ${response.text.slice(0, 200)}`,
@@ -128,7 +129,7 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
 
   /** One call, retried once with a fresh UserSig after a credentials error. */
   async function callWithRetry<T>(
-    userIds: readonly string[],
+    userIds: UserIdList,
     query: QueryOptions,
     read: (text: string) => T,
   ): Promise<T> {
@@ -156,14 +157,15 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
   }
 
   return {
-    queryOnlineStatus(userIds, options) {
-      return callWithRetry(userIds, options, (text) =>
+    async queryOnlineStatus(userIds, options) {
+      return callWithRetry(listOf(userIds), options, (text) =>
         parseOnlineStatusResponse(text, userIds, { detail: options.detail }),
       );
     },
-    queryOnlineStatusCodes(userIds, options) {
-      return callWithRetry(userIds, { ...options, detail: false }, (text) =>
-        parseOnlineStatusCodes(text, userIds),
+    async queryOnlineStatusCodes(userIds, options) {
+      const asked = userIds instanceof UserIdList ? userIds : listOf(userIds);
+      return callWithRetry(asked, { ...options, detail: false }, (text) =>
+        parseOnlineStatusCodes(text, asked),
       );
     },
     async close() {
@@ -174,19 +176,26 @@ export function createTencentClient(options: TencentClientOptions): OnlineStatus
   };
 }
 
-function checkUserIds(userIds: readonly string[]): void {
-  const reject = (message: string): never => {
-    throw new TencentError(`Refusing to send query_online_status: ${message}`, { kind: 'request' });
-  };
-  if (userIds.length === 0) reject('no UserIDs');
-  if (userIds.length > MAX_IDS_PER_CALL)
-    reject(`${userIds.length} UserIDs, at most ${MAX_IDS_PER_CALL} allowed`);
-  const seen = new Set<string>();
-  for (const id of userIds) {
-    if (typeof id !== 'string' || id.length === 0) reject('a UserID is not a non-empty string');
-    if (seen.has(id)) reject(`duplicate UserID ${JSON.stringify(id)}`);
-    seen.add(id);
+function refuse(message: string): never {
+  throw new TencentError(`Refusing to send query_online_status: ${message}`, { kind: 'request' });
+}
+
+/** A caller's array as a list; a value that is no string (from untyped code) is refused like an empty ID. */
+function listOf(userIds: readonly string[]): UserIdList {
+  for (const id of userIds) if (typeof id !== 'string') refuse('a UserID is not a non-empty string');
+  return UserIdList.of(userIds);
+}
+
+function checkUserIds(userIds: UserIdList): void {
+  const reject = refuse;
+  const count = userIds.count;
+  if (count === 0) reject('no UserIDs');
+  if (count > MAX_IDS_PER_CALL) reject(`${count} UserIDs, at most ${MAX_IDS_PER_CALL} allowed`);
+  for (let i = 0; i < count; i += 1) {
+    if (userIds.lengthOf(i) === 0) reject('a UserID is not a non-empty string');
   }
+  const repeated = userIds.firstRepeatedIndex();
+  if (repeated >= 0) reject(`duplicate UserID ${JSON.stringify(userIds.idAt(repeated))}`);
 }
 
 function transportFailure(error: unknown, timeoutMs: number, host: string): TencentError {

@@ -16,6 +16,7 @@ export {
   type TencentErrorFields,
 } from './errors.js';
 export { parseOnlineStatusResponse, normalizePlatform, type ParseOptions } from './parse.js';
+export { UserIdList } from './user-id-list.js';
 export {
   REGION_HOSTS,
   isRegion,

@@ -13,6 +13,7 @@
 import { ACCOUNT_ERROR_LETTER, ACCOUNT_NOT_FOUND, QUARANTINED_LETTER, STATE_CODES } from '../vocabulary.js';
 import { parseOnlineStatusResponse } from './parse.js';
 import type { AccountError, OnlineStatusCodes, OnlineStatusResult, PresenceState } from './types.js';
+import { UserIdList } from './user-id-list.js';
 
 export type { OnlineStatusCodes } from './types.js';
 
@@ -38,14 +39,20 @@ export function countParsePaths(): { fast: number; full: number } {
  * @throws TencentError exactly as `parseOnlineStatusResponse` does for the same body: kind `malformed` for an
  *   untrustworthy body, or the classified error of a FAIL answer.
  */
-export function parseOnlineStatusCodes(body: string, askedIds: readonly string[]): OnlineStatusCodes {
-  const fast = readKnownShape(body, askedIds);
+export function parseOnlineStatusCodes(
+  body: string,
+  askedIds: readonly string[] | UserIdList,
+): OnlineStatusCodes {
+  const asked = askedIds instanceof UserIdList ? askedIds : UserIdList.of(askedIds);
+  // An ID asked twice could be answered twice: only the full parser reads such a query.
+  const fast = asked.firstRepeatedIndex() < 0 ? readKnownShape(body, asked) : undefined;
   if (fast !== undefined) {
     pathCounts.fast += 1;
     return fast;
   }
   pathCounts.full += 1;
-  return convertFullResult(parseOnlineStatusResponse(body, askedIds, { detail: true }), askedIds);
+  const ids = asked.ids();
+  return convertFullResult(parseOnlineStatusResponse(body, ids, { detail: true }), ids);
 }
 
 const HEADER = '{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"QueryResult":[';
@@ -68,48 +75,32 @@ const FIRST_PRINTABLE = 0x20;
 /** Nine digits at most: every such number is a safe integer. */
 const MAX_ERROR_CODE_DIGITS = 9;
 const UNSET = 0;
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-/** Hashes stay small integers, never heap numbers. */
-const HASH_MASK = 0x3fffffff;
 
 /** One letter per asked ID while reading; reused (the parse is synchronous), grown when a query asks for more. */
 let scratch = Buffer.alloc(512);
-/**
- * The asked IDs read so far, as (index + 1) by ID hash, open addressing; reused like `scratch`. It catches an ID
- * asked twice, which a body filling every slot would answer twice. A hand-made table rather than a `Set`: a `Set` of
- * 500 strings per answer costs about twice the time (the IDs' characters are hashed here while they are compared
- * anyway) and ~20 kB of garbage.
- */
-let idTable = new Int32Array(1024);
 
 /**
- * The one pass. Returns `undefined` for anything but the known shape; it never throws, so every rejection (and its
- * error kind) comes from the full parser.
+ * The one pass, for a query whose IDs are distinct. Returns `undefined` for anything but the known shape; it never
+ * throws, so every rejection (and its error kind) comes from the full parser.
  */
-function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatusCodes | undefined {
-  const count = askedIds.length;
+function readKnownShape(body: string, asked: UserIdList): OnlineStatusCodes | undefined {
+  const count = asked.count;
   if (!body.startsWith(HEADER)) return undefined;
   if (scratch.length < count) scratch = Buffer.alloc(count);
   const codes = scratch;
   codes.fill(UNSET, 0, count);
-  let tableSize = idTable.length;
-  while (tableSize < count * 2) tableSize *= 2;
-  if (tableSize > idTable.length) idTable = new Int32Array(tableSize);
-  else idTable.fill(0, 0, tableSize);
-  const mask = tableSize - 1;
 
   // QueryResult: each entry answers the next asked ID it names; the IDs it passes over must come in the ErrorList.
+  // The IDs are distinct, so no asked ID can be answered twice.
   let pos = HEADER.length;
   let slot = 0;
   if (body.charCodeAt(pos) !== CLOSE_BRACKET) {
     for (;;) {
       if (!body.startsWith(ENTRY_START, pos)) return undefined;
       pos += ENTRY_START.length;
-      let hash = -1;
-      while (slot < count && (hash = hashIdAt(body, pos, askedIds[slot]!)) < 0) slot += 1;
-      if (slot === count || !isFirstSighting(askedIds, slot, hash, mask)) return undefined;
-      pos += askedIds[slot]!.length;
+      while (slot < count && !isIdAt(body, pos, asked, slot)) slot += 1;
+      if (slot === count) return undefined;
+      pos += asked.lengthOf(slot);
       if (body.startsWith(STATUS_KEY, pos)) pos += STATUS_KEY.length;
       else if (body.startsWith(STATE_KEY, pos)) pos += STATE_KEY.length;
       else return undefined;
@@ -141,11 +132,8 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
         if (!body.startsWith(ENTRY_START, pos)) return undefined;
         pos += ENTRY_START.length;
         while (slot < count && codes[slot] !== UNSET) slot += 1;
-        const userId = askedIds[slot];
-        if (userId === undefined) return undefined;
-        const hash = hashIdAt(body, pos, userId);
-        if (hash < 0 || !isFirstSighting(askedIds, slot, hash, mask)) return undefined;
-        pos += userId.length;
+        if (slot === count || !isIdAt(body, pos, asked, slot)) return undefined;
+        pos += asked.lengthOf(slot);
         if (!body.startsWith(ERROR_CODE_KEY, pos)) return undefined;
         pos += ERROR_CODE_KEY.length;
         // A non-zero integer without sign, leading zero, fraction or exponent.
@@ -161,7 +149,7 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
         if (errorCode === ACCOUNT_NOT_FOUND) codes[slot] = STATE_CODES.NotFound.charCodeAt(0);
         else {
           codes[slot] = ACCOUNT_ERROR_LETTER.charCodeAt(0);
-          otherAccountErrors.push({ userId, errorCode });
+          otherAccountErrors.push({ userId: asked.idAt(slot), errorCode });
         }
         slot += 1;
         const next = body.charCodeAt(pos + 1);
@@ -178,31 +166,19 @@ function readKnownShape(body: string, askedIds: readonly string[]): OnlineStatus
 }
 
 /**
- * The hash of `id` (0..2^30-1) when the JSON string content at `pos` is exactly `id`, closed by a quote; else -1.
- * An ID with a character JSON must escape never matches: its raw form in a body would not be valid JSON, its escaped
- * form is left to the full parser.
+ * Whether the JSON string content at `pos` is exactly the asked ID at `slot`, closed by a quote. An ID with a
+ * character JSON must escape never matches: its raw form in a body would not be valid JSON, its escaped form is
+ * left to the full parser.
  */
-function hashIdAt(body: string, pos: number, id: string): number {
-  const length = id.length;
-  let hash = FNV_OFFSET;
+function isIdAt(body: string, pos: number, asked: UserIdList, slot: number): boolean {
+  const text = asked.text;
+  const start = asked.startOf(slot);
+  const length = asked.lengthOf(slot);
   for (let k = 0; k < length; k += 1) {
-    const c = id.charCodeAt(k);
-    if (c !== body.charCodeAt(pos + k) || c < FIRST_PRINTABLE || c === QUOTE || c === BACKSLASH) return -1;
-    hash = Math.imul(hash ^ c, FNV_PRIME);
+    const c = text.charCodeAt(start + k);
+    if (c !== body.charCodeAt(pos + k) || c < FIRST_PRINTABLE || c === QUOTE || c === BACKSLASH) return false;
   }
-  return body.charCodeAt(pos + length) === QUOTE ? (hash ^ (hash >>> 16)) & HASH_MASK : -1;
-}
-
-/** Records that `askedIds[slot]` was answered; false when an equal ID was answered before (asked twice). */
-function isFirstSighting(askedIds: readonly string[], slot: number, hash: number, mask: number): boolean {
-  for (let at = hash & mask; ; at = (at + 1) & mask) {
-    const entry = idTable[at]!;
-    if (entry === 0) {
-      idTable[at] = slot + 1;
-      return true;
-    }
-    if (askedIds[entry - 1] === askedIds[slot]) return false;
-  }
+  return body.charCodeAt(pos + length) === QUOTE;
 }
 
 /** The full parser's answer as codes, in asked order. */

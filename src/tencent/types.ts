@@ -4,6 +4,7 @@
  */
 
 import type { PresenceState, QuarantineKind } from '../vocabulary.js';
+import type { UserIdList } from './user-id-list.js';
 
 export {
   MAX_IDS_PER_CALL,
@@ -94,7 +95,7 @@ export interface OnlineStatusClient {
    * use `queryOnlineStatus`.
    */
   queryOnlineStatusCodes?(
-    userIds: readonly string[],
+    userIds: readonly string[] | UserIdList,
     options: Omit<QueryOptions, 'detail'>,
   ): Promise<OnlineStatusCodes>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import {
   STATE_CODES,
 } from '../../src/vocabulary.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
+import { UserIdList } from '../../src/tencent/user-id-list.js';
 
 const LETTERS = [
   STATE_CODES.Online,
@@ -83,10 +84,10 @@ describe('coded observations (the compact reading of an answer without detail)',
       const expected = await perUser.store.applyObservations({ ...input, observations });
       const actual = await coded.store.applyObservations({
         ...input,
-        observations: { userIds: asked, codes },
+        observations: { userIds: UserIdList.of(asked), codes },
       });
       expect({ round, result: actual }).toEqual({ round, result: expected });
-      expect(countObserved({ userIds: asked, codes })).toBe(observations.length);
+      expect(countObserved({ userIds: UserIdList.of(asked), codes })).toBe(observations.length);
       events += expected.events;
     }
     expect(events).toBeGreaterThan(20);
@@ -155,7 +156,7 @@ describe('coded observations (the compact reading of an answer without detail)',
           const before = await packed.hgets();
           const result = await s.applyObservations({
             ...input,
-            observations: coded ? { userIds, codes } : observations,
+            observations: coded ? { userIds: UserIdList.of(userIds), codes } : observations,
           });
           if (coded && unchanged && action !== 'stale') unchangedReads.push((await packed.hgets()) - before);
           return result;
@@ -201,7 +202,7 @@ describe('coded observations (the compact reading of an answer without detail)',
         observedAtMs,
         firstObservation: 'snapshot',
         deviceEvents: false,
-        observations: { userIds, codes: code.repeat(userIds.length) },
+        observations: { userIds: UserIdList.of(userIds), codes: code.repeat(userIds.length) },
       });
     };
     await syncWatchlists(deps, [spec(['a', 'b'])]);
@@ -247,7 +248,7 @@ describe('coded observations (the compact reading of an answer without detail)',
         observedAtMs,
         firstObservation: 'snapshot',
         deviceEvents: false,
-        observations: { userIds, codes: code.repeat(userIds.length) },
+        observations: { userIds: UserIdList.of(userIds), codes: code.repeat(userIds.length) },
       });
     // The same chunk with other members (a chunk's members never change within a version; the store must not
     // take the earlier members' bucket ids for them if they ever did): each record lands in its own bucket. Other
@@ -274,7 +275,7 @@ describe('coded observations (the compact reading of an answer without detail)',
         observedAtMs,
         firstObservation: 'snapshot',
         deviceEvents: false,
-        observations: { userIds, codes },
+        observations: { userIds: UserIdList.of(userIds), codes },
       });
     expect(await answer('w', ['a', 'b'], 'NN', 1_000)).toMatchObject({ events: 2 });
     // 'a' leaves w (its removal runs while w's chunk still does), then x sees it go offline.
@@ -288,7 +289,10 @@ describe('coded observations (the compact reading of an answer without detail)',
   it('write nothing for an answer that observes nobody', async () => {
     const { store: s, outbox } = store();
     await s.updateMembership({ op: 'add', watchlistId: 1, userIds: ['a', 'b'], nowMs: 100 });
-    const nobody = { userIds: ['a', 'b'], codes: `${ACCOUNT_ERROR_LETTER}${QUARANTINED_LETTER}` };
+    const nobody = {
+      userIds: UserIdList.of(['a', 'b']),
+      codes: `${ACCOUNT_ERROR_LETTER}${QUARANTINED_LETTER}`,
+    };
     expect(
       await s.applyObservations({
         source: { watchlist: 'w', version: 'v1', chunk: 0 },

@@ -6,6 +6,7 @@ import { appKeys, type SnapshotPriority } from '../../src/redis/keys.js';
 import { createStateStore } from '../../src/state/state-store.js';
 import { userIds } from '../helpers/pipeline.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
+import { UserIdList } from '../../src/tencent/user-id-list.js';
 
 const SHARDS = 4;
 
@@ -55,7 +56,7 @@ describe('outbox shards', () => {
         observedAtMs: 1_000,
         firstObservation: 'snapshot',
         deviceEvents: false,
-        observations: { userIds: users.slice(half), codes: 'F'.repeat(users.length - half) },
+        observations: { userIds: UserIdList.of(users.slice(half)), codes: 'F'.repeat(users.length - half) },
       });
       await store.emitSnapshots(users);
       if (priority === 'low') {

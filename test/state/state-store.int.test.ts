@@ -4,6 +4,7 @@ import { appKeys } from '../../src/redis/keys.js';
 import { createSweepTracker } from '../../src/schedule/sweep-tracker.js';
 import { createStateStore, type Observation } from '../../src/state/state-store.js';
 import { testRedis, uniqueName } from '../helpers/services.js';
+import { UserIdList } from '../../src/tencent/user-id-list.js';
 
 function setup(stateBuckets?: number) {
   const redis = testRedis();
@@ -96,7 +97,7 @@ describe('apply-observations (one atomic script per chunk)', () => {
         observedAtMs,
         firstObservation: 'snapshot',
         deviceEvents: false,
-        observations: { userIds: [index === 0 ? 'a' : 'b'], codes: 'N' },
+        observations: { userIds: UserIdList.of([index === 0 ? 'a' : 'b']), codes: 'N' },
         countDoneFor: sweepId,
       });
     expect((await chunk(0, 1_000)).chunkProgress).toEqual({ remaining: 1, startNext: false });

@@ -12,6 +12,7 @@ import { parseOnlineStatusResponse } from '../../src/tencent/parse.js';
 import type { AccountError, OnlineStatusResult, PresenceState } from '../../src/tencent/types.js';
 import { ACCOUNT_ERROR_LETTER, QUARANTINED_LETTER, STATE_CODES } from '../../src/vocabulary.js';
 import { FAILED_ANSWERS, MALFORMED_ANSWERS, PARTIAL_ANSWERS } from './parse-corpus.js';
+import { UserIdList } from '../../src/tencent/user-id-list.js';
 
 const LETTER: Record<PresenceState, string> = {
   Online: STATE_CODES.Online,
@@ -58,8 +59,15 @@ const MALFORMED: Outcome = {
   rejected: { kind: 'malformed', code: 'TENCENT_MALFORMED_RESPONSE', retriable: true },
 };
 
-const compactOutcome = (body: string, asked: readonly string[]): Outcome =>
-  outcomeOf(() => parseOnlineStatusCodes(body, asked));
+/** The compact reading, of the IDs as an array and (where they can be one) as a stored chunk's text: both alike. */
+const compactOutcome = (body: string, asked: readonly string[]): Outcome => {
+  const outcome = outcomeOf(() => parseOnlineStatusCodes(body, asked));
+  if (!asked.some((id) => id.includes('\n'))) {
+    const stored = UserIdList.fromText(asked.join('\n'));
+    expect(outcomeOf(() => parseOnlineStatusCodes(body, stored))).toEqual(outcome);
+  }
+  return outcome;
+};
 const fullOutcome = (body: string, asked: readonly string[]): Outcome =>
   outcomeOf(() => codesOf(parseOnlineStatusResponse(body, asked, { detail: true }), asked));
 
