@@ -8,7 +8,9 @@
  * Prints CPU µs per answer (median of the trials; CPU rather than wall time, so that other processes on a shared
  * machine weigh less) and heap bytes allocated per answer, for the full parser, the compact parser, the compact
  * parser's fallback (the same answers re-indented, so none takes the one pass) and, as a floor, a loop that only
- * reads every character of the body once. Writes .bench/parse.json. Runs with the worker's Node flags plus
+ * reads every character of the body once; then a sweep call's whole work on its UserIDs (the stored chunk decoded,
+ * checked, the request body written, the answer read, the diff script's argument), from the chunk's text and
+ * through a string per ID. Writes .bench/parse.json. Runs with the worker's Node flags plus
  * `--expose-gc --min-semi-space-size=16` (it re-runs itself with them): allocation is the heap growth over a batch
  * of parses after a full GC, with a young generation large enough that nothing is collected within the batch.
  */
@@ -21,6 +23,8 @@ import { createRng } from '../src/simulator/prng.js';
 import { renderAnswer } from '../src/simulator/render.js';
 import { countParsePaths, parseOnlineStatusCodes } from '../src/tencent/parse-codes.js';
 import { parseOnlineStatusResponse } from '../src/tencent/parse.js';
+import { UserIdList } from '../src/tencent/user-id-list.js';
+import { decodeChunk, decodeChunkText, encodeChunk } from '../src/state/watchlist-registry.js';
 import { BENCH_DIR } from './build.js';
 import { WORKER_NODE_FLAGS } from './deployment.js';
 
@@ -54,6 +58,8 @@ const IDS_PER_ANSWER = 500;
 interface Answer {
   body: string;
   ids: string[];
+  /** The chunk as Redis stores it (state/watchlist-registry.ts). */
+  blob: Buffer;
 }
 
 /** Chunks of 500 IDs of a simulated population (1 % not imported), answered by the simulator's renderer. */
@@ -65,7 +71,7 @@ function renderAnswers(): Answer[] {
     const ids = population.allIds.slice(start, start + IDS_PER_ANSWER);
     // Through bytes, as a body arrives: one flat string, not the renderer's concatenation.
     const body = Buffer.from(renderAnswer(ids, lookup, false, 'Status')).toString('utf8');
-    answers.push({ body, ids });
+    answers.push({ body, ids, blob: encodeChunk(ids) });
   }
   return answers;
 }
@@ -136,8 +142,36 @@ function readEveryCharacter({ body }: Answer): number {
   return sum;
 }
 
+/**
+ * A sweep call's work on its UserIDs, as the chunk job does it: the stored chunk decoded, the IDs checked, the
+ * request body written, the answer read as codes, the diff script's argument. The IDs stay one text with where each
+ * begins (tencent/user-id-list.ts).
+ */
+function callWorkFromText({ body, blob }: Answer): number {
+  const asked = UserIdList.fromText(decodeChunkText(blob));
+  if (asked.firstRepeatedIndex() >= 0) throw new Error('a repeated ID');
+  const request = `{"To_Account":${asked.toJsonArray()},"IsNeedDetail":0}`;
+  return request.length + parseOnlineStatusCodes(body, asked).codes.length + asked.text.length;
+}
+
+/** The same through a string per ID, as before the text form: split, a Set to check, JSON.stringify, join. */
+function callWorkThroughStrings({ body, blob }: Answer): number {
+  const ids = decodeChunk(blob);
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) throw new Error('a repeated ID');
+    seen.add(id);
+  }
+  const request = JSON.stringify({ To_Account: ids, IsNeedDetail: 0 });
+  return request.length + parseOnlineStatusCodes(body, ids).codes.length + ids.join('\n').length;
+}
+
 const answers = renderAnswers();
-const reindented = answers.map(({ body, ids }) => ({ body: JSON.stringify(JSON.parse(body), null, 1), ids }));
+const reindented = answers.map(({ body, ids, blob }) => ({
+  body: JSON.stringify(JSON.parse(body), null, 1),
+  ids,
+  blob,
+}));
 const averageBytes = Math.round(answers.reduce((sum, a) => sum + a.body.length, 0) / answers.length);
 
 const before = countParsePaths();
@@ -150,12 +184,16 @@ const full = measure(answers, ({ body, ids }) => parseOnlineStatusResponse(body,
 const compact = measure(answers, ({ body, ids }) => parseOnlineStatusCodes(body, ids));
 const fallback = measure(reindented, ({ body, ids }) => parseOnlineStatusCodes(body, ids));
 const floor = measure(answers, readEveryCharacter);
+const callFromText = measure(answers, callWorkFromText);
+const callThroughStrings = measure(answers, callWorkThroughStrings);
 
 const rows = [
   ['full parser (objects)', full],
   ['compact, one pass', compact],
   ['compact, fallback', fallback],
   ['reading each char (floor)', floor],
+  ['call from stored text', callFromText],
+  ['call through strings', callThroughStrings],
 ] as const;
 console.log(
   `${answers.length} answers of ${IDS_PER_ANSWER} IDs, ${averageBytes} B each; ${rounds} rounds x ${trials} trials`,
@@ -188,6 +226,8 @@ writeFileSync(
       compact,
       compactFallback: fallback,
       readEveryCharacter: floor,
+      callFromStoredText: callFromText,
+      callThroughStrings,
       ratioOfBest: Number(ratio.toFixed(2)),
     },
     null,

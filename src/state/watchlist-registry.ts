@@ -72,7 +72,7 @@ export function decodeChunk(blob: Buffer): string[] {
 }
 
 /** The same UserIDs, newline-joined as stored. */
-function decodeChunkText(blob: Buffer): string {
+export function decodeChunkText(blob: Buffer): string {
   return blob[0] === DEFLATED ? inflateRawSync(blob.subarray(1)).toString() : blob.toString();
 }
 
