@@ -187,15 +187,14 @@ function listOf(userIds: readonly string[]): UserIdList {
 }
 
 function checkUserIds(userIds: UserIdList): void {
-  const reject = refuse;
   const count = userIds.count;
-  if (count === 0) reject('no UserIDs');
-  if (count > MAX_IDS_PER_CALL) reject(`${count} UserIDs, at most ${MAX_IDS_PER_CALL} allowed`);
+  if (count === 0) refuse('no UserIDs');
+  if (count > MAX_IDS_PER_CALL) refuse(`${count} UserIDs, at most ${MAX_IDS_PER_CALL} allowed`);
   for (let i = 0; i < count; i += 1) {
-    if (userIds.lengthOf(i) === 0) reject('a UserID is not a non-empty string');
+    if (userIds.lengthOf(i) === 0) refuse('a UserID is not a non-empty string');
   }
   const repeated = userIds.firstRepeatedIndex();
-  if (repeated >= 0) reject(`duplicate UserID ${JSON.stringify(userIds.idAt(repeated))}`);
+  if (repeated >= 0) refuse(`duplicate UserID ${JSON.stringify(userIds.idAt(repeated))}`);
 }
 
 function transportFailure(error: unknown, timeoutMs: number, host: string): TencentError {

@@ -11,7 +11,10 @@ export class UserIdList {
   private firstRepeat: number | undefined;
 
   private constructor(
-    /** The IDs joined by '\n'. */
+    /**
+     * The IDs joined by '\n': one ID per line, except for an ID given to `of` that holds a newline itself (a
+     * configured UserID cannot: control characters are refused), which only `of`'s offsets keep whole.
+     */
     readonly text: string,
     starts: Int32Array,
     ids?: readonly string[],
@@ -31,7 +34,10 @@ export class UserIdList {
     return new UserIdList(text, starts);
   }
 
-  /** The IDs as given; one that holds a newline stays one ID (its place is counted, not searched for). */
+  /**
+   * The IDs as given (copied: a caller changing its array later changes nothing here); one that holds a newline
+   * stays one ID (its place is counted, not searched for).
+   */
   static of(ids: readonly string[]): UserIdList {
     const starts = new Int32Array(ids.length + 1);
     let at = 0;
@@ -40,7 +46,7 @@ export class UserIdList {
       at += ids[i]!.length + 1;
     }
     starts[ids.length] = at;
-    return new UserIdList(ids.join('\n'), starts, ids);
+    return new UserIdList(ids.join('\n'), starts, ids.slice());
   }
 
   get count(): number {
@@ -98,6 +104,7 @@ export class UserIdList {
    * is) is quoted in one step over the text; any other goes through `JSON.stringify`, the same text either way.
    */
   toJsonArray(): string {
+    // Only a list read from text: one made by `of` may hold an ID with a newline, which the text cannot tell apart.
     if (this.split === undefined && PLAIN_LINES.test(this.text)) {
       return `["${this.text.replaceAll('\n', '","')}"]`;
     }

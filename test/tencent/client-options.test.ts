@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTencentClient, type TencentClientOptions } from '../../src/tencent/client.js';
 import type { OnlineStatusClient } from '../../src/tencent/types.js';
+import { UserIdList } from '../../src/tencent/user-id-list.js';
 
 // Port 9 on loopback: nothing listens, and these tests must fail before anything is sent anyway.
 const BASE: TencentClientOptions = {
@@ -81,5 +82,60 @@ describe('queryOnlineStatus request checks', () => {
     await expect(client.queryOnlineStatus(['a'], { detail: false })).rejects.toMatchObject({
       kind: 'request',
     });
+  });
+});
+
+describe('the request body', () => {
+  /** A transport that keeps each body it is handed and answers every ID Offline. */
+  function capturingClient(): { client: OnlineStatusClient; bodies: string[] } {
+    const bodies: string[] = [];
+    const transport = {
+      send: async ({ body }: { body: string }) => {
+        bodies.push(body);
+        const ids = (JSON.parse(body) as { To_Account: string[] }).To_Account;
+        const QueryResult = ids.map((id) => ({ To_Account: id, Status: 'Offline' }));
+        return {
+          statusCode: 200,
+          text: JSON.stringify({ ActionStatus: 'OK', ErrorInfo: '', ErrorCode: 0, QueryResult }),
+        };
+      },
+      close: async () => undefined,
+    };
+    const client = createTencentClient({ ...BASE, transport });
+    clients.push(client);
+    return { client, bodies };
+  }
+
+  it.each([
+    ['plain IDs', ['u000001', 'user_2', 'A-3']],
+    ['IDs JSON escapes', ['say"hi"', 'back\\slash', '用户', 'tab\there']],
+  ])('is the JSON of the IDs, asked as a stored text or as an array: %s', async (_label, ids) => {
+    const { client, bodies } = capturingClient();
+    const expected = JSON.stringify({ To_Account: ids, IsNeedDetail: 0 });
+    const fromText = await client.queryOnlineStatusCodes!(UserIdList.fromText(ids.join('\n')), {});
+    const fromArray = await client.queryOnlineStatusCodes!(ids, {});
+    await client.queryOnlineStatus(ids, { detail: false });
+    await client.queryOnlineStatus(ids, { detail: true });
+    expect(bodies).toEqual([
+      expected,
+      expected,
+      expected,
+      JSON.stringify({ To_Account: ids, IsNeedDetail: 1 }),
+    ]);
+    expect(fromText.codes).toBe('F'.repeat(ids.length));
+    expect(fromArray).toEqual(fromText);
+  });
+
+  it('refuses a stored text with an empty line or a repeated ID before sending', async () => {
+    const { client, bodies } = capturingClient();
+    await expect(client.queryOnlineStatusCodes!(UserIdList.fromText('a\nb\n'), {})).rejects.toMatchObject({
+      kind: 'request',
+      message: expect.stringMatching(/not a non-empty string/),
+    });
+    await expect(client.queryOnlineStatusCodes!(UserIdList.fromText('a\nb\na'), {})).rejects.toMatchObject({
+      kind: 'request',
+      message: expect.stringMatching(/duplicate UserID "a"/),
+    });
+    expect(bodies).toEqual([]);
   });
 });

@@ -64,6 +64,10 @@ const compactOutcome = (body: string, asked: readonly string[]): Outcome => {
   const outcome = outcomeOf(() => parseOnlineStatusCodes(body, asked));
   if (!asked.some((id) => id.includes('\n'))) {
     const stored = UserIdList.fromText(asked.join('\n'));
+    // The same outcome by the same path.
+    expect(pathOf(() => parseOnlineStatusCodes(body, stored))).toBe(
+      pathOf(() => parseOnlineStatusCodes(body, asked)),
+    );
     expect(outcomeOf(() => parseOnlineStatusCodes(body, stored))).toEqual(outcome);
   }
   return outcome;

@@ -25,6 +25,14 @@ describe('UserIdList', () => {
     expect(UserIdList.fromText('only').ids()).toEqual(['only']);
   });
 
+  it('keeps its own copy of the IDs it was built from', () => {
+    const ids = ['x', 'y'];
+    const list = UserIdList.of(ids);
+    ids[0] = 'changed';
+    expect(list.idAt(0)).toBe('x');
+    expect(list.ids()).toEqual(['x', 'y']);
+  });
+
   it('keeps an ID with a newline one ID when built from an array', () => {
     const list = UserIdList.of(['a\nb', 'c']);
     expect(list.count).toBe(2);
