@@ -21,7 +21,10 @@ export interface RedisCluster {
   replicaOf(master: RedisServer): RedisServer;
   /** Reads the slot map again (after a failover). */
   refreshSlots(): Promise<void>;
-  /** Resolves once every node sees every slot served (after a start, or after a node came back). */
+  /**
+   * Resolves once every node sees every slot served and knows every other node (after a start, or after a node came
+   * back): not while a node is stopped.
+   */
   waitHealthy(timeoutMs?: number): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -71,20 +74,6 @@ export async function startRedisCluster(masters = 3, { replicas = 0 } = {}): Pro
     throw error;
   }
 
-  const ask = async <T>(node: RedisServer, command: (client: Redis) => Promise<T>): Promise<T> => {
-    const client = new Redis(node.url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return await command(client);
-    } finally {
-      client.disconnect();
-    }
-  };
   let ranges: Array<{ from: number; to: number; node: RedisServer; replica?: RedisServer }> = [];
   const waitHealthy = async (timeoutMs = 30_000) => {
     await waitFor(
@@ -150,4 +139,26 @@ export async function startRedisCluster(masters = 3, { replicas = 0 } = {}): Pro
       await Promise.all(nodes.map((node) => node.destroy()));
     },
   };
+}
+
+/** One command (or a few) on one node of a cluster, over a connection of its own that fails rather than retries. */
+export async function ask<T>(node: RedisServer, command: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(node.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await command(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The node's replication role (`master`, `slave`), or undefined when it does not answer. */
+export async function roleOf(node: RedisServer): Promise<string | undefined> {
+  const info = await ask(node, (client) => client.info('replication')).catch(() => '');
+  return /role:(\w+)/.exec(info)?.[1];
 }
