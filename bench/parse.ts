@@ -154,7 +154,11 @@ function callWorkFromText({ body, blob }: Answer): number {
   return request.length + parseOnlineStatusCodes(body, asked).codes.length + asked.text.length;
 }
 
-/** The same through a string per ID, as before the text form: split, a Set to check, JSON.stringify, join. */
+/**
+ * The same through a string per ID: split, a Set to check, JSON.stringify, join. Today's reader takes the array by
+ * building a list from it, which the code before the text form did not: this row shows what strings would cost now,
+ * not the old code's figure (BENCHMARKS.md, "Chunks as text").
+ */
 function callWorkThroughStrings({ body, blob }: Answer): number {
   const ids = decodeChunk(blob);
   const seen = new Set<string>();
