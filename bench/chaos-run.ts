@@ -194,6 +194,7 @@ function chaosConfig(simulator: Simulator, redisUrl: string, brokers: string[]):
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
       outboxShards: 1,
+      waitForReplicas: 0,
       snapshotPriority: 'normal',
     },
     kafka: {

@@ -138,6 +138,7 @@ export async function deploy(
         outboxWarnEntries: 1_000_000,
         outboxMaxEntries: 2_000_000,
         outboxShards: options.outboxShards ?? 1,
+        waitForReplicas: 0,
         snapshotPriority: options.snapshotPriority ?? 'normal',
       },
       kafka: {

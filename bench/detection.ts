@@ -136,6 +136,7 @@ async function runMode(
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
       outboxShards: 1,
+      waitForReplicas: 0,
       snapshotPriority: 'normal',
     },
     kafka: {

@@ -293,6 +293,20 @@ export const redisSchema = z
           'value), or a user could have events in two shards. With fencing, each shard has its own transactional ' +
           'id. Default: 1 (one stream and one lease, as before shards).',
       ),
+    waitForReplicas: z
+      .int()
+      .min(0)
+      .max(16)
+      .default(0)
+      .describe(
+        "Redis replicas (of the app's master) that must hold an outbox batch before the relay sends it to Kafka " +
+          '(Redis WAIT). With 1 and a replica per master, a master that dies cannot take with it a change whose ' +
+          'event was already published, so a replica promoted in its place never gives a later event the same ' +
+          'eventId (README "Redis Cluster"). While fewer replicas acknowledge within 1 s, the relay holds the batch ' +
+          'and retries with backoff: publishing stops until a replica catches up (logged, ' +
+          'presence_relay_batches_held_total, /readyz dependencies), polling goes on. Default: 0 (publish what the ' +
+          'master holds).',
+      ),
     snapshotPriority: z
       .enum(['normal', 'low'])
       .default('normal')

@@ -48,6 +48,8 @@ export interface FlowEventMap {
   };
   /** A publish attempt failed (it is retried, or split when Kafka refused it as too large). */
   publishFailed: { app: string };
+  /** A batch was held back: fewer Redis replicas than `redis.waitForReplicas` acknowledged it (it is retried). */
+  publishHeld: { app: string; replicas: number };
   /** An event Kafka refuses as too large even alone was moved to the dead-letter stream. */
   eventDeadLettered: { app: string };
   /** The relay's Kafka producer connected or lost its connection. */

@@ -47,6 +47,8 @@ export interface Metrics {
   publishLatency: HistogramOf<'app'>;
   transitionLatency: HistogramOf<'app' | 'detected_by'>;
   relayErrors: CounterOf<'app'>;
+  /** Batches the relay held back while fewer Redis replicas than `redis.waitForReplicas` acknowledged them. */
+  relayBatchesHeld: CounterOf<'app'>;
   /** Requests the webhook role received, by outcome (accepted or why refused). */
   callbacks: CounterOf<'outcome'>;
   /** Hinted users by what became of them (queued, merged, overflow, untracked, call_failed, called). */
@@ -321,6 +323,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ['sdk_app_id', 'kind'],
   );
   const relayErrors = counter('presence_relay_errors_total', 'Failed publish attempts (retried)', appLabels);
+  const relayBatchesHeld = counter(
+    'presence_relay_batches_held_total',
+    'Outbox batches held back because fewer Redis replicas than redis.waitForReplicas acknowledged them (retried)',
+    appLabels,
+  );
   const callbacks = counter(
     'presence_callbacks_total',
     'Requests to the webhook role, by outcome (accepted, or why refused)',
@@ -444,6 +451,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ),
     transitionLatency: histogramOf(transitionLatency),
     relayErrors: counterOf(relayErrors),
+    relayBatchesHeld: counterOf(relayBatchesHeld),
     callbacks: counterOf(callbacks),
     hints: counterOf(hints),
     trustedCallbacks: counterOf(trustedCallbacks),
@@ -488,6 +496,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         staleObservations,
         eventsRecorded,
         relayErrors,
+        relayBatchesHeld,
         redisDataLosses,
         statesRestored,
         deadLetters,

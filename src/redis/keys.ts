@@ -115,6 +115,8 @@ export interface AppKeys {
    * (state/lua/apply-observations.lua): a packed state is trusted only while this count is unchanged.
    */
   stateWrites: string;
+  /** Written by the relay right before it waits for replicas (redis.waitForReplicas): a counter, never read. */
+  replicationMark: string;
   /** Bitmap of the chunks of the current sweep that have finished (so a re-run chunk is counted once). */
   sweepDone(name: string): string;
   /** The hash bucket holding a user's state record. */
@@ -214,6 +216,7 @@ export function appKeys(
     sweepDone: (name) => `${tag}:sweep:${name}:done`,
     chunkWatermarks: (name) => `${tag}:watermarks:${name}`,
     stateWrites: `${tag}:state-writes`,
+    replicationMark: `${tag}:replication-mark`,
     stateBucketOf: (userId) => stateBucket(stateBucketIndexOf(userId)),
     stateBucketIndexOf,
     stateBucket,

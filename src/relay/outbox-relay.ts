@@ -53,6 +53,9 @@ interface PendingEntry {
  * byte count of a batch (before compression) errs on the large side.
  */
 const RECORD_OVERHEAD_BYTES = 64;
+
+/** How long the relay waits for replicas to acknowledge a batch (`waitForReplicas`) before it holds the batch back. */
+const REPLICA_WAIT_MS = 1_000;
 const HEADER_OVERHEAD_BYTES = 16;
 
 /** Headers whose values repeat on every record of an app (or of a kind): encoded once, shared by every record. */
@@ -153,6 +156,12 @@ export interface RelayOptions {
   lingerMs?: number;
   /** Lease time; renewed every third of it. Default 10 s. */
   leaseMs?: number;
+  /**
+   * Redis replicas that must acknowledge everything written before a batch is sent to Kafka (`redis.waitForReplicas`,
+   * Redis WAIT): a failover to a replica then cannot lose a change whose event is already out. Fewer within
+   * `REPLICA_WAIT_MS`: the batch is held and retried with backoff. Default 0 (no wait).
+   */
+  waitForReplicas?: number;
   /** Longest wait between publish retries while Kafka is unavailable. Default 5 s. */
   maxBackoffMs?: number;
   /**
@@ -231,6 +240,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     outboxWarnEntries = DEFAULT_OUTBOX_WARN_ENTRIES,
     shard = 0,
     lingerMs = 0,
+    waitForReplicas = 0,
   } = options;
   const { share, outboxWarnings = { lastAt: 0 } } = deps;
   const outbox = keys.outboxShard(shard);
@@ -426,6 +436,21 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       // Waiting for Kafka may have outlasted the lease (the renewal timer clears `leader`).
       if (!leader) return leaseLost('while waiting for Kafka');
       events.emit('relayLoop', { app });
+      if (waitForReplicas > 0) {
+        const replicas = await replicasHolding();
+        if (replicas < waitForReplicas) {
+          events.emit('publishHeld', { app, replicas });
+          const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
+          logger.warn(
+            { ...where, replicas, waitForReplicas, attempt, backoffMs, pending: batch.length },
+            'fewer Redis replicas than redis.waitForReplicas hold the batch; holding it back',
+          );
+          await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
+          if (stopController.signal.aborted)
+            throw new Error('relay stopped while waiting for Redis replicas');
+          continue;
+        }
+      }
       try {
         await kafka.ensureTopics(topics);
         await kafka.send(producer, requests);
@@ -445,6 +470,34 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
         if (stopController.signal.aborted) throw error;
       }
+    }
+  }
+
+  /**
+   * How many replicas hold everything written before this call, the batch's entries included. WAIT counts what
+   * the calling connection wrote, so a write of its own comes first (after the read of the batch, hence after the
+   * writes that made it); one pipeline takes both to the app's master in a cluster too (WAIT names no key). On the
+   * blocking connection: WAIT holds its connection for up to `REPLICA_WAIT_MS`, and that one is idle while a
+   * batch is published.
+   */
+  async function replicasHolding(): Promise<number> {
+    for (let redirected = false; ; redirected = true) {
+      const [mark, wait] =
+        (await blockingRedis
+          .pipeline()
+          .incr(keys.replicationMark)
+          .call('WAIT', waitForReplicas, REPLICA_WAIT_MS)
+          .exec()) ?? [];
+      // After a failover the pipeline may reach a node that no longer serves the app's slot. ioredis follows such
+      // a MOVED for a pipeline only when every reply is one, and WAIT, which names no key, is answered anyway; a
+      // plain command follows it and updates the client's slot map, and the pipeline is sent again once.
+      if (!redirected && mark?.[0] instanceof Error && mark[0].message.startsWith('MOVED ')) {
+        await blockingRedis.incr(keys.replicationMark);
+        continue;
+      }
+      if (mark?.[0]) throw mark[0];
+      if (wait?.[0]) throw wait[0];
+      return Number(wait?.[1] ?? 0);
     }
   }
 

@@ -119,6 +119,12 @@ export function createHealth(options: HealthOptions): Health {
       relayReport(event);
       kafka = 'the last publish failed (retrying; the outbox keeps the events)';
     }),
+    events.on('publishHeld', (event) => {
+      relayReport(event);
+      kafka =
+        `the last batch was held back: ${event.replicas} Redis replica(s) acknowledged it, fewer than ` +
+        'redis.waitForReplicas (retrying; the outbox keeps the events)';
+    }),
     events.on('kafkaConnection', ({ connected }) => {
       // The producer's own view: kafkajs keeps it "connected" while brokers are gone, so a publish outcome that
       // comes later says more.

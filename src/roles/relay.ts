@@ -118,6 +118,7 @@ export async function startRelay(
           stateTopic: config.kafka.topics.state,
           maxBatchBytes: config.kafka.maxBatchBytes,
           lingerMs: config.kafka.lingerMs,
+          waitForReplicas: config.redis.waitForReplicas,
           outboxWarnEntries: config.redis.outboxWarnEntries,
           leaseMs,
         },

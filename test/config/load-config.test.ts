@@ -90,6 +90,7 @@ describe('loadConfig', () => {
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
       outboxShards: 1,
+      waitForReplicas: 0,
       snapshotPriority: 'normal',
     });
     expect(config.kafka).toEqual({

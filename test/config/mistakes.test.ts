@@ -212,6 +212,17 @@ const mistakes: Mistake[] = [
     },
   },
   {
+    name: 'a negative number of replicas to wait for',
+    files: { 'presence.yaml': presence([], ['redis:', '  waitForReplicas: -1']) },
+    expect: {
+      file: 'presence.yaml',
+      line: 7,
+      column: 20,
+      field: 'redis.waitForReplicas',
+      message: 'must be at least 0, got number -1',
+    },
+  },
+  {
     name: 'call cap of zero',
     files: { 'presence.yaml': presence(['callsPerSecond: 0']) },
     expect: { file: 'presence.yaml', line: 6, column: 21, message: 'must be at least 1, got number 0' },

@@ -70,6 +70,7 @@ export function testConfig(
       outboxWarnEntries: 1_000_000,
       outboxMaxEntries: 2_000_000,
       outboxShards: 1,
+      waitForReplicas: 0,
       snapshotPriority: 'normal',
     },
     kafka: {

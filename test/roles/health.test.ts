@@ -101,6 +101,19 @@ describe('readiness from component state', () => {
     expect(check('poller:demo')).toEqual({ ok: false, reason: 'the chunk worker is not running' });
   });
 
+  it('says why the relay holds batches back for want of Redis replicas, and stays ready while it retries', () => {
+    const { events, health, advance, check } = setup(['relay']);
+    for (let i = 0; i < 3; i += 1) {
+      advance(RELAY_STALL_MS / 2);
+      events.emit('publishHeld', { app: APP, replicas: 0 });
+    }
+    expect(check('relay:demo')).toEqual({ ok: true });
+    expect(health.readiness().dependencies?.kafka).toBe(
+      'the last batch was held back: 0 Redis replica(s) acknowledged it, fewer than redis.waitForReplicas ' +
+        '(retrying; the outbox keeps the events)',
+    );
+  });
+
   it('keeps the relay ready while Kafka is down as long as the loop reports', () => {
     const { events, health, advance, check } = setup(['relay']);
     events.emit('kafkaConnection', { connected: false });
