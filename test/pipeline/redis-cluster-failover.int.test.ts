@@ -28,6 +28,13 @@ const NEXT: Record<PresenceState, PresenceState> = {
 
 const PREFIX = 'presence';
 
+/** Nodes a test killed: later tests deploy their app on a shard without them. */
+const killed = new Set<RedisServer>();
+async function kill(node: RedisServer): Promise<void> {
+  killed.add(node);
+  await node.kill();
+}
+
 describe("Redis Cluster with replicas: a replica takes over its master's shard while the service runs", () => {
   let cluster: RedisCluster;
   beforeAll(async () => {
@@ -65,8 +72,49 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
     await run.stop();
   }, 180_000);
 
+  it('with redis.waitForReplicas 1 publishes nothing its replica lacks: the same failover repeats no event', async () => {
+    // Before the test that kills a master for good: this one brings its master back.
+    const { slot, master, replica, run } = await deployApp(cluster, 1_400_000_031, 66, {
+      waitForReplicas: 1,
+    });
+    replica.pause();
+    await ask(master, (client) => client.config('SET', 'client-output-buffer-limit', 'replica 1 1 0'));
+    const before = run.change(0);
+    // The master takes the changes' diffs alone; no replica acknowledges them, so the relay holds them back.
+    await run.heldBack;
+    expect(run.anyPublished(before)).toBe(false);
+    await kill(master);
+    replica.resume();
+    expect(await ask(replica, (client) => client.call('CLUSTER', 'FAILOVER', 'TAKEOVER'))).toBe('OK');
+    await waitFor(async () => (await roleOf(replica)) === 'master', {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      description: 'the replica promoted after its master died',
+    });
+    await run.waitSlotServedBy(slot, replica);
+
+    // The promoted replica has no replica of its own: the relay holds every batch until one is back. The old master
+    // restarts and rejoins as its replica (it resyncs, its own last writes are dropped). The held diffs died with it;
+    // the next sweeps observe the changes again, and each is published once.
+    await master.start();
+    await waitFor(async () => (await roleOf(master)) === 'slave', {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      description: 'the old master back as a replica',
+    });
+    await run.waitPublished(before, 'the changes, observed again after the failover', 60_000);
+    const after = run.change(1);
+    await run.waitPublished(after, 'the changes made after the failover', 60_000);
+    await waitFor(run.redisHoldsTruth, { timeoutMs: 60_000, description: "every user's state in Redis" });
+
+    const report = run.report();
+    expect(report.mismatches).toEqual([]);
+    expect(report.outOfOrder).toEqual([]);
+    expect(report.compared).toBe(run.users.length + before.length + after.length);
+    expect(report.duplicates).toBe(0);
+  }, 180_000);
+
   it('publishes every change, in order, when a master dies with writes its replica never got', async () => {
-    await cluster.refreshSlots();
     const { slot, master, replica, run } = await deployApp(cluster, 1_400_000_021, 65);
     // The replica stops (SIGSTOP) and the master drops it at its next write (an output buffer limit of one byte for
     // replicas; a stopped replica would otherwise still get what fits in its socket's kernel buffer): the diffs of
@@ -75,7 +123,7 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
     await ask(master, (client) => client.config('SET', 'client-output-buffer-limit', 'replica 1 1 0'));
     const before = run.change(0);
     await run.waitPublished(before, 'the changes, published from the master while its replica is stopped');
-    await master.kill();
+    await kill(master);
     replica.resume();
     // The replica takes the slots over as it is, without the master's last writes (TAKEOVER: no vote, no catch-up).
     expect(await ask(replica, (client) => client.call('CLUSTER', 'FAILOVER', 'TAKEOVER'))).toBe('OK');
@@ -108,11 +156,29 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
  * One app on the cluster, at the cap, with the whole service in this process: snapshots published, then the
  * tools a failover test needs. The app's master and its replica are those of the app's slot now.
  */
-async function deployApp(cluster: RedisCluster, sdkAppId: number, seed: number) {
+async function deployApp(
+  cluster: RedisCluster,
+  firstSdkAppId: number,
+  seed: number,
+  { waitForReplicas = 0 } = {},
+) {
+  // The first SDKAppID from `firstSdkAppId` whose shard has a master and a replica that no earlier test killed.
+  await cluster.refreshSlots();
+  const shardOf = (id: number) => {
+    const master = cluster.masterOf(hashSlotOf(appKeys(PREFIX, id).tag));
+    let replica: RedisServer | undefined;
+    try {
+      replica = cluster.replicaOf(master);
+    } catch {
+      return undefined; // a promoted replica whose master is gone
+    }
+    return killed.has(master) || killed.has(replica) ? undefined : { master, replica };
+  };
+  let sdkAppId = firstSdkAppId;
+  while (!shardOf(sdkAppId)) sdkAppId++;
   const tag = appKeys(PREFIX, sdkAppId).tag;
   const slot = hashSlotOf(tag);
-  const master = cluster.masterOf(slot);
-  const replica = cluster.replicaOf(master);
+  const { master, replica } = shardOf(sdkAppId)!;
 
   // Demand above the cap (4 chunks a second against 3 calls a second): calls wait for slots throughout.
   const cap = 3;
@@ -128,7 +194,7 @@ async function deployApp(cluster: RedisCluster, sdkAppId: number, seed: number) 
   const app = simulatorApp(simulator, { sdkAppId, name: 'app', callsPerSecond: cap, callMargin: 0.35 });
   const config = testConfig([app], [{ name: 'all', userIds: users, app: app.name, sdkAppId }]);
   // Every node as a seed, replicas included: the client finds the masters itself.
-  config.redis = { ...config.redis, prefix: PREFIX, cluster: { nodes: cluster.seeds } };
+  config.redis = { ...config.redis, prefix: PREFIX, cluster: { nodes: cluster.seeds }, waitForReplicas };
 
   const log = captureLogLines();
   const service = await startTestService(config, {
@@ -199,6 +265,19 @@ async function deployApp(cluster: RedisCluster, sdkAppId: number, seed: number) 
       );
     },
     stop: () => service.stop(),
+    /** Resolves once the relay held a batch back for want of a replica (redis.waitForReplicas). */
+    heldBack: new Promise<void>((resolve) => {
+      service.events.on('publishHeld', () => resolve());
+    }),
+    /** Whether any event of these users' current states was published. */
+    anyPublished(changed: readonly string[]): boolean {
+      return published().some(
+        (e) =>
+          changed.includes(e.userId) &&
+          e.kind === 'transition' &&
+          e.to === simulator.getUserState(e.userId)!.state,
+      );
+    },
     /** Whether the app's Redis holds each user's state as the simulator has it. */
     async redisHoldsTruth(): Promise<boolean> {
       const stored = await service.apps[0]!.stateStore.readStates(users);
