@@ -410,11 +410,12 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
    * Sends a batch, as requests of at most `maxBatchBytes` (always at least one entry) in one transaction when
    * fenced, and trims it once. A batch Kafka refuses as too large is split in halves, first half first (order
    * kept); a single entry that is still too large goes to the dead-letter stream, and the entries after it go on.
-   * Returns false when the lease was lost (the new holder takes over from the outbox).
+   * Returns false when the batch is not to be followed: the lease was lost (the new holder takes over from the
+   * outbox), or the batch is gone from Redis (then the outbox is read again from its head).
    */
   async function publishBatch(batch: PendingEntry[], stream: Stream): Promise<boolean> {
-    const outcome = await sendWithRetry(batch);
-    if (outcome === 'leaseLost') return false;
+    const outcome = await sendWithRetry(batch, stream);
+    if (outcome === 'leaseLost' || outcome === 'gone') return false;
     if (outcome === 'tooLarge') {
       if (batch.length === 1) return deadLetter(batch[0]!, stream);
       const half = Math.ceil(batch.length / 2);
@@ -423,7 +424,10 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     return trim(batch, stream);
   }
 
-  async function sendWithRetry(batch: PendingEntry[]): Promise<'sent' | 'tooLarge' | 'leaseLost'> {
+  async function sendWithRetry(
+    batch: PendingEntry[],
+    stream: Stream,
+  ): Promise<'sent' | 'tooLarge' | 'leaseLost' | 'gone'> {
     const requests = byteCappedBatches(batch, maxBatchBytes).map(groupByTopic);
     const topics = [...new Set(requests.flatMap((request) => request.map(({ topic }) => topic)))];
     for (let attempt = 0; ; attempt++) {
@@ -437,7 +441,17 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (!leader) return leaseLost('while waiting for Kafka');
       events.emit('relayLoop', { app });
       if (waitForReplicas > 0) {
-        const replicas = await replicasHolding();
+        const { replicas, holdsBatch } = await replicasHolding(stream === 'low' ? lowOutbox : outbox, batch);
+        if (!holdsBatch) {
+          // Read from a master that died before its replica got it: the replica that took over lacks these diffs,
+          // and the sweeps observe their changes again. Sending the copy read earlier would publish events that the
+          // new master's states do not know.
+          logger.warn(
+            { ...where, pending: batch.length },
+            'the batch is no longer in Redis (a failover lost it); reading the outbox again',
+          );
+          return 'gone';
+        }
         if (replicas < waitForReplicas) {
           events.emit('publishHeld', { app, replicas });
           const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
@@ -474,19 +488,25 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   /**
-   * How many replicas hold everything written before this call, the batch's entries included. WAIT counts what
-   * the calling connection wrote, so a write of its own comes first (after the read of the batch, hence after the
-   * writes that made it); one pipeline takes both to the app's master in a cluster too (WAIT names no key). On the
-   * blocking connection: WAIT holds its connection for up to `REPLICA_WAIT_MS`, and that one is idle while a
-   * batch is published.
+   * Whether the app's master still holds the batch (its last entry: a master's writes reach a replica in order, so
+   * it holds the earlier ones too), and how many of its replicas hold everything written before this call, the
+   * batch included. WAIT counts what the calling connection wrote, so a write of its own comes first (after the
+   * read of the batch, hence after the writes that made it); one pipeline takes all three to the app's master in a
+   * cluster too (WAIT names no key). On the blocking connection: WAIT holds its connection for up to
+   * `REPLICA_WAIT_MS`, and that one is idle while a batch is published.
    */
-  async function replicasHolding(): Promise<number> {
+  async function replicasHolding(
+    stream: string,
+    batch: readonly PendingEntry[],
+  ): Promise<{ replicas: number; holdsBatch: boolean }> {
+    const lastId = batch.at(-1)!.entry.id;
     for (let redirected = false; ; redirected = true) {
-      const [mark, wait] =
+      const [mark, wait, last] =
         (await blockingRedis
           .pipeline()
           .incr(keys.replicationMark)
           .call('WAIT', waitForReplicas, REPLICA_WAIT_MS)
+          .xrange(stream, lastId, lastId)
           .exec()) ?? [];
       // After a failover the pipeline may reach a node that no longer serves the app's slot. ioredis follows such
       // a MOVED for a pipeline only when every reply is one, and WAIT, which names no key, is answered anyway; a
@@ -495,9 +515,9 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         await blockingRedis.incr(keys.replicationMark);
         continue;
       }
-      if (mark?.[0]) throw mark[0];
-      if (wait?.[0]) throw wait[0];
-      return Number(wait?.[1] ?? 0);
+      for (const reply of [mark, wait, last]) if (reply?.[0]) throw reply[0];
+      const holdsBatch = Array.isArray(last?.[1]) && last[1].length > 0;
+      return { replicas: Number(wait?.[1] ?? 0), holdsBatch };
     }
   }
 
