@@ -445,11 +445,14 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         if (!holdsBatch) {
           // Read from a master that died before its replica got it: the replica that took over lacks these diffs,
           // and the sweeps observe their changes again. Sending the copy read earlier would publish events that the
-          // new master's states do not know.
+          // new master's states do not know. Or the lease passed on and its new holder trimmed the batch.
+          if (!(await holdLease())) return leaseLost('while waiting for Redis replicas');
           logger.warn(
-            { ...where, pending: batch.length },
-            'the batch is no longer in Redis (a failover lost it); reading the outbox again',
+            { ...where, pending: batch.length, pauseMs: maxBackoffMs },
+            'the batch is no longer in Redis (a failover lost it); reading the outbox again after a pause',
           );
+          // Not at once: while two connections still see two masters, every read would find a batch gone again.
+          await sleep(maxBackoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
           return 'gone';
         }
         if (replicas < waitForReplicas) {
@@ -488,8 +491,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   }
 
   /**
-   * Whether the app's master still holds the batch (its last entry: a master's writes reach a replica in order, so
-   * it holds the earlier ones too), and how many of its replicas hold everything written before this call, the
+   * Whether the app's master still holds the batch (its last entry, the same id with the same fields: a master's
+   * writes reach a replica in order, so it holds the earlier ones too), and how many of its replicas hold everything written before this call, the
    * batch included. WAIT counts what the calling connection wrote, so a write of its own comes first (after the
    * read of the batch, hence after the writes that made it); one pipeline takes all three to the app's master in a
    * cluster too (WAIT names no key). On the blocking connection: WAIT holds its connection for up to
@@ -516,7 +519,12 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         continue;
       }
       for (const reply of [mark, wait, last]) if (reply?.[0]) throw reply[0];
-      const holdsBatch = Array.isArray(last?.[1]) && last[1].length > 0;
+      const [stored] = (last?.[1] ?? []) as OutboxRow[];
+      const expected = batch.at(-1)!.fields;
+      const holdsBatch =
+        stored !== undefined &&
+        stored[1].length === expected.length &&
+        stored[1].every((value, i) => value === expected[i]);
       return { replicas: Number(wait?.[1] ?? 0), holdsBatch };
     }
   }
