@@ -300,9 +300,10 @@ export const redisSchema = z
       .default(0)
       .describe(
         "Redis replicas (of the app's master) that must hold an outbox batch before the relay sends it to Kafka " +
-          '(Redis WAIT). With 1 and a replica per master, a master that dies cannot take with it a change whose ' +
-          'event was already published, so a replica promoted in its place never gives a later event the same ' +
-          'eventId (README "Redis Cluster"). While fewer replicas acknowledge within 1 s, the relay holds the batch ' +
+          '(Redis WAIT). A replica that acknowledged cannot lack the change of a published event, so if it takes ' +
+          'over after its master died it never gives a later event the same eventId; as many as there are ' +
+          'replicas makes that hold whichever is promoted (README "Redis Cluster"). While fewer replicas ' +
+          'acknowledge within 1 s, the relay holds the batch ' +
           'and retries with backoff: publishing stops until a replica catches up (logged, ' +
           'presence_relay_batches_held_total, /readyz dependencies), polling goes on. Default: 0 (publish what the ' +
           'master holds).',

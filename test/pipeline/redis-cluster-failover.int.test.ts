@@ -77,11 +77,30 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
     const { slot, master, replica, run } = await deployApp(cluster, 1_400_000_031, 66, {
       waitForReplicas: 1,
     });
+    // Nothing in flight when the replica stops: every snapshot published and trimmed, the replica at the master's
+    // offset (a trim it missed would publish a batch again after the failover).
+    await waitFor(
+      async () => {
+        const offset = /master_repl_offset:(\d+)/.exec(
+          await ask(master, (client) => client.info('replication')),
+        );
+        if ((await ask(master, (client) => client.xlen(run.outbox))) > 0) return false;
+        const acked = /slave0:.*offset=(\d+)/.exec(await ask(master, (client) => client.info('replication')));
+        return Number(acked?.[1]) >= Number(offset?.[1]);
+      },
+      { timeoutMs: 30_000, intervalMs: 100, description: 'the outbox empty and the replica in sync' },
+    );
     replica.pause();
     await ask(master, (client) => client.config('SET', 'client-output-buffer-limit', 'replica 1 1 0'));
     const before = run.change(0);
     // The master takes the changes' diffs alone; no replica acknowledges them, so the relay holds them back.
-    await run.heldBack;
+    const heldBefore = run.batchesHeld();
+    await waitFor(
+      async () =>
+        run.batchesHeld() >= heldBefore + 2 &&
+        (await ask(master, (client) => client.xlen(run.outbox))) >= before.length,
+      { timeoutMs: 30_000, description: "every change's diff on the master, and its batch held back" },
+    );
     expect(run.anyPublished(before)).toBe(false);
     await kill(master);
     replica.resume();
@@ -112,6 +131,7 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
     expect(report.outOfOrder).toEqual([]);
     expect(report.compared).toBe(run.users.length + before.length + after.length);
     expect(report.duplicates).toBe(0);
+    await run.stop();
   }, 180_000);
 
   it('publishes every change, in order, when a master dies with writes its replica never got', async () => {
@@ -200,6 +220,8 @@ async function deployApp(
   const service = await startTestService(config, {
     logger: createLogger({ level: 'info', destination: log.stream }),
   });
+  let held = 0;
+  service.events.on('publishHeld', () => held++);
   onTeardown(() => service.stop());
 
   const topic = config.kafka.topics.transitions;
@@ -265,10 +287,10 @@ async function deployApp(
       );
     },
     stop: () => service.stop(),
-    /** Resolves once the relay held a batch back for want of a replica (redis.waitForReplicas). */
-    heldBack: new Promise<void>((resolve) => {
-      service.events.on('publishHeld', () => resolve());
-    }),
+    /** The app's outbox stream (one shard). */
+    outbox: appKeys(PREFIX, sdkAppId).outbox,
+    /** Times the relay held a batch back for want of a replica (redis.waitForReplicas). */
+    batchesHeld: () => held,
     /** Whether any event of these users' current states was published. */
     anyPublished(changed: readonly string[]): boolean {
       return published().some(
