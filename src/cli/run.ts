@@ -9,7 +9,13 @@ import { startOpsServer, type OpsServer, type Readiness } from '../ops/http-serv
 import { routeProcessWarnings, type Logger } from '../ops/logger.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { isCluster, type RedisClient } from '../redis/client.js';
-import { judgeDurability, readDurabilitySettings } from '../redis/durability.js';
+import {
+  judgeDurability,
+  judgeReplication,
+  readDurabilitySettings,
+  readReplication,
+  type DurabilityFinding,
+} from '../redis/durability.js';
 import { tencentErrorLabels } from '../tencent/index.js';
 import { createConfigReloader, type ConfigReloader } from '../config/reload.js';
 import { DEFAULT_SHUTDOWN_OPTIONS, installShutdown } from '../ops/shutdown.js';
@@ -124,7 +130,7 @@ async function startRun(
   // Bounded (connect and first answer), exit 4: ioredis inside the service would retry forever without a word.
   const redis = await connectRedis(config.redis);
   try {
-    await checkRedisDurability(redis, config.redis.skipDurabilityCheck, logger);
+    await checkRedisDurability(redis, config.redis, logger);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
@@ -200,11 +206,16 @@ async function bindOpsServer(
 }
 
 /**
- * Refuses to start where events could be lost silently (eviction on), warns where a Redis crash could lose recent
- * writes. `skipDurabilityCheck` is for managed Redis that hides CONFIG: then a refused CONFIG GET and every
- * finding are warnings.
+ * Refuses to start where events could be lost silently (eviction on) or where the relay could never publish
+ * (`waitForReplicas` with WAIT refused), warns where a Redis crash could lose recent writes or a master has fewer
+ * replicas in sync than `waitForReplicas`. `skipDurabilityCheck` is for managed Redis that hides CONFIG: then a
+ * refused CONFIG GET and every finding are warnings.
  */
-async function checkRedisDurability(redis: RedisClient, skip: boolean, logger: Logger): Promise<void> {
+async function checkRedisDurability(
+  redis: RedisClient,
+  { skipDurabilityCheck: skip, waitForReplicas }: { skipDurabilityCheck: boolean; waitForReplicas: number },
+  logger: Logger,
+): Promise<void> {
   let servers;
   try {
     servers = await readDurabilitySettings(redis);
@@ -225,13 +236,17 @@ async function checkRedisDurability(redis: RedisClient, skip: boolean, logger: L
     );
   }
   // On a cluster every node is judged and named: one node without AOF loses the data of the apps it holds.
-  const findings = servers.flatMap(({ server, settings }) =>
-    judgeDurability(settings).map((finding) => ({
+  const named = (server: string, found: DurabilityFinding[]) =>
+    found.map((finding) => ({
       ...finding,
       server,
       message: isCluster(redis) ? `Redis Cluster node ${server}: ${finding.message}` : finding.message,
-    })),
-  );
+    }));
+  const replication = waitForReplicas > 0 ? await readReplication(redis) : [];
+  const findings = [
+    ...servers.flatMap(({ server, settings }) => named(server, judgeDurability(settings))),
+    ...replication.flatMap((node) => named(node.server, judgeReplication(node, waitForReplicas))),
+  ];
   for (const finding of findings) {
     if (finding.severity === 'warn' || skip) {
       logger.warn(

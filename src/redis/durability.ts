@@ -76,3 +76,71 @@ export function judgeDurability(settings: DurabilitySettings): DurabilityFinding
   }
   return findings;
 }
+
+/** What `redis.waitForReplicas` needs from a server that is a master: WAIT allowed, and that many replicas in sync. */
+export interface ServerReplication {
+  /** `host:port` of the server. */
+  server: string;
+  /** `master` or `slave` (`INFO replication`). */
+  role: string;
+  /** Its replicas in sync (`state=online`). */
+  onlineReplicas: number;
+  /** Why a master refused `WAIT 0 0` (a managed Redis may rename or disable it); absent when it answered. */
+  waitRefused?: string;
+}
+
+/** The replication of every server behind the client: each master of a cluster, or the one Redis. */
+export async function readReplication(redis: RedisClient): Promise<ServerReplication[]> {
+  return Promise.all(
+    serversOf(redis).map(async (server) => {
+      const info = await server.info('replication');
+      const role = /^role:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+      const onlineReplicas = (info.match(/^slave\d+:.*state=online/gm) ?? []).length;
+      let waitRefused: string | undefined;
+      if (role === 'master') {
+        await server.call('WAIT', 0, 0).catch((error: Error) => {
+          waitRefused = error.message;
+        });
+      }
+      return {
+        server: `${server.options.host}:${server.options.port}`,
+        role,
+        onlineReplicas,
+        ...(waitRefused === undefined ? {} : { waitRefused }),
+      };
+    }),
+  );
+}
+
+/**
+ * A master on which the relay could never publish with `redis.waitForReplicas` (WAIT refused) is refused; one with
+ * fewer replicas in sync than that is a warning (replicas may attach later; until then the relay holds its batches).
+ */
+export function judgeReplication(
+  replication: ServerReplication,
+  waitForReplicas: number,
+): DurabilityFinding[] {
+  if (waitForReplicas === 0 || replication.role !== 'master') return [];
+  const value = String(waitForReplicas);
+  if (replication.waitRefused !== undefined) {
+    return [
+      {
+        severity: 'refuse',
+        setting: 'redis.waitForReplicas',
+        value,
+        message: `Redis refuses WAIT (${replication.waitRefused}): with redis.waitForReplicas ${value} the relay could never publish; allow WAIT or set redis.waitForReplicas: 0`,
+      },
+    ];
+  }
+  if (replication.onlineReplicas < waitForReplicas) {
+    return [
+      {
+        severity: 'warn',
+        setting: 'redis.waitForReplicas',
+        value,
+        message: `Redis has ${replication.onlineReplicas} replica(s) in sync, fewer than redis.waitForReplicas ${value}: the relay holds every batch of the apps it holds until that many are`,
+      },
+    ];
+  }
+  return [];
+}

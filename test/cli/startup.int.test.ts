@@ -56,6 +56,33 @@ describe('run start-up checks', () => {
     expect((await stopped(service)).code).toBe(0);
   });
 
+  it('refuses redis.waitForReplicas where Redis refuses WAIT (exit 3), warns where it has fewer replicas', async () => {
+    const withoutWait = await privateRedis({ extraArgs: ['--rename-command', 'WAIT', ''] });
+    const refused = await runWith({
+      PRESENCE__REDIS__URL: withoutWait.url,
+      PRESENCE__REDIS__WAITFORREPLICAS: '1',
+    });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('Redis refuses WAIT');
+    expect(refused.stderr).toContain('set redis.waitForReplicas: 0');
+
+    const alone = await privateRedis({});
+    const service = startCli(['run', '--config', configPath(), ...ROLES], {
+      ...KEY_ENV,
+      PRESENCE__REDIS__URL: alone.url,
+      PRESENCE__REDIS__WAITFORREPLICAS: '1',
+    });
+    await service.waitForOutput(/presence-poller running/);
+    expect(logLines(service.stdout()).find((line) => line.setting === 'redis.waitForReplicas')).toMatchObject(
+      {
+        level: 40,
+        value: '1',
+        msg: expect.stringMatching(/0 replica\(s\) in sync, fewer than redis.waitForReplicas 1/),
+      },
+    );
+    expect((await stopped(service)).code).toBe(0);
+  });
+
   it('refuses a Redis that hides CONFIG unless redis.skipDurabilityCheck is set', async () => {
     const redis = await privateRedis({ extraArgs: ['--rename-command', 'CONFIG', ''] });
     const refused = await runWith({ PRESENCE__REDIS__URL: redis.url });
