@@ -74,7 +74,7 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
 
   it('with redis.waitForReplicas 1 publishes nothing its replica lacks: the same failover repeats no event', async () => {
     // Before the test that kills a master for good: this one brings its master back.
-    const { slot, master, replica, run } = await deployApp(cluster, 1_400_000_031, 66, {
+    const { master, run } = await deployApp(cluster, 1_400_000_031, 66, {
       waitForReplicas: 1,
     });
     // Nothing in flight when the replica stops: every snapshot published and trimmed, the replica at the master's
@@ -90,8 +90,7 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
       },
       { timeoutMs: 30_000, intervalMs: 100, description: 'the outbox empty and the replica in sync' },
     );
-    replica.pause();
-    await ask(master, (client) => client.config('SET', 'client-output-buffer-limit', 'replica 1 1 0'));
+    await run.cutOffReplica();
     const before = run.change(0);
     // The master takes the changes' diffs alone; no replica acknowledges them, so the relay holds them back.
     const heldBefore = run.batchesHeld();
@@ -102,15 +101,7 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
       { timeoutMs: 30_000, description: "every change's diff on the master, and its batch held back" },
     );
     expect(run.anyPublished(before)).toBe(false);
-    await kill(master);
-    replica.resume();
-    expect(await ask(replica, (client) => client.call('CLUSTER', 'FAILOVER', 'TAKEOVER'))).toBe('OK');
-    await waitFor(async () => (await roleOf(replica)) === 'master', {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      description: 'the replica promoted after its master died',
-    });
-    await run.waitSlotServedBy(slot, replica);
+    await run.takeOverFromDeadMaster();
 
     // The promoted replica has no replica of its own: the relay holds every batch until one is back. The old master
     // restarts and rejoins as its replica (it resyncs, its own last writes are dropped). The held diffs died with it;
@@ -135,24 +126,13 @@ describe("Redis Cluster with replicas: a replica takes over its master's shard w
   }, 180_000);
 
   it('publishes every change, in order, when a master dies with writes its replica never got', async () => {
-    const { slot, master, replica, run } = await deployApp(cluster, 1_400_000_021, 65);
-    // The replica stops (SIGSTOP) and the master drops it at its next write (an output buffer limit of one byte for
-    // replicas; a stopped replica would otherwise still get what fits in its socket's kernel buffer): the diffs of
-    // the changes made now, their outbox entries and the relay's trims after publishing them reach the master only.
-    replica.pause();
-    await ask(master, (client) => client.config('SET', 'client-output-buffer-limit', 'replica 1 1 0'));
+    const { run } = await deployApp(cluster, 1_400_000_021, 65);
+    // The diffs of the changes made now, their outbox entries and the relay's trims after publishing them reach the
+    // master only.
+    await run.cutOffReplica();
     const before = run.change(0);
     await run.waitPublished(before, 'the changes, published from the master while its replica is stopped');
-    await kill(master);
-    replica.resume();
-    // The replica takes the slots over as it is, without the master's last writes (TAKEOVER: no vote, no catch-up).
-    expect(await ask(replica, (client) => client.call('CLUSTER', 'FAILOVER', 'TAKEOVER'))).toBe('OK');
-    await waitFor(async () => (await roleOf(replica)) === 'master', {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      description: 'the replica promoted after its master died',
-    });
-    await run.waitSlotServedBy(slot, replica);
+    await run.takeOverFromDeadMaster();
 
     const after = run.change(1);
     await run.waitPublished(after, 'the changes made after the failover', 60_000);
@@ -287,6 +267,27 @@ async function deployApp(
       );
     },
     stop: () => service.stop(),
+    /**
+     * Stops the replica (SIGSTOP) and has the master drop it at its next write (an output buffer limit of one byte
+     * for replicas; a stopped replica would otherwise still get what fits in its socket's kernel buffer): from now on
+     * the master's writes reach it no more.
+     */
+    async cutOffReplica(): Promise<void> {
+      replica.pause();
+      await ask(master, (client) => client.config('SET', 'client-output-buffer-limit', 'replica 1 1 0'));
+    },
+    /** The master dies; the replica takes the slots over as it is (TAKEOVER: no vote, no catch-up). */
+    async takeOverFromDeadMaster(): Promise<void> {
+      await kill(master);
+      replica.resume();
+      expect(await ask(replica, (client) => client.call('CLUSTER', 'FAILOVER', 'TAKEOVER'))).toBe('OK');
+      await waitFor(async () => (await roleOf(replica)) === 'master', {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        description: 'the replica promoted after its master died',
+      });
+      await run.waitSlotServedBy(slot, replica);
+    },
     /** The app's outbox stream (one shard). */
     outbox: appKeys(PREFIX, sdkAppId).outbox,
     /** Times the relay held a batch back for want of a replica (redis.waitForReplicas). */

@@ -1,16 +1,8 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { judgeReplication, readReplication } from '../../src/redis/durability.js';
 import { startRedisServer } from '../helpers/redis-server.js';
-import { onTeardown } from '../helpers/services.js';
+import { onTeardown, testRedis } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-/** A client on `url`, closed at teardown. */
-function clientOf(url: string): Redis {
-  const client = new Redis(url, { maxRetriesPerRequest: 0 });
-  onTeardown(() => client.quit().catch(() => client.disconnect()));
-  return client;
-}
 
 describe('what redis.waitForReplicas needs from Redis, read at start', () => {
   it('counts the replicas in sync of a master, and names a master that refuses WAIT', async () => {
@@ -21,7 +13,7 @@ describe('what redis.waitForReplicas needs from Redis, read at start', () => {
     const withoutWait = await startRedisServer({ extraArgs: ['--rename-command', 'WAIT', ''] });
     onTeardown(() => withoutWait.destroy());
 
-    const onMaster = clientOf(master.url);
+    const onMaster = testRedis({ maxRetriesPerRequest: 0 }, master.url);
     await waitFor(async () => (await readReplication(onMaster))[0]!.onlineReplicas === 1, {
       description: 'the replica in sync',
     });
@@ -33,11 +25,11 @@ describe('what redis.waitForReplicas needs from Redis, read at start', () => {
     ]);
 
     // A replica is judged by its master's entry, not its own.
-    const [asReplica] = await readReplication(clientOf(replica.url));
+    const [asReplica] = await readReplication(testRedis({ maxRetriesPerRequest: 0 }, replica.url));
     expect(asReplica).toMatchObject({ role: 'slave', onlineReplicas: 0 });
     expect(judgeReplication(asReplica!, 1)).toEqual([]);
 
-    const [refusing] = await readReplication(clientOf(withoutWait.url));
+    const [refusing] = await readReplication(testRedis({ maxRetriesPerRequest: 0 }, withoutWait.url));
     expect(refusing?.waitRefused).toMatch(/unknown command/i);
     expect(judgeReplication(refusing!, 1)).toEqual([
       expect.objectContaining({ severity: 'refuse', message: expect.stringMatching(/refuses WAIT/) }),

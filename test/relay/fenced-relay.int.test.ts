@@ -3,36 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../src/ops/logger.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/relay/outbox-relay.js';
 import { type ProducerSession } from '../../src/relay/producer-session.js';
-import { appKeys, type AppKeys } from '../../src/redis/keys.js';
+import { appKeys } from '../../src/redis/keys.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
 import { testProducerSession } from '../helpers/producer-session.js';
+import { appendTransition } from '../helpers/outbox-entries.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
 const LEASE_MS = 1_500;
-
-function appendEvent(keys: AppKeys, redis: ReturnType<typeof testRedis>, seq: number) {
-  const observedAt = 1_764_000_000_000 + seq * 1_000;
-  return redis.xadd(
-    keys.outbox,
-    '*',
-    ...[
-      'u',
-      'alice',
-      'k',
-      'transition',
-      'f',
-      seq % 2 ? 'F' : 'N',
-      't',
-      seq % 2 ? 'N' : 'F',
-      's',
-      String(seq),
-    ],
-    ...['o', String(observedAt), 'p', String(observedAt - 1_000), 'w', '1', 'd', '', 'e', 'epoch1'],
-  );
-}
 
 /**
  * Two relays of one app, as two processes would run them. The first publishes, then stalls in the middle of a send
@@ -94,13 +74,13 @@ async function zombieScenario(fencing: boolean) {
 
   const collector = await collectRecords(testKafka(), [topic]);
   const seqs = () => collector.events(topic).map((e) => e.seq);
-  await appendEvent(keys, setup, 1);
+  await appendTransition(setup, keys, 'alice', 1);
   await waitFor(() => seqs().length === 1, { description: 'event 1 published by the old relay' });
   expect(oldRelay.isLeader).toBe(true);
 
   // Event 2: the old relay reads it and stalls in its send; its lease runs out.
   hold.gate = new Promise<void>((resolve) => (openGate = resolve));
-  await appendEvent(keys, setup, 2);
+  await appendTransition(setup, keys, 'alice', 2);
   await stalledAtGate;
   oldRedis.disconnect();
 
@@ -110,7 +90,7 @@ async function zombieScenario(fencing: boolean) {
     timeoutMs: 15_000,
     description: 'the new relay holding the lease',
   });
-  await appendEvent(keys, setup, 3);
+  await appendTransition(setup, keys, 'alice', 3);
   await waitFor(() => seqs().length >= 3, {
     timeoutMs: 15_000,
     description: 'events 2 and 3 from the new relay',
@@ -122,7 +102,7 @@ async function zombieScenario(fencing: boolean) {
     () => 'landed',
     () => 'rejected',
   );
-  await appendEvent(keys, setup, 4);
+  await appendTransition(setup, keys, 'alice', 4);
   await waitFor(() => seqs().includes(4), { timeoutMs: 15_000, description: 'event 4' });
   return { zombieOutcome, seqs: seqs() };
 }

@@ -12,6 +12,7 @@ import { createWatchlistRegistry } from '../../src/state/watchlist-registry.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
 import { testProducerSession } from '../helpers/producer-session.js';
+import { transitionFields } from '../helpers/outbox-entries.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
@@ -19,14 +20,6 @@ const SDK_APP_ID = 1400000000;
 const TOPIC_MAX_MESSAGE_BYTES = 4_096;
 
 /** An outbox entry as the diff script writes it (events/lua/include/outbox-entry.lua). */
-function outboxFields(userId: string, seq: number, watchlistId: number): string[] {
-  const observedAt = 1_764_000_000_000 + seq * 1_000;
-  return [
-    ...['u', userId, 'k', 'transition', 'f', seq % 2 ? 'F' : 'N', 't', seq % 2 ? 'N' : 'F'],
-    ...['s', String(seq), 'o', String(observedAt), 'p', String(observedAt - 1_000)],
-    ...['w', String(watchlistId), 'd', '', 'e', 'epoch1'],
-  ];
-}
 
 describe('relay: no poison batch', () => {
   it('splits batches Kafka refuses as too large and dead-letters the one event too large alone', async () => {
@@ -71,7 +64,7 @@ describe('relay: no poison batch', () => {
     for (let seq = 1; seq <= 10; seq++) {
       for (const userId of users) {
         const watchlistId = userId === poison.userId && seq === poison.seq ? 2 : 1;
-        await redis.xadd(keys.outbox, '*', ...outboxFields(userId, seq, watchlistId));
+        await redis.xadd(keys.outbox, '*', ...transitionFields(userId, seq, watchlistId));
       }
     }
 

@@ -3,27 +3,16 @@ import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { recordFlowMetrics } from '../../src/ops/flow-metrics.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
-import type { RedisClient } from '../../src/redis/client.js';
-import { appKeys, type AppKeys } from '../../src/redis/keys.js';
+import { appKeys } from '../../src/redis/keys.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import { connectedRelaySession } from '../helpers/producer-session.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { testRelayDeps } from '../helpers/relay.js';
 import { onTeardown, testKafka, testRedis } from '../helpers/services.js';
+import { appendTransition } from '../helpers/outbox-entries.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
-
-/** Appends one transition of `user` with `seq` to the app's outbox. */
-async function appendTransition(redis: RedisClient, keys: AppKeys, user: string, seq: number): Promise<void> {
-  const at = 1_764_000_000_000 + seq * 1_000;
-  await redis.xadd(
-    keys.outbox,
-    '*',
-    ...['u', user, 'k', 'transition', 'f', seq % 2 ? 'F' : 'N', 't', seq % 2 ? 'N' : 'F', 's', String(seq)],
-    ...['o', String(at), 'p', String(at - 1_000), 'w', '1', 'd', '', 'e', 'epoch1'],
-  );
-}
 
 describe('the relay waiting for Redis replicas (redis.waitForReplicas)', () => {
   it('publishes only what a replica holds: holds the batch while the replica is stopped, sends it once it is back', async () => {
