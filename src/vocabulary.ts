@@ -161,3 +161,10 @@ export const HINT_OUTCOMES = ['queued', 'merged', 'overflow', 'untracked', 'call
  * known), skipped (untracked or never observed), stale (older than the known state), too_old (arrived too late).
  */
 export const TRUSTED_CALLBACK_OUTCOMES = ['published', 'unchanged', 'skipped', 'stale', 'too_old'] as const;
+
+/**
+ * Why the relay held a batch back with `redis.waitForReplicas` set: fewer replicas than asked acknowledged it, or
+ * the master refused the commands that ask them (WAIT or its marker write: an ACL, a renamed command, a full Redis).
+ */
+export const HELD_REASONS = ['replicas_behind', 'redis_refused'] as const;
+export type HeldReason = (typeof HELD_REASONS)[number];

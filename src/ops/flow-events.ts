@@ -6,7 +6,7 @@
  * `app` is the SDKAppID as a string in every event. Listeners run synchronously and must be cheap; one that throws
  * is isolated (the flow never fails because of an observer).
  */
-import type { DetectionSource, QuarantineKind } from '../vocabulary.js';
+import type { DetectionSource, HeldReason, QuarantineKind } from '../vocabulary.js';
 
 export interface FlowEventMap {
   /** A Tencent call that was sent: its outcome, and (from the sending thread) how it was timed. */
@@ -48,8 +48,11 @@ export interface FlowEventMap {
   };
   /** A publish attempt failed (it is retried, or split when Kafka refused it as too large). */
   publishFailed: { app: string };
-  /** A batch was held back: fewer Redis replicas than `redis.waitForReplicas` acknowledged it (it is retried). */
-  publishHeld: { app: string; replicas: number };
+  /**
+   * A batch was held back (it is retried): fewer Redis replicas than `redis.waitForReplicas` acknowledged it
+   * (`replicas` of them did), or the master refused to ask them (`redis_refused`, with Redis's answer, redacted).
+   */
+  publishHeld: { app: string; reason: HeldReason; replicas: number; refusal?: string };
   /** An event Kafka refuses as too large even alone was moved to the dead-letter stream. */
   eventDeadLettered: { app: string };
   /** The relay's Kafka producer connected or lost its connection. */

@@ -47,7 +47,7 @@ export function recordFlowMetrics(events: FlowEvents, metrics: Metrics): () => v
         metrics.transitionLatency.observe({ app, detected_by: detectedBy }, latencyMs / 1000);
     }),
     events.on('publishFailed', ({ app }) => metrics.relayErrors.inc({ app })),
-    events.on('publishHeld', ({ app }) => metrics.relayBatchesHeld.inc({ app })),
+    events.on('publishHeld', ({ app, reason }) => metrics.relayBatchesHeld.inc({ app, reason })),
     events.on('eventDeadLettered', ({ app }) => metrics.deadLetters.inc({ app })),
     events.on('outboxOverWarnLevel', ({ app }) => metrics.outboxWarnings.inc({ app })),
     events.on('kafkaConnection', ({ connected }) => metrics.kafkaConnected.set({}, connected ? 1 : 0)),

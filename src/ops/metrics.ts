@@ -5,6 +5,7 @@ import {
   CALLBACK_OUTCOMES,
   DETECTION_LETTERS,
   EVENT_KINDS,
+  HELD_REASONS,
   HINT_OUTCOMES,
   TRUSTED_CALLBACK_OUTCOMES,
   MAX_IDS_PER_CALL,
@@ -48,7 +49,7 @@ export interface Metrics {
   transitionLatency: HistogramOf<'app' | 'detected_by'>;
   relayErrors: CounterOf<'app'>;
   /** Batches the relay held back while fewer Redis replicas than `redis.waitForReplicas` acknowledged them. */
-  relayBatchesHeld: CounterOf<'app'>;
+  relayBatchesHeld: CounterOf<'app' | 'reason'>;
   /** Requests the webhook role received, by outcome (accepted or why refused). */
   callbacks: CounterOf<'outcome'>;
   /** Hinted users by what became of them (queued, merged, overflow, untracked, call_failed, called). */
@@ -325,8 +326,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const relayErrors = counter('presence_relay_errors_total', 'Failed publish attempts (retried)', appLabels);
   const relayBatchesHeld = counter(
     'presence_relay_batches_held_total',
-    'Outbox batches held back because fewer Redis replicas than redis.waitForReplicas acknowledged them (retried)',
-    appLabels,
+    'Attempts to publish an outbox batch held back by redis.waitForReplicas (retried), by reason: fewer replicas ' +
+      'acknowledged it (replicas_behind), or the master refused WAIT or its marker write (redis_refused)',
+    ['sdk_app_id', 'reason'],
   );
   const callbacks = counter(
     'presence_callbacks_total',
@@ -490,13 +492,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const kind of EVENT_KINDS) eventsPublished.inc({ ...appOnly, kind }, 0);
       for (const outcome of HINT_OUTCOMES) hints.inc({ ...appOnly, outcome }, 0);
       for (const outcome of TRUSTED_CALLBACK_OUTCOMES) trustedCallbacks.inc({ ...appOnly, outcome }, 0);
+      for (const reason of HELD_REASONS) relayBatchesHeld.inc({ ...appOnly, reason }, 0);
       for (const family of [
         pacerLateSlots,
         rateLimitPenalties,
         staleObservations,
         eventsRecorded,
         relayErrors,
-        relayBatchesHeld,
         redisDataLosses,
         statesRestored,
         deadLetters,

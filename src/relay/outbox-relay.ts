@@ -5,6 +5,7 @@ import { formatEventId, type ProducedRecord } from '@presence-poller/events';
 import { isEventEntry, kafkaRecordsOf, parseOutboxEntry, type OutboxEntry } from '../events/outbox-entry.js';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
+import { redactSecrets } from '../ops/redact.js';
 import { relayLastIdField, type AppKeys } from '../redis/keys.js';
 import { createLease } from '../redis/lease.js';
 import { defineScripts, type ScriptSpec } from '../redis/scripts.js';
@@ -441,7 +442,20 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (!leader) return leaseLost('while waiting for Kafka');
       events.emit('relayLoop', { app });
       if (waitForReplicas > 0) {
-        const { replicas, holdsBatch } = await replicasHolding(stream === 'low' ? lowOutbox : outbox, batch);
+        const held = await replicasHolding(stream === 'low' ? lowOutbox : outbox, batch);
+        if ('refusal' in held) {
+          // An ACL or a renamed command taking WAIT away, a Redis full to the marker write, a replica answering as
+          // master: nothing tells whether a replica holds the batch, so it is held as if none did.
+          events.emit('publishHeld', { app, reason: 'redis_refused', replicas: 0, refusal: held.refusal });
+          const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
+          logger.warn(
+            { ...where, refusal: held.refusal, waitForReplicas, attempt, backoffMs, pending: batch.length },
+            'Redis refused to count the replicas holding the batch (redis.waitForReplicas); holding it back',
+          );
+          await holdOff(backoffMs);
+          continue;
+        }
+        const { replicas, holdsBatch } = held;
         if (!holdsBatch) {
           // Read from a master that died before its replica got it: the replica that took over lacks these diffs,
           // and the sweeps observe their changes again. Sending the copy read earlier would publish events that the
@@ -456,15 +470,13 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
           return 'gone';
         }
         if (replicas < waitForReplicas) {
-          events.emit('publishHeld', { app, replicas });
+          events.emit('publishHeld', { app, reason: 'replicas_behind', replicas });
           const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
           logger.warn(
             { ...where, replicas, waitForReplicas, attempt, backoffMs, pending: batch.length },
             'fewer Redis replicas than redis.waitForReplicas hold the batch; holding it back',
           );
-          await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
-          if (stopController.signal.aborted)
-            throw new Error('relay stopped while waiting for Redis replicas');
+          await holdOff(backoffMs);
           continue;
         }
       }
@@ -490,6 +502,12 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     }
   }
 
+  /** The pause before a held batch is tried again; throws once the relay is stopping. */
+  async function holdOff(backoffMs: number): Promise<void> {
+    await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
+    if (stopController.signal.aborted) throw new Error('relay stopped while waiting for Redis replicas');
+  }
+
   /**
    * Whether the app's master still holds the batch (its last entry, the same id with the same fields: a master's
    * writes reach a replica in order, so it holds the earlier ones too), and how many of its replicas hold everything written before this call, the
@@ -501,7 +519,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
   async function replicasHolding(
     stream: string,
     batch: readonly PendingEntry[],
-  ): Promise<{ replicas: number; holdsBatch: boolean }> {
+  ): Promise<{ replicas: number; holdsBatch: boolean } | { refusal: string }> {
     const lastId = batch.at(-1)!.entry.id;
     for (let redirected = false; ; redirected = true) {
       const [mark, wait, last] =
@@ -518,7 +536,11 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         await blockingRedis.incr(keys.replicationMark);
         continue;
       }
-      for (const reply of [mark, wait, last]) if (reply?.[0]) throw reply[0];
+      // Redis's own refusals (not a lost connection: that rejects the whole pipeline and the loop retries it).
+      for (const reply of [mark, wait]) {
+        if (reply?.[0] instanceof Error) return { refusal: redactSecrets(reply[0].message) };
+      }
+      if (last?.[0]) throw last[0];
       const [stored] = (last?.[1] ?? []) as OutboxRow[];
       const expected = batch.at(-1)!.fields;
       const holdsBatch =

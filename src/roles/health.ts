@@ -122,8 +122,11 @@ export function createHealth(options: HealthOptions): Health {
     events.on('publishHeld', (event) => {
       relayReport(event);
       kafka =
-        `the last batch was held back: ${event.replicas} Redis replica(s) acknowledged it, fewer than ` +
-        'redis.waitForReplicas (retrying; the outbox keeps the events)';
+        event.reason === 'redis_refused'
+          ? `the last batch was held back: Redis refused to count its replicas (${event.refusal ?? 'no reason'}; ` +
+            'redis.waitForReplicas needs WAIT and a write on the master; retrying, the outbox keeps the events)'
+          : `the last batch was held back: ${event.replicas} Redis replica(s) acknowledged it, fewer than ` +
+            'redis.waitForReplicas (retrying; the outbox keeps the events)';
     }),
     events.on('kafkaConnection', ({ connected }) => {
       // The producer's own view: kafkajs keeps it "connected" while brokers are gone, so a publish outcome that

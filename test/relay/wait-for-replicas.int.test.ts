@@ -3,27 +3,36 @@ import { createFlowEvents } from '../../src/ops/flow-events.js';
 import { recordFlowMetrics } from '../../src/ops/flow-metrics.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createOutboxRelay } from '../../src/relay/outbox-relay.js';
-import { appKeys } from '../../src/redis/keys.js';
+import { appKeys, DEFAULT_STATE_BUCKETS } from '../../src/redis/keys.js';
+import { createStateStore } from '../../src/state/state-store.js';
 import { collectRecords } from '../helpers/kafka-events.js';
-import { connectedRelaySession } from '../helpers/producer-session.js';
+import { userIds } from '../helpers/pipeline.js';
+import { connectedRelaySession, testProducerSession } from '../helpers/producer-session.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { testRelayDeps } from '../helpers/relay.js';
-import { onTeardown, testKafka, testRedis } from '../helpers/services.js';
+import { onTeardown, testKafka, testRedis, uniqueName } from '../helpers/services.js';
 import { appendTransition } from '../helpers/outbox-entries.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SDK_APP_ID = 1400000000;
+const T0 = 1_764_000_000_000;
+
+/** A private master with one replica in sync, and a client on the master. */
+async function masterWithReplica() {
+  const master = await startRedisServer();
+  onTeardown(() => master.destroy());
+  const replica = await startRedisServer({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+  onTeardown(() => replica.destroy());
+  const redis = testRedis({}, master.url);
+  await waitFor(async () => /slave0:.*state=online/.test(await redis.info('replication')), {
+    description: 'the replica in sync with its master',
+  });
+  return { master, replica, redis };
+}
 
 describe('the relay waiting for Redis replicas (redis.waitForReplicas)', () => {
   it('publishes only what a replica holds: holds the batch while the replica is stopped, sends it once it is back', async () => {
-    const master = await startRedisServer();
-    onTeardown(() => master.destroy());
-    const replica = await startRedisServer({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
-    onTeardown(() => replica.destroy());
-    const redis = testRedis({}, master.url);
-    await waitFor(async () => /slave0:.*state=online/.test(await redis.info('replication')), {
-      description: 'the replica in sync with its master',
-    });
+    const { master, replica, redis } = await masterWithReplica();
 
     const keys = appKeys('replicas', SDK_APP_ID);
     await redis.hset(keys.watchlistIds, { 1: JSON.stringify({ name: 'all' }) });
@@ -34,7 +43,10 @@ describe('the relay waiting for Redis replicas (redis.waitForReplicas)', () => {
     const stopMetrics = recordFlowMetrics(events, metrics);
     onTeardown(async () => stopMetrics());
     const held: number[] = [];
-    events.on('publishHeld', ({ replicas }) => held.push(replicas));
+    const refusals: string[] = [];
+    events.on('publishHeld', ({ reason, replicas, refusal }) =>
+      reason === 'redis_refused' ? refusals.push(refusal ?? '') : held.push(replicas),
+    );
     const relay = createOutboxRelay(
       testRelayDeps(keys, session, { redis, blockingRedis: testRedis({}, master.url), events }),
       {
@@ -62,7 +74,7 @@ describe('the relay waiting for Redis replicas (redis.waitForReplicas)', () => {
     expect(collector.events(topic)).toHaveLength(3);
     expect(await redis.xlen(keys.outbox)).toBe(3);
     const heldMetric = await metrics.registry.getSingleMetricAsString('presence_relay_batches_held_total');
-    expect(heldMetric).toMatch(new RegExp(`sdk_app_id="${SDK_APP_ID}"} [1-9]`));
+    expect(heldMetric).toMatch(new RegExp(`sdk_app_id="${SDK_APP_ID}",reason="replicas_behind"} [1-9]`));
 
     // Back: the held batch goes out, in order, each event once.
     replica.resume();
@@ -95,5 +107,106 @@ describe('the relay waiting for Redis replicas (redis.waitForReplicas)', () => {
       ...[1, 2, 3, 4, 5, 6].map((seq) => `u1:${seq}`),
       'u2:1',
     ]);
+
+    // WAIT taken away while running (an ACL change): the relay cannot tell whether a replica holds the next batch,
+    // so it holds it, says why, counts it, and goes on once WAIT is allowed again.
+    await redis.call('ACL', 'SETUSER', 'default', '-wait');
+    await appendTransition(redis, keys, 'u2', 2);
+    await waitFor(() => refusals.length >= 2, {
+      timeoutMs: 20_000,
+      description: 'the batch held for the refusal',
+    });
+    expect(refusals[0]).toMatch(/^NOPERM .*wait/i);
+    expect(collector.events(topic)).toHaveLength(7);
+    const refusedMetric = await metrics.registry.getSingleMetricAsString('presence_relay_batches_held_total');
+    expect(refusedMetric).toMatch(new RegExp(`sdk_app_id="${SDK_APP_ID}",reason="redis_refused"} [1-9]`));
+    await redis.call('ACL', 'SETUSER', 'default', '+wait');
+    await waitFor(() => collector.events(topic).length >= 8, {
+      timeoutMs: 20_000,
+      description: 'the batch published once WAIT is allowed again',
+    });
+    expect(
+      collector
+        .events(topic)
+        .map((event) => `${event.userId}:${event.seq}`)
+        .slice(6),
+    ).toEqual(['u2:1', 'u2:2']);
+  });
+
+  it('holds every shard and the low-priority snapshots alike, then publishes each event once in order', async () => {
+    const { master, replica, redis } = await masterWithReplica();
+    const keys = appKeys(uniqueName('replicas-shards'), SDK_APP_ID, DEFAULT_STATE_BUCKETS, 2, 'low');
+    const store = createStateStore(redis, keys);
+    await redis.hset(keys.watchlistIds, { 1: JSON.stringify({ name: 'all' }) });
+    const users = userIds(40);
+    await store.updateMembership({ op: 'add', watchlistId: 1, userIds: users, nowMs: T0 });
+
+    const { session, topic, state } = await connectedRelaySession('wait-for-replicas-shards');
+    const collector = await collectRecords(testKafka(), [topic]);
+    const events = createFlowEvents();
+    const reasons = new Set<string>();
+    events.on('publishHeld', ({ reason }) => reasons.add(reason));
+    let held = 0;
+    events.on('publishHeld', () => held++);
+    for (const shard of [0, 1]) {
+      const relay = createOutboxRelay(
+        testRelayDeps(
+          keys,
+          shard === 0
+            ? session
+            : testProducerSession('wait-for-replicas-shard-1', {
+                initialTopics: [],
+                transactionalId: uniqueName('wait-for-replicas-shard-1'),
+              }),
+          { redis, blockingRedis: testRedis({}, master.url), events },
+        ),
+        {
+          sdkAppId: SDK_APP_ID,
+          transitionsTopic: topic,
+          stateTopic: state,
+          waitForReplicas: 1,
+          shard,
+          maxBackoffMs: 300,
+        },
+      );
+      void relay.run();
+      onTeardown(() => relay.stop());
+    }
+
+    // Nothing acknowledges: the first sweep's snapshots (the low-priority streams) and the transitions after them
+    // (the shards' outboxes) all wait.
+    replica.pause();
+    const observe = (code: 'N' | 'F', observedAtMs: number) =>
+      store.applyObservations({
+        source: 'hint',
+        observedAtMs,
+        firstObservation: 'snapshot',
+        deviceEvents: false,
+        observations: users.map((userId) => ({ userId, code, deviceHash: '', devicesJson: '' })),
+      });
+    await observe('N', T0 + 1_000);
+    await observe('F', T0 + 2_000);
+    for (const shard of [0, 1]) {
+      expect(await redis.xlen(keys.lowOutboxShard(shard))).toBeGreaterThan(0);
+      expect(await redis.xlen(keys.outboxShard(shard))).toBeGreaterThan(0);
+    }
+    await waitFor(() => held >= 4, { timeoutMs: 20_000, description: 'batches held back' });
+    expect([...reasons]).toEqual(['replicas_behind']);
+    expect(collector.events(topic)).toHaveLength(0);
+
+    replica.resume();
+    await waitFor(() => collector.events(topic).length >= users.length * 2, {
+      timeoutMs: 30_000,
+      description: 'every snapshot and transition published once the replica acknowledged them',
+    });
+    const published = collector.events(topic);
+    expect(published).toHaveLength(users.length * 2);
+    expect(new Set(published.map((event) => event.eventId)).size).toBe(published.length);
+    for (const user of users) {
+      expect(published.filter((event) => event.userId === user).map((event) => event.kind)).toEqual([
+        'snapshot',
+        'transition',
+      ]);
+    }
   });
 });

@@ -105,12 +105,27 @@ describe('readiness from component state', () => {
     const { events, health, advance, check } = setup(['relay']);
     for (let i = 0; i < 3; i += 1) {
       advance(RELAY_STALL_MS / 2);
-      events.emit('publishHeld', { app: APP, replicas: 0 });
+      events.emit('publishHeld', { app: APP, reason: 'replicas_behind', replicas: 0 });
     }
     expect(check('relay:demo')).toEqual({ ok: true });
     expect(health.readiness().dependencies?.kafka).toBe(
       'the last batch was held back: 0 Redis replica(s) acknowledged it, fewer than redis.waitForReplicas ' +
         '(retrying; the outbox keeps the events)',
+    );
+  });
+
+  it("says when Redis refuses the relay's replica count, with Redis's answer", () => {
+    const { events, health, check } = setup(['relay']);
+    events.emit('publishHeld', {
+      app: APP,
+      reason: 'redis_refused',
+      replicas: 0,
+      refusal: "NOPERM User default has no permissions to run the 'wait' command",
+    });
+    expect(check('relay:demo')).toEqual({ ok: true });
+    expect(health.readiness().dependencies?.kafka).toBe(
+      "the last batch was held back: Redis refused to count its replicas (NOPERM User default has no permissions to run the 'wait' command; " +
+        'redis.waitForReplicas needs WAIT and a write on the master; retrying, the outbox keeps the events)',
     );
   });
 
