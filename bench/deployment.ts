@@ -19,7 +19,7 @@ import type { WatchlistRange, WorkerSpec } from './worker-child.js';
 
 export const KAFKA_PARTITIONS = 12;
 /** The Node flags the Docker image runs the service with (Dockerfile); BENCH_WORKER_NODE_OPTIONS replaces them. */
-export const WORKER_NODE_FLAGS = '--heap-growing-percent=50';
+export const WORKER_NODE_FLAGS = '--heap-growing-percent=50 --max-semi-space-size=16';
 
 export interface AppSecret {
   sdkAppId: number;

@@ -6,6 +6,7 @@
  *   KAFKA_BROKERS=127.0.0.1:19092 npx tsx bench/relay-drain.ts [--events 100000] [--fencing]
  *     [--snapshot-priority low]   (the snapshots in the low-priority stream, as `redis.snapshotPriority: low` writes)
  *     [--read-entries 4000]        (outbox entries per relay read; the relay's default when absent)
+ *     [--wait-for-replicas 1]      (that many replicas of the private Redis, and the relay's redis.waitForReplicas)
  *
  * Not part of `npm run bench`; figures in BENCHMARKS.md ("Relay bursts").
  */
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     fencing: { type: 'boolean', default: false },
     'snapshot-priority': { type: 'string', default: 'normal' },
     'read-entries': { type: 'string' },
+    'wait-for-replicas': { type: 'string', default: '0' },
   },
 });
 const low = values['snapshot-priority'] === 'low';
@@ -43,9 +45,19 @@ const keys = appKeys(`drain-${id}`, sdkAppId, DEFAULT_STATE_BUCKETS, 1, low ? 'l
 // Where the scripts put a snapshot: the low-priority stream (with its user's field in the hash) or the outbox.
 const stream = low ? keys.lowOutboxShard(0) : keys.outbox;
 
+const waitForReplicas = Number(values['wait-for-replicas']);
 const server = await startRedisServer({ appendOnly: false });
+const replicas = await Promise.all(
+  Array.from({ length: waitForReplicas }, () =>
+    startRedisServer({ appendOnly: false, extraArgs: ['--replicaof', '127.0.0.1', String(server.port)] }),
+  ),
+);
 const redis = new Redis(server.url, { maxRetriesPerRequest: null });
 try {
+  // Every replica in sync before the outbox is filled, so that the relay's WAIT measures only what the drain adds.
+  const online = async () =>
+    (await redis.info('replication')).match(/^slave\d+:.*state=online/gm)?.length ?? 0;
+  while ((await online()) < waitForReplicas) await sleep(50);
   await redis.hset(keys.watchlistIds, '1', JSON.stringify({ name: 'everyone' }));
   const epoch = Date.now().toString(36);
   for (let from = 0; from < events; from += 10_000) {
@@ -103,6 +115,7 @@ try {
       transitionsTopic: topics.transitions,
       stateTopic: topics.state,
       batchSize: values['read-entries'] === undefined ? undefined : Number(values['read-entries']),
+      waitForReplicas,
     },
   );
   const started = performance.now();
@@ -118,10 +131,11 @@ try {
   const relayRate = events / relaySeconds;
   const rawRate = raw.eventsPerSecond;
   console.log(
-    `${events} events${low ? ' (low priority)' : ''}, ${raw.batches + 1} batches, fencing ${values.fencing ? 'on' : 'off'}, reads of ${values['read-entries'] ?? 'default'}: relay ${relayRate.toFixed(0)}/s, ` +
+    `${events} events${low ? ' (low priority)' : ''}, ${raw.batches + 1} batches, fencing ${values.fencing ? 'on' : 'off'}, reads of ${values['read-entries'] ?? 'default'}, waitForReplicas ${waitForReplicas}: relay ${relayRate.toFixed(0)}/s, ` +
       `raw kafkajs ${rawRate.toFixed(0)}/s, relay/raw ${(relayRate / rawRate).toFixed(2)}`,
   );
 } finally {
   await redis.quit();
+  await Promise.all(replicas.map((replica) => replica.destroy()));
   await server.destroy();
 }

@@ -267,7 +267,7 @@ function unexpected(reply: FromThread): Error {
 /**
  * The thread keeps little alive (in-flight bodies and answers, a few MB), so a small young generation is enough and
  * quick to collect, and peak RSS is lower than with V8's default (BENCHMARKS.md). A process-wide
- * `--max-semi-space-size` overrides it, and the thread's heap then grows several times larger.
+ * `--max-semi-space-size` overrides it (the image's 16 MB, README "Operations", is counted in the RSS figures).
  */
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 };
 

@@ -10,6 +10,7 @@ import { parseDurationMs } from '../../src/config/duration.js';
 import { httpSchema } from '../../src/config/schema.js';
 import { DEFAULT_SHUTDOWN_OPTIONS } from '../../src/ops/shutdown.js';
 import { findFreePort } from '../helpers/ports.js';
+import { WORKER_NODE_FLAGS } from '../../bench/deployment.js';
 
 // No Docker engine runs here, so the compose file is checked against what the code and scripts expect.
 const root = resolve(import.meta.dirname, '../..');
@@ -158,6 +159,11 @@ describe('Dockerfile', () => {
     const port = await findFreePort();
     expect(await healthCheckExit(script, 200, port)).toBe(0);
     expect(await healthCheckExit(script, 500, port)).toBe(1);
+  });
+
+  it('runs the service with the Node flags the benchmarks measure', () => {
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtimeStage)![1]!) as string[];
+    for (const flag of WORKER_NODE_FLAGS.split(' ')) expect(entrypoint).toContain(flag);
   });
 
   it("gives compose's poller the same check as the image", () => {
