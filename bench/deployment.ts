@@ -16,10 +16,9 @@ import { collectLatency, createTimedTopics, type LatencyCollector } from './late
 import { memoryOf } from './proc.js';
 import type { SnapshotPriority } from '../src/redis/keys.js';
 import type { WatchlistRange, WorkerSpec } from './worker-child.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 export const KAFKA_PARTITIONS = 12;
-/** The Node flags the Docker image runs the service with (Dockerfile); BENCH_WORKER_NODE_OPTIONS replaces them. */
-export const WORKER_NODE_FLAGS = '--heap-growing-percent=50 --max-semi-space-size=16';
 
 export interface AppSecret {
   sdkAppId: number;

@@ -26,7 +26,7 @@ import { parseOnlineStatusResponse } from '../src/tencent/parse.js';
 import { UserIdList } from '../src/tencent/user-id-list.js';
 import { decodeChunk, decodeChunkText, encodeChunk } from '../src/state/watchlist-registry.js';
 import { BENCH_DIR } from './build.js';
-import { WORKER_NODE_FLAGS } from './deployment.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {

@@ -46,18 +46,27 @@ const keys = appKeys(`drain-${id}`, sdkAppId, DEFAULT_STATE_BUCKETS, 1, low ? 'l
 const stream = low ? keys.lowOutboxShard(0) : keys.outbox;
 
 const waitForReplicas = Number(values['wait-for-replicas']);
+if (!Number.isInteger(waitForReplicas) || waitForReplicas < 0 || waitForReplicas > 16) {
+  throw new Error(`--wait-for-replicas must be an integer from 0 to 16, not ${values['wait-for-replicas']}`);
+}
 const server = await startRedisServer({ appendOnly: false });
-const replicas = await Promise.all(
-  Array.from({ length: waitForReplicas }, () =>
-    startRedisServer({ appendOnly: false, extraArgs: ['--replicaof', '127.0.0.1', String(server.port)] }),
-  ),
-);
+const replicas: Array<Awaited<ReturnType<typeof startRedisServer>>> = [];
 const redis = new Redis(server.url, { maxRetriesPerRequest: null });
 try {
-  // Every replica in sync before the outbox is filled, so that the relay's WAIT measures only what the drain adds.
+  for (let i = 0; i < waitForReplicas; i++) {
+    replicas.push(
+      await startRedisServer({
+        appendOnly: false,
+        extraArgs: ['--replicaof', '127.0.0.1', String(server.port)],
+      }),
+    );
+  }
+  // Every replica in sync before the outbox is filled: the drain then measures WAIT, not a first full sync.
   const online = async () =>
     (await redis.info('replication')).match(/^slave\d+:.*state=online/gm)?.length ?? 0;
-  while ((await online()) < waitForReplicas) await sleep(50);
+  for (const deadline = Date.now() + 30_000; (await online()) < waitForReplicas; await sleep(50)) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${waitForReplicas} replicas in sync after 30 s`);
+  }
   await redis.hset(keys.watchlistIds, '1', JSON.stringify({ name: 'everyone' }));
   const epoch = Date.now().toString(36);
   for (let from = 0; from < events; from += 10_000) {

@@ -13,7 +13,7 @@
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { WORKER_NODE_FLAGS } from './deployment.js';
+import { WORKER_NODE_FLAGS } from './worker-flags.js';
 import { memoryOf } from './proc.js';
 
 const MIB = 1024 * 1024;

@@ -164,7 +164,7 @@ export const TRUSTED_CALLBACK_OUTCOMES = ['published', 'unchanged', 'skipped', '
 
 /**
  * Why the relay held a batch back with `redis.waitForReplicas` set: fewer replicas than asked acknowledged it, or
- * the master refused the commands that ask them (WAIT or its marker write: an ACL, a renamed command, a full Redis).
+ * the master refused the commands that ask them (WAIT or its marker write, taken away by an ACL or renamed).
  */
 export const HELD_REASONS = ['replicas_behind', 'redis_refused'] as const;
 export type HeldReason = (typeof HELD_REASONS)[number];

@@ -303,8 +303,8 @@ export const redisSchema = z
           '(Redis WAIT). A replica that acknowledged cannot lack the change of a published event, so if it takes ' +
           'over after its master died it never gives a later event the same eventId; as many as there are ' +
           'replicas makes that hold whichever is promoted (README "Redis Cluster"). While fewer replicas ' +
-          'acknowledge within 1 s, or the master refuses WAIT, the relay holds the batch ' +
-          'and retries with backoff: publishing stops until a replica catches up (logged, ' +
+          'acknowledge within 1 s, or the master refuses WAIT or the INCR before it, the relay holds the batch ' +
+          'and retries with backoff: publishing stops until a replica catches up or the refusal ends (logged, ' +
           'presence_relay_batches_held_total, /readyz dependencies), polling goes on. Default: 0 (publish what the ' +
           'master holds).',
       ),

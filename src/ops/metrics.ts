@@ -48,7 +48,10 @@ export interface Metrics {
   publishLatency: HistogramOf<'app'>;
   transitionLatency: HistogramOf<'app' | 'detected_by'>;
   relayErrors: CounterOf<'app'>;
-  /** Batches the relay held back while fewer Redis replicas than `redis.waitForReplicas` acknowledged them. */
+  /**
+   * Attempts to publish a batch held back by `redis.waitForReplicas`: fewer replicas acknowledged it, or the master
+   * refused WAIT or the write before it.
+   */
   relayBatchesHeld: CounterOf<'app' | 'reason'>;
   /** Requests the webhook role received, by outcome (accepted or why refused). */
   callbacks: CounterOf<'outcome'>;

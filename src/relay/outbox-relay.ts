@@ -57,6 +57,8 @@ const RECORD_OVERHEAD_BYTES = 64;
 
 /** How long the relay waits for replicas to acknowledge a batch (`waitForReplicas`) before it holds the batch back. */
 const REPLICA_WAIT_MS = 1_000;
+/** Redis's answers for a command this connection may not run: no ACL permission, or renamed away. */
+const REFUSED_COMMAND = /^(NOPERM|ERR unknown command)/;
 const HEADER_OVERHEAD_BYTES = 16;
 
 /** Headers whose values repeat on every record of an app (or of a kind): encoded once, shared by every record. */
@@ -444,8 +446,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (waitForReplicas > 0) {
         const held = await replicasHolding(stream === 'low' ? lowOutbox : outbox, batch);
         if ('refusal' in held) {
-          // An ACL or a renamed command taking WAIT away, a Redis full to the marker write, a replica answering as
-          // master: nothing tells whether a replica holds the batch, so it is held as if none did.
+          // An ACL or a renamed command taking WAIT or the marker write away: nothing tells whether a replica holds
+          // the batch, so it is held as if none did.
           events.emit('publishHeld', { app, reason: 'redis_refused', replicas: 0, refusal: held.refusal });
           const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
           logger.warn(
@@ -536,11 +538,16 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         await blockingRedis.incr(keys.replicationMark);
         continue;
       }
-      // Redis's own refusals (not a lost connection: that rejects the whole pipeline and the loop retries it).
+      // WAIT or the marker write taken away (an ACL, a renamed command): held like missing replicas. Anything else
+      // (a full or read-only Redis, a cluster in flux) also stops the lease and the trims, and goes to the loop's
+      // retry like any Redis failure.
       for (const reply of [mark, wait]) {
-        if (reply?.[0] instanceof Error) return { refusal: redactSecrets(reply[0].message) };
+        const error = reply?.[0];
+        if (error instanceof Error && REFUSED_COMMAND.test(error.message)) {
+          return { refusal: redactSecrets(error.message) };
+        }
       }
-      if (last?.[0]) throw last[0];
+      for (const reply of [mark, wait, last]) if (reply?.[0]) throw reply[0];
       const [stored] = (last?.[1] ?? []) as OutboxRow[];
       const expected = batch.at(-1)!.fields;
       const holdsBatch =

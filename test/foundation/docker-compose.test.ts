@@ -10,7 +10,7 @@ import { parseDurationMs } from '../../src/config/duration.js';
 import { httpSchema } from '../../src/config/schema.js';
 import { DEFAULT_SHUTDOWN_OPTIONS } from '../../src/ops/shutdown.js';
 import { findFreePort } from '../helpers/ports.js';
-import { WORKER_NODE_FLAGS } from '../../bench/deployment.js';
+import { WORKER_NODE_FLAGS } from '../../bench/worker-flags.js';
 
 // No Docker engine runs here, so the compose file is checked against what the code and scripts expect.
 const root = resolve(import.meta.dirname, '../..');

@@ -117,6 +117,8 @@ describe('the relay waiting for Redis replicas (redis.waitForReplicas)', () => {
       description: 'the batch held for the refusal',
     });
     expect(refusals[0]).toMatch(/^NOPERM .*wait/i);
+    // Still in the outbox (a batch sent is trimmed), and not published.
+    expect(await redis.xlen(keys.outbox)).toBe(1);
     expect(collector.events(topic)).toHaveLength(7);
     const refusedMetric = await metrics.registry.getSingleMetricAsString('presence_relay_batches_held_total');
     expect(refusedMetric).toMatch(new RegExp(`sdk_app_id="${SDK_APP_ID}",reason="redis_refused"} [1-9]`));
