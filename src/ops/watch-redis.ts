@@ -75,3 +75,12 @@ export function isRedisConnectionError(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isRedisConnectionError);
   return /^Connection is closed\.?$|Stream isn't writeable|connect ETIMEDOUT/.test(error.message);
 }
+
+/**
+ * True for Redis refusing writes while reachable: over `maxmemory` with `noeviction` (`OOM`), or unable to persist
+ * (`MISCONF`: a full disk under the RDB or AOF). Every write fails alike until an operator makes room, so the
+ * callers back off and report it once rather than retrying at once.
+ */
+export function isRedisRefusingWrites(error: unknown): boolean {
+  return error instanceof Error && /^(OOM|MISCONF) /.test(error.message);
+}

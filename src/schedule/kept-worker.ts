@@ -10,6 +10,11 @@
  * background. BullMQ's own pauses (a retry after a Redis error waits `runRetryDelay`, 15 s; a blocking read is cut
  * after its timeout plus 1 s) stay well below the default limit.
  *
+ * Redis refusing writes (full memory or disk, ops/watch-redis.ts `isRedisRefusingWrites`) makes BullMQ's fetch loop
+ * fail at once and try again at once, thousands of times a second. The worker is paused instead, for 1 s doubling
+ * up to 15 s (BullMQ's own retry delay), with one warning per pause; it is not taking jobs meanwhile (readiness),
+ * and the watchdog leaves it be.
+ *
  * `close()` lets in-flight jobs finish, but gives up after `closeTimeoutMs` (a worker whose fetch loop is stuck
  * never finishes closing) and then drops the worker's connections: a job cut that way is run again by another
  * worker once its lock expires, as after a crash.
@@ -17,6 +22,7 @@
 import { Worker, type Job, type Queue, type WorkerOptions } from 'bullmq';
 import type { FlowEvents } from '../ops/flow-events.js';
 import type { Logger } from '../ops/logger.js';
+import { isRedisRefusingWrites } from '../ops/watch-redis.js';
 
 export const DEFAULT_WORKER_CHECK_INTERVAL_MS = 5_000;
 export const DEFAULT_WORKER_STUCK_AFTER_MS = 30_000;
@@ -25,6 +31,9 @@ export const DEFAULT_WORKER_CLOSE_TIMEOUT_MS = 10_000;
 const DELAYED_DUE_GRACE_MS = 1_000;
 /** How long dropping a worker's connections may take after its close gave up. */
 const DISCONNECT_TIMEOUT_MS = 2_000;
+/** The first pause after Redis refused a write, and the longest (BullMQ's `runRetryDelay`). */
+const FIRST_REFUSAL_PAUSE_MS = 1_000;
+const MAX_REFUSAL_PAUSE_MS = 15_000;
 
 export interface WorkerWatchdogOptions {
   /** How often the queue is looked at. Default 5 s. */
@@ -99,8 +108,35 @@ export function startKeptWorker<Data, Result>(
         generation.inFlight -= 1;
       }
     }, workerOptions);
-    generation.worker.on('error', onError);
+    generation.worker.on('error', (error) => {
+      if (isRedisRefusingWrites(error)) pauseForRefusal(generation, error);
+      else onError(error);
+    });
     return generation;
+  }
+
+  // While Redis refuses writes: the pause under way, and the next one's length (reset once a job is taken).
+  let refusalPause: NodeJS.Timeout | undefined;
+  let refusalPauseMs = FIRST_REFUSAL_PAUSE_MS;
+  let takenAtRefusal = 0;
+
+  function pauseForRefusal(generation: Generation<Data, Result>, error: Error): void {
+    if (refusalPause || closed || generation !== current) return;
+    if (generation.taken !== takenAtRefusal) refusalPauseMs = FIRST_REFUSAL_PAUSE_MS;
+    const pauseMs = refusalPauseMs;
+    refusalPauseMs = Math.min(MAX_REFUSAL_PAUSE_MS, refusalPauseMs * 2);
+    takenAtRefusal = generation.taken;
+    logger.warn(
+      { app, queue: queue.name, pauseMs, err: error },
+      'Redis refuses writes (out of memory or disk): this worker takes no job for a while',
+    );
+    // Not waiting for the jobs in flight: they finish (or fail and retry) on their own.
+    void generation.worker.pause(true).catch((pauseError: unknown) => onError(asError(pauseError)));
+    refusalPause = setTimeout(() => {
+      refusalPause = undefined;
+      if (!closed && generation === current) void generation.worker.resume();
+    }, pauseMs);
+    refusalPause.unref();
   }
 
   let current = start();
@@ -125,7 +161,7 @@ export function startKeptWorker<Data, Result>(
   }
 
   async function check(): Promise<boolean> {
-    if (closed || checking) return false;
+    if (closed || checking || refusalPause) return false;
     checking = true;
     try {
       const generation = current;
@@ -185,11 +221,12 @@ export function startKeptWorker<Data, Result>(
     get current() {
       return current.worker;
     },
-    takingJobs: () => current.worker.isRunning() && !current.worker.closing,
+    takingJobs: () => current.worker.isRunning() && !current.worker.closing && !refusalPause,
     check,
     async close() {
       closed = true;
       clearInterval(timer);
+      clearTimeout(refusalPause);
       await closeWithin(current.worker, 'stopping');
     },
   };
