@@ -82,5 +82,6 @@ export function isRedisConnectionError(error: unknown): boolean {
  * callers back off and report it once rather than retrying at once.
  */
 export function isRedisRefusingWrites(error: unknown): boolean {
-  return error instanceof Error && /^(OOM|MISCONF) /.test(error.message);
+  // BullMQ wraps some (`Failed to add repeatable job for next iteration: OOM ...`).
+  return error instanceof Error && /(^|: )(OOM|MISCONF) /.test(error.message);
 }

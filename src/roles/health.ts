@@ -9,7 +9,8 @@
  *   key, the UserSig or the admin turns it false until a call is accepted again.
  * - `scheduler:<app>` (poller, where the sweep jobs run): a sweep was decided, or a chunk taken, within
  *   `tickBoundMs` of the shortest watchlist interval (the bound runs from start-up, so a new process is ready).
- * - `poller:<app>` (poller): the chunk worker is running (not closing or stopped).
+ * - `poller:<app>` (poller): the chunk worker takes jobs (runs, is not closing or stopped, and is not paused while
+ *   Redis refuses writes: schedule/kept-worker.ts).
  * - `relay:<app>` (relay): the relay loop reported within `RELAY_STALL_MS` (it reports its lease at least every
  *   third of the lease time, and every publish or failed publish).
  * - `state:<app>` (scheduler): false while the app's states are restored from the state topic after Redis lost its
@@ -162,7 +163,12 @@ export function createHealth(options: HealthOptions): Health {
       const taking = input.takingJobs?.() ?? false;
       checks.push([
         `poller:${input.name}`,
-        taking ? { ok: true } : { ok: false, reason: 'the chunk worker is not running' },
+        taking
+          ? { ok: true }
+          : {
+              ok: false,
+              reason: 'the chunk worker takes no jobs (stopped, or paused while Redis refuses writes)',
+            },
       ]);
     }
     if (has('scheduler')) {

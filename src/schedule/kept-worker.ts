@@ -65,7 +65,7 @@ export interface KeptWorkerOptions<Data, Result> extends WorkerWatchdogOptions {
 export interface KeptWorker<Data, Result> {
   /** The worker now taking jobs (a new one after a replacement). */
   readonly current: Worker<Data, Result>;
-  /** Whether the current worker runs and is not closing (readiness). */
+  /** Whether the current worker runs, is not closing and is not paused for a Redis refusing writes (readiness). */
   takingJobs(): boolean;
   /** One watchdog check now (the timer runs them too); true when it replaced the worker. */
   check(): Promise<boolean>;
@@ -115,17 +115,25 @@ export function startKeptWorker<Data, Result>(
     return generation;
   }
 
-  // While Redis refuses writes: the pause under way, and the next one's length (reset once a job is taken).
+  // While Redis refuses writes: the pause under way, and the next one's length (back to the first once a job was
+  // taken since the last refusal, or that refusal is long past: a new incident).
   let refusalPause: NodeJS.Timeout | undefined;
   let refusalPauseMs = FIRST_REFUSAL_PAUSE_MS;
   let takenAtRefusal = 0;
+  let lastRefusalAt = 0;
 
   function pauseForRefusal(generation: Generation<Data, Result>, error: Error): void {
     if (refusalPause || closed || generation !== current) return;
-    if (generation.taken !== takenAtRefusal) refusalPauseMs = FIRST_REFUSAL_PAUSE_MS;
+    const nowMs = Date.now();
+    if (generation.taken !== takenAtRefusal || nowMs - lastRefusalAt > 2 * MAX_REFUSAL_PAUSE_MS) {
+      refusalPauseMs = FIRST_REFUSAL_PAUSE_MS;
+    }
     const pauseMs = refusalPauseMs;
     refusalPauseMs = Math.min(MAX_REFUSAL_PAUSE_MS, refusalPauseMs * 2);
     takenAtRefusal = generation.taken;
+    lastRefusalAt = nowMs;
+    // A paused worker takes nothing by design: the watchdog starts counting afresh after the pause.
+    readySince = undefined;
     logger.warn(
       { app, queue: queue.name, pauseMs, err: error },
       'Redis refuses writes (out of memory or disk): this worker takes no job for a while',
@@ -180,8 +188,14 @@ export function startKeptWorker<Data, Result>(
         readySince = undefined;
         return false;
       }
-      // A job taken while the queue was read counts as taking.
-      if (!ready || closed || generation !== current || generation.taken !== takenAtLastCheck) {
+      // A job taken while the queue was read counts as taking; a pause begun meanwhile is not being stuck.
+      if (
+        !ready ||
+        closed ||
+        refusalPause ||
+        generation !== current ||
+        generation.taken !== takenAtLastCheck
+      ) {
         readySince = undefined;
         return false;
       }

@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/ops/logger.js';
 import { createOutageLog } from '../../src/ops/outage-log.js';
-import { isRedisConnectionError, watchRedis } from '../../src/ops/watch-redis.js';
+import { isRedisConnectionError, isRedisRefusingWrites, watchRedis } from '../../src/ops/watch-redis.js';
 import { hashSlotOf } from '../../src/redis/client.js';
 import { captureLogLines } from './log-lines.js';
 
@@ -79,5 +79,19 @@ describe('isRedisConnectionError', () => {
     expect(isRedisConnectionError(new AggregateError([refused()], ''))).toBe(true);
     expect(isRedisConnectionError(new Error('ERR unknown command'))).toBe(false);
     expect(isRedisConnectionError('ECONNREFUSED')).toBe(false);
+  });
+});
+
+describe('isRedisRefusingWrites', () => {
+  it("knows Redis's refusals for want of memory or disk, also wrapped by BullMQ, and nothing else", () => {
+    const refusals = [
+      "OOM command not allowed when used memory > 'maxmemory'.",
+      'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
+      "Failed to add repeatable job for next iteration: OOM command not allowed when used memory > 'maxmemory'.",
+    ];
+    for (const message of refusals) expect(isRedisRefusingWrites(new Error(message)), message).toBe(true);
+    const others = ['ERR unknown command', 'NOPERM no permissions', 'Connection is closed.', 'BOOM OOM'];
+    for (const message of others) expect(isRedisRefusingWrites(new Error(message)), message).toBe(false);
+    expect(isRedisRefusingWrites('OOM as a string')).toBe(false);
   });
 });

@@ -92,13 +92,16 @@ describe('readiness from component state', () => {
     expect(check('state:demo')).toEqual({ ok: true });
   });
 
-  it('fails the poller check when the chunk worker is not running', () => {
+  it('fails the poller check when the chunk worker takes no jobs', () => {
     let running = true;
     const { events, health, check } = setup(['poller'], { takingJobs: () => running });
     events.emit('call', { app: APP, outcome: 'ok' });
     running = false;
     expect(health.readiness().ready).toBe(false);
-    expect(check('poller:demo')).toEqual({ ok: false, reason: 'the chunk worker is not running' });
+    expect(check('poller:demo')).toEqual({
+      ok: false,
+      reason: 'the chunk worker takes no jobs (stopped, or paused while Redis refuses writes)',
+    });
   });
 
   it('says why the relay holds batches back for want of Redis replicas, and stays ready while it retries', () => {
