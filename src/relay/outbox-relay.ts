@@ -54,12 +54,12 @@ interface PendingEntry {
  * byte count of a batch (before compression) errs on the large side.
  */
 const RECORD_OVERHEAD_BYTES = 64;
+const HEADER_OVERHEAD_BYTES = 16;
 
 /** How long the relay waits for replicas to acknowledge a batch (`waitForReplicas`) before it holds the batch back. */
 const REPLICA_WAIT_MS = 1_000;
 /** Redis's answers for a command this connection may not run: no ACL permission, or renamed away. */
 const REFUSED_COMMAND = /^(NOPERM|ERR unknown command)/;
-const HEADER_OVERHEAD_BYTES = 16;
 
 /** Headers whose values repeat on every record of an app (or of a kind): encoded once, shared by every record. */
 const REPEATED_HEADERS = new Set(['ce_specversion', 'ce_source', 'ce_type', 'ce_dataschema', 'content-type']);
@@ -444,21 +444,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
       if (!leader) return leaseLost('while waiting for Kafka');
       events.emit('relayLoop', { app });
       if (waitForReplicas > 0) {
-        const held = await replicasHolding(stream === 'low' ? lowOutbox : outbox, batch);
-        if ('refusal' in held) {
-          // An ACL or a renamed command taking WAIT or the marker write away: nothing tells whether a replica holds
-          // the batch, so it is held as if none did.
-          events.emit('publishHeld', { app, reason: 'redis_refused', replicas: 0, refusal: held.refusal });
-          const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
-          logger.warn(
-            { ...where, refusal: held.refusal, waitForReplicas, attempt, backoffMs, pending: batch.length },
-            'Redis refused to count the replicas holding the batch (redis.waitForReplicas); holding it back',
-          );
-          await holdOff(backoffMs);
-          continue;
-        }
-        const { replicas, holdsBatch } = held;
-        if (!holdsBatch) {
+        const replication = await replicasHolding(stream === 'low' ? lowOutbox : outbox, batch);
+        if ('holdsBatch' in replication && !replication.holdsBatch) {
           // Read from a master that died before its replica got it: the replica that took over lacks these diffs,
           // and the sweeps observe their changes again. Sending the copy read earlier would publish events that the
           // new master's states do not know. Or the lease passed on and its new holder trimmed the batch.
@@ -471,14 +458,8 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
           await sleep(maxBackoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
           return 'gone';
         }
-        if (replicas < waitForReplicas) {
-          events.emit('publishHeld', { app, reason: 'replicas_behind', replicas });
-          const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
-          logger.warn(
-            { ...where, replicas, waitForReplicas, attempt, backoffMs, pending: batch.length },
-            'fewer Redis replicas than redis.waitForReplicas hold the batch; holding it back',
-          );
-          await holdOff(backoffMs);
+        if ('refusal' in replication || replication.replicas < waitForReplicas) {
+          await holdBack(batch, attempt, replication);
           continue;
         }
       }
@@ -493,7 +474,7 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
         await kafka.reset();
         if (isTooLargeError(error)) return 'tooLarge';
         if (stopController.signal.aborted) throw error;
-        const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** attempt);
+        const backoffMs = backoffFor(attempt);
         logger.warn(
           { ...where, err: error, attempt, backoffMs, pending: batch.length },
           'Kafka publish failed; retrying the same batch',
@@ -504,8 +485,38 @@ export function createOutboxRelay(deps: RelayDeps, options: RelayOptions): Outbo
     }
   }
 
-  /** The pause before a held batch is tried again; throws once the relay is stopping. */
-  async function holdOff(backoffMs: number): Promise<void> {
+  /** The pause before the `attempt`th retry of a batch: 200 ms doubling up to `maxBackoffMs`. */
+  function backoffFor(attempt: number): number {
+    return Math.min(maxBackoffMs, 200 * 2 ** attempt);
+  }
+
+  /**
+   * Holds a batch back before its next attempt: fewer replicas than `waitForReplicas` acknowledged it, or Redis
+   * refused to count them (an ACL or a renamed command taking WAIT or the marker write away: nothing tells whether
+   * a replica holds the batch, so it is held as if none did). Throws once the relay is stopping.
+   */
+  async function holdBack(
+    batch: readonly PendingEntry[],
+    attempt: number,
+    replication: { replicas: number } | { refusal: string },
+  ): Promise<void> {
+    const backoffMs = backoffFor(attempt);
+    const fields = { ...where, waitForReplicas, attempt, backoffMs, pending: batch.length };
+    if ('refusal' in replication) {
+      const { refusal } = replication;
+      events.emit('publishHeld', { app, reason: 'redis_refused', replicas: 0, refusal });
+      logger.warn(
+        { ...fields, refusal },
+        'Redis refused to count the replicas holding the batch (redis.waitForReplicas); holding it back',
+      );
+    } else {
+      const { replicas } = replication;
+      events.emit('publishHeld', { app, reason: 'replicas_behind', replicas });
+      logger.warn(
+        { ...fields, replicas },
+        'fewer Redis replicas than redis.waitForReplicas hold the batch; holding it back',
+      );
+    }
     await sleep(backoffMs, undefined, { signal: stopController.signal }).catch(() => undefined);
     if (stopController.signal.aborted) throw new Error('relay stopped while waiting for Redis replicas');
   }

@@ -5,15 +5,16 @@ import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
 import type { PresenceState } from '../../src/tencent/types.js';
 import { compareWithGroundTruth, type GroundTruthReport } from './ground-truth.js';
 import { collectRecords } from './kafka-events.js';
-import { simulatorApp, startTestService, startTestSimulator, testConfig, userIds } from './pipeline.js';
+import {
+  changeUsers,
+  simulatorApp,
+  startTestService,
+  startTestSimulator,
+  testConfig,
+  userIds,
+} from './pipeline.js';
 import { onTeardown, testKafka } from './services.js';
 import { waitFor } from './wait-for.js';
-
-const NEXT: Record<PresenceState, PresenceState> = {
-  Online: 'Offline',
-  Offline: 'PushOnline',
-  PushOnline: 'Online',
-};
 
 export interface ObservedPipelineOptions {
   seed: number;
@@ -89,9 +90,7 @@ export async function startObservedPipeline(options: ObservedPipelineOptions): P
       await waitFor(() => simulator.stats().calls >= target, { timeoutMs, description });
     },
     changeUsers(round, step) {
-      const changed = users.filter((_, i) => i % step === round % step);
-      for (const id of changed) simulator.setUserState(id, NEXT[simulator.getUserState(id)!.state]);
-      return changed;
+      return changeUsers(simulator, users, round, step);
     },
     publishedCurrentStates(userIds) {
       const events = published();

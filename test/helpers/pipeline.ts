@@ -9,11 +9,33 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from '../../src/simulator/index.js';
+import type { PresenceState } from '../../src/tencent/types.js';
 import { onTeardown, testKafkaBrokers, testRedisUrl, uniqueName } from './services.js';
 
 /** Simulator user IDs `u000000`, `u000001`, ...: `count` of them from index `from`. */
 export function userIds(count: number, from = 0): string[] {
   return Array.from({ length: count }, (_, i) => `u${String(from + i).padStart(6, '0')}`);
+}
+
+const NEXT_STATE: Record<PresenceState, PresenceState> = {
+  Online: 'Offline',
+  Offline: 'PushOnline',
+  PushOnline: 'Online',
+};
+
+/**
+ * Changes every `step`th of `users` (those at `round` modulo `step`) in the simulator to its next state (Online,
+ * Offline, PushOnline, Online, ...) and returns them: a round of changes the sweeps must each publish once.
+ */
+export function changeUsers(
+  simulator: Simulator,
+  users: readonly string[],
+  round: number,
+  step: number,
+): string[] {
+  const changed = users.filter((_, i) => i % step === round % step);
+  for (const id of changed) simulator.setUserState(id, NEXT_STATE[simulator.getUserState(id)!.state]);
+  return changed;
 }
 
 /** A simulator on a free port, closed after the test file. */

@@ -4,11 +4,11 @@ import { createLogger } from '../../src/ops/logger.js';
 import { hashSlotOf } from '../../src/redis/client.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { DEFAULT_SIMULATOR_APP } from '../../src/simulator/index.js';
-import type { PresenceState } from '../../src/tencent/types.js';
 import { captureLogLines } from '../ops/log-lines.js';
 import { compareWithGroundTruth } from '../helpers/ground-truth.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import {
+  changeUsers,
   simulatorApp,
   startTestService,
   startTestSimulator,
@@ -19,12 +19,6 @@ import { ask, roleOf, startRedisCluster, type RedisCluster } from '../helpers/re
 import type { RedisServer } from '../helpers/redis-server.js';
 import { onTeardown, testKafka } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const NEXT: Record<PresenceState, PresenceState> = {
-  Online: 'Offline',
-  Offline: 'PushOnline',
-  PushOnline: 'Online',
-};
 
 const PREFIX = 'presence';
 
@@ -215,11 +209,7 @@ async function deployApp(
         `service log:\n${log.rawLines().slice(-20).join('\n')}`,
     );
   };
-  const change = (round: number): string[] => {
-    const changed = users.filter((_, i) => i % 7 === round % 7);
-    for (const id of changed) simulator.setUserState(id, NEXT[simulator.getUserState(id)!.state]);
-    return changed;
-  };
+  const change = (round: number): string[] => changeUsers(simulator, users, round, 7);
 
   await waitFor(() => published().length >= users.length, {
     timeoutMs: 60_000,

@@ -7,11 +7,11 @@ import { hashSlotOf } from '../../src/redis/client.js';
 import { appKeys } from '../../src/redis/keys.js';
 import { readStatus } from '../../src/roles/status.js';
 import { DEFAULT_SIMULATOR_APP } from '../../src/simulator/index.js';
-import type { PresenceState } from '../../src/tencent/types.js';
 import { captureLogLines } from '../ops/log-lines.js';
 import { compareWithGroundTruth } from '../helpers/ground-truth.js';
 import { collectRecords } from '../helpers/kafka-events.js';
 import {
+  changeUsers,
   simulatorApp,
   startTestService,
   startTestSimulator,
@@ -23,12 +23,6 @@ import type { RedisServer } from '../helpers/redis-server.js';
 import { onTeardown, testKafka } from '../helpers/services.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/spawn-worker.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const NEXT: Record<PresenceState, PresenceState> = {
-  Online: 'Offline',
-  Offline: 'PushOnline',
-  PushOnline: 'Online',
-};
 
 /** The configured prefix: an app's hash tag is then `presence:<sdkAppId>`, as in production. */
 const PREFIX = 'presence';
@@ -97,11 +91,7 @@ describe('Redis Cluster: two apps on two shards, a SIGKILLed poller and a restar
     const publishedBy = (sdkAppId: number): PresenceEvent[] =>
       collector.events(topic).filter((event) => event.sdkAppId === sdkAppId);
     const states = new Map(users.map((id) => [id, simulator.getUserState(id)!.state]));
-    const changeUsers = (round: number, step: number) => {
-      const changed = users.filter((_, i) => i % step === round % step);
-      for (const id of changed) simulator.setUserState(id, NEXT[simulator.getUserState(id)!.state]);
-      return changed;
-    };
+    const changeRound = (round: number, step: number) => changeUsers(simulator, users, round, step);
     const published = (sdkAppId: number, changed: readonly string[]) => () => {
       const events = publishedBy(sdkAppId);
       return changed.every((id) =>
@@ -145,7 +135,7 @@ describe('Redis Cluster: two apps on two shards, a SIGKILLed poller and a restar
     simulator.resetStats();
 
     // A poller dies mid-sweep: its chunks are taken over by the other, on both shards.
-    const killed = changeUsers(0, 7);
+    const killed = changeRound(0, 7);
     await waitForCalls(appA, 2, 'calls in flight');
     await pollers[0]!.kill();
     await waitFor(() => published(appA, killed)() && published(appB, killed)(), {
@@ -159,7 +149,7 @@ describe('Redis Cluster: two apps on two shards, a SIGKILLed poller and a restar
     await waitForCalls(appA, 2, 'calls in flight');
     await masterA.kill();
     const downAt = Date.now();
-    const duringOutage = changeUsers(1, 7);
+    const duringOutage = changeRound(1, 7);
     await waitFor(published(appB, duringOutage), {
       timeoutMs: 20_000,
       description: `app B publishing while app A's master (port ${masterA.port}) is down`,
@@ -182,7 +172,7 @@ describe('Redis Cluster: two apps on two shards, a SIGKILLed poller and a restar
       timeoutMs: 40_000,
       description: "app A publishing the outage's changes after its master came back",
     }).catch(explain);
-    const after = changeUsers(2, 7);
+    const after = changeRound(2, 7);
     await waitFor(() => published(appA, after)() && published(appB, after)(), {
       timeoutMs: 30_000,
       description: 'the changes after the restart, for both apps',
